@@ -1,0 +1,107 @@
+// The single entry point of the multihomed-routing executable. Every caller
+// (ifupdown, dhclient-script, udev, systemd, the operator) comes in here and
+// names a command; each command's module is loaded only when it is called,
+// so a hook's start-up does not pay for the daemon or the CLI.
+
+import { configPath, loadConfig } from '../lib/config/load.js';
+import type { Config } from '../lib/config/schema.js';
+import { UsageError, type Command, type CommandContext } from '../lib/cli/context.js';
+import { createLogger } from '../lib/log/log.js';
+
+declare const __VERSION__: string;
+export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
+
+/** Command name → loader. Add a command by adding a line here. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  config: async () => (await import('../lib/cli/config-command.js')).configCommand,
+};
+
+function usage(): string {
+  return [
+    `usage: multihomed-routing [--config PATH] [--dry-run] [--verbose] COMMAND [ARGS]`,
+    '',
+    'commands:',
+    ...Object.keys(COMMANDS).map((name) => `  ${name}`),
+    '',
+    "'multihomed-routing COMMAND --help' describes a command.",
+  ].join('\n');
+}
+
+/** Runs one invocation; returns the exit code. Errors become exit codes only here. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const rest: string[] = [];
+  let flagConfig: string | undefined;
+  let dryRun = false;
+  let verbose = false;
+  let wantsHelp = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config') flagConfig = argv[++i];
+    else if (a.startsWith('--config=')) flagConfig = a.slice('--config='.length);
+    else if (a === '--dry-run' || a === '-n') dryRun = true;
+    else if (a === '--verbose' || a === '-v') verbose = true;
+    else if (a === '--help' || a === '-h') wantsHelp = true;
+    else if (a === '--version' && rest.length === 0) {
+      process.stdout.write(`multihomed-routing ${VERSION}\n`);
+      return 0;
+    } else rest.push(a);
+  }
+  const [name, ...args] = rest;
+  if (!name) {
+    (wantsHelp ? process.stdout : process.stderr).write(`${usage()}\n`);
+    return wantsHelp ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`multihomed-routing: unknown command ${JSON.stringify(name)}\n${usage()}\n`);
+    return 2;
+  }
+  const command = await load();
+  if (wantsHelp) {
+    process.stdout.write(`multihomed-routing ${name}: ${command.summary}\n\nusage:\n${indent(command.usage)}\n`);
+    return 0;
+  }
+  const options = { configPath: configPath(flagConfig, env), dryRun, verbose };
+  let config: Config | undefined;
+  let syslog = false;
+  const log = createLogger({ source: name, verbose, get syslog() { return syslog; } });
+  const ctx: CommandContext = {
+    args,
+    env,
+    options,
+    config: () => {
+      config ??= loadConfig(options.configPath);
+      syslog = config.syslog;
+      return config;
+    },
+    log,
+    out: (text) => process.stdout.write(text),
+  };
+  try {
+    return await command.run(ctx);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`multihomed-routing ${name}: ${err.message}\nusage:\n${indent(command.usage)}\n`);
+      return 2;
+    }
+    log.error(err instanceof Error ? err.message : String(err));
+    return 1;
+  } finally {
+    await log.flush();
+  }
+}
+
+const indent = (text: string) => text.replace(/^/gm, '  ');
+
+// Run when this is the bundle's entry (the executable), not when imported by tests.
+if (typeof __VERSION__ === 'string') {
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`multihomed-routing: ${err?.stack ?? err}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,115 @@
+import { KEYS, type Config, type KeySpec } from './schema.js';
+
+// The config file: `key = value` lines, `#` comments, blank lines. Values are
+// not quoted; lists are separated by white space. Unknown keys are errors, so
+// a typo never silently falls back to a default.
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly key: string,
+    expected: string,
+    found: string,
+  ) {
+    super(`${file}:${line}: ${key}: expected ${expected}, found ${JSON.stringify(found)}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = Record<string, { value: string; line: number }>;
+
+function splitLines(text: string, file: string): Raw {
+  const raw: Raw = {};
+  text.split('\n').forEach((lineText, i) => {
+    const line = i + 1;
+    const trimmed = lineText.replace(/#.*/, '').trim();
+    if (!trimmed) return;
+    const eq = trimmed.indexOf('=');
+    if (eq < 0) throw new ConfigError(file, line, trimmed, '`key = value`', lineText);
+    const key = trimmed.slice(0, eq).trim();
+    if (!KEYS.some((k) => k.key === key)) {
+      throw new ConfigError(file, line, key, `one of ${KEYS.map((k) => k.key).join(', ')}`, key);
+    }
+    raw[key] = { value: trimmed.slice(eq + 1).trim(), line };
+  });
+  return raw;
+}
+
+function checkInt(spec: KeySpec, value: string, fail: (e: string) => never, min = 0, max = 2 ** 32 - 2): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
+    fail(`a whole number ${min}-${max}`);
+  }
+  return Number(value);
+}
+
+function convert(spec: KeySpec, value: string, fail: (expected: string) => never): unknown {
+  switch (spec.kind) {
+    case 'path':
+      if (!value.startsWith('/') || value.includes('\0')) fail('an absolute path');
+      return value;
+    case 'int':
+      return checkInt(spec, value, fail, spec.key === 'protocol' ? 1 : 0, spec.key === 'protocol' ? 255 : undefined);
+    case 'bool':
+      if (/^(yes|true|on|1)$/i.test(value)) return true;
+      if (/^(no|false|off|0)$/i.test(value)) return false;
+      return fail('yes or no');
+    case 'list':
+      return value.split(/\s+/).filter(Boolean);
+    case 'range': {
+      const m = /^(\d{1,10})\s*-\s*(\d{1,10})$/.exec(value);
+      const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+      // 253-255 are the kernel's default, main and local tables; 0 is unspec.
+      const reserved = (t: number) => t >= 253 && t <= 255;
+      if (!m || lo < 1 || hi < lo || hi > 2 ** 32 - 2 || (lo <= 255 && hi >= 253) || reserved(lo)) {
+        fail('FIRST-LAST with 1 <= FIRST <= LAST <= 4294967294, not covering tables 253-255');
+      }
+      return [lo, hi];
+    }
+  }
+}
+
+/** Parses config file text into a full Config (defaults for absent keys). */
+export function parseConfig(text: string, file = '(config)'): Config {
+  const raw = splitLines(text, file);
+  const values: Record<string, unknown> = {};
+  for (const spec of KEYS) {
+    const given = raw[spec.key];
+    const value = given?.value ?? spec.default;
+    const fail = (expected: string): never => {
+      throw new ConfigError(given ? file : '(defaults)', given?.line ?? 0, spec.key, expected, value);
+    };
+    values[spec.key] = convert(spec, value, fail);
+  }
+  const [tableMin, tableMax] = values.table_range as [number, number];
+  return {
+    socketPath: values.socket_path as string,
+    storePath: values.store_path as string,
+    runDir: values.run_dir as string,
+    tableMin,
+    tableMax,
+    leaseTime: values.lease_time as number,
+    prefFrom: values.rule_pref_from as number,
+    prefTo: values.rule_pref_to as number,
+    prefDefault: values.rule_pref_default as number,
+    protocol: values.protocol as number,
+    interfacePriority: values.interface_priority as string[],
+    ignoreInterfaces: values.ignore_interfaces as string[],
+    dnsmasqServersFile: values.dnsmasq_servers_file as string,
+    dnsmasqPidFile: values.dnsmasq_pid_file as string,
+    dnsmasqMode: values.dnsmasq_mode as boolean,
+    looseRpFilter: values.loose_rp_filter as boolean,
+    syslog: values.syslog as boolean,
+  };
+}
+
+/** The default config file, every key commented out with its documentation. */
+export function renderDefaultConfig(): string {
+  const lines = [
+    '# multihomed-routing configuration. Every key is optional; the value shown',
+    '# is the default. Format: `key = value`, lists separated by spaces.',
+    '',
+  ];
+  for (const spec of KEYS) lines.push(`# ${spec.doc}`, `#${spec.key} = ${spec.default}`, '');
+  return lines.join('\n');
+}

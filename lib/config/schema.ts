@@ -1,0 +1,66 @@
+// The configuration keys, their defaults and how each value is parsed. This
+// table is the single source for the parser, the installed default file and
+// the README's reference (`multihomed-routing config defaults`).
+
+export interface Config {
+  /** Unix socket of the table allocator; its directory is kept 0700. */
+  socketPath: string;
+  /** Lease store (JSON, replaced atomically). */
+  storePath: string;
+  /** First and last routing table the allocator hands out. */
+  tableMin: number;
+  tableMax: number;
+  /** Seconds a lease lives unless renewed or released. */
+  leaseTime: number;
+  /** Rule priorities: `from A` (10000), `to P` (20000), `iif lo` base (91000). */
+  prefFrom: number;
+  prefTo: number;
+  prefDefault: number;
+  /** `protocol` value marking our rules and routes; we only delete these. */
+  protocol: number;
+  /** Interface patterns in priority order for unbound traffic (first wins). */
+  interfacePriority: string[];
+  /** Interfaces never managed. */
+  ignoreInterfaces: string[];
+  /** dnsmasq servers-file with `server=NS@IFACE` lines. */
+  dnsmasqServersFile: string;
+  /** pid file of the dnsmasq to SIGHUP after the servers-file changes. */
+  dnsmasqPidFile: string;
+  /** Set rp_filter to loose (2) on managed interfaces, restore when done. */
+  looseRpFilter: boolean;
+  /** Leave dhclient-script's resolv.conf alone (DNS goes through dnsmasq). */
+  dnsmasqMode: boolean;
+  /** Where per-interface runtime state (saved sysctls, DNS) lives. */
+  runDir: string;
+  /** syslog via logger(1): set to false in containers without syslog. */
+  syslog: boolean;
+}
+
+type Kind = 'path' | 'int' | 'range' | 'list' | 'bool';
+
+export interface KeySpec {
+  key: string;
+  kind: Kind;
+  default: string;
+  doc: string;
+}
+
+/** Every key the config file may hold, in the order the default file lists them. */
+export const KEYS: readonly KeySpec[] = [
+  { key: 'socket_path', kind: 'path', default: '/run/multihomed-routing/allocator.sock', doc: 'Unix socket of the table allocator (its directory is made 0700, the socket 0600).' },
+  { key: 'store_path', kind: 'path', default: '/var/lib/multihomed-routing/leases.json', doc: 'Lease store, rewritten atomically (temp file, fsync, rename).' },
+  { key: 'run_dir', kind: 'path', default: '/run/multihomed-routing', doc: 'Runtime state: saved sysctls, per-interface DNS servers.' },
+  { key: 'table_range', kind: 'range', default: '10000-10999', doc: 'Routing tables handed out, first-last (1-4294967294, never 253-255).' },
+  { key: 'lease_time', kind: 'int', default: '3600', doc: 'Seconds a table lease lives unless renewed or released.' },
+  { key: 'rule_pref_from', kind: 'int', default: '10000', doc: 'Priority of the `from ADDRESS lookup TABLE` rules.' },
+  { key: 'rule_pref_to', kind: 'int', default: '20000', doc: 'Priority of the `to PREFIX lookup TABLE` rules.' },
+  { key: 'rule_pref_default', kind: 'int', default: '91000', doc: 'Base priority of the `iif lo lookup TABLE` rules; the interface order is added to it.' },
+  { key: 'protocol', kind: 'int', default: '201', doc: 'Protocol number marking our rules and routes (see /etc/iproute2/rt_protos); only these are ever deleted.' },
+  { key: 'interface_priority', kind: 'list', default: 'eth* en* wlan* wl* wwan* usb* *', doc: 'Interface name patterns in priority order for unbound traffic; within one pattern, names sort naturally.' },
+  { key: 'ignore_interfaces', kind: 'list', default: 'lo docker* veth* br-* virbr* vnet* tailscale* wg* tun* tap* zt*', doc: 'Interface name patterns never managed (containers, bridges, VPNs).' },
+  { key: 'dnsmasq_servers_file', kind: 'path', default: '/run/multihomed-routing/dnsmasq-servers.conf', doc: 'dnsmasq servers-file we write (`server=NS@IFACE`).' },
+  { key: 'dnsmasq_pid_file', kind: 'path', default: '/run/dnsmasq/dnsmasq.pid', doc: 'pid file of the dnsmasq that reads the servers-file; it alone gets SIGHUP.' },
+  { key: 'dnsmasq_mode', kind: 'bool', default: 'yes', doc: 'DNS servers go to dnsmasq per interface; dhclient-script does not rewrite resolv.conf.' },
+  { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
+  { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1).' },
+];

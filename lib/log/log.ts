@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+// One line per decision, to stderr (what ifup, dhclient and udev show or
+// keep) and to syslog (facility daemon, tag multihomed-routing). syslog goes
+// through one logger(1) process per run, started at the first line, because
+// Node cannot write to /dev/log's datagram socket itself.
+
+export type Level = 'error' | 'warn' | 'info' | 'debug';
+export type Fields = Record<string, string | number | boolean | undefined>;
+
+export interface Logger {
+  error(message: string, fields?: Fields): void;
+  warn(message: string, fields?: Fields): void;
+  info(message: string, fields?: Fields): void;
+  debug(message: string, fields?: Fields): void;
+  /** Waits until every line reached its sinks (call before exiting). */
+  flush(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  /** Prefix on stderr, e.g. the hook name. */
+  source: string;
+  verbose?: boolean;
+  syslog?: boolean;
+  /** Where formatted lines go; stderr by default. */
+  write?: (line: string) => void;
+}
+
+const SYSLOG_LEVEL: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
+const FACILITY_DAEMON = 3;
+
+/** `message key=value …`, values quoted when they hold spaces or quotes. */
+export function formatLine(message: string, fields: Fields = {}): string {
+  const parts = Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => {
+      const s = String(v);
+      return `${k}=${/^[^\s"'=]+$/.test(s) ? s : JSON.stringify(s)}`;
+    });
+  return parts.length ? `${message} ${parts.join(' ')}` : message;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let logger: ChildProcess | undefined;
+  let closed: Promise<void> | undefined;
+
+  const toSyslog = (level: Level, line: string) => {
+    if (!logger) {
+      logger = spawn('logger', ['--id=' + process.pid, '-t', 'multihomed-routing', '--prio-prefix'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      closed = new Promise((resolve) => {
+        logger!.on('error', () => resolve()); // no logger(1): stderr still has it
+        logger!.on('close', () => resolve());
+      });
+      logger.stdin!.on('error', () => {});
+    }
+    const prio = FACILITY_DAEMON * 8 + SYSLOG_LEVEL[level];
+    logger.stdin!.write(`<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`);
+  };
+
+  const emit = (level: Level) => (message: string, fields?: Fields) => {
+    if (level === 'debug' && !options.verbose) return;
+    const line = formatLine(message, fields);
+    write(`multihomed-routing ${options.source}: ${level === 'info' ? '' : `${level}: `}${line}`);
+    if (options.syslog) toSyslog(level, line);
+  };
+
+  return {
+    error: emit('error'),
+    warn: emit('warn'),
+    info: emit('info'),
+    debug: emit('debug'),
+    flush: async () => {
+      logger?.stdin?.end();
+      await closed;
+    },
+  };
+}

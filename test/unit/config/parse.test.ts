@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, renderDefaultConfig } from '../../../lib/config/parse.js';
+
+describe('config', () => {
+  it('works with no file at all', () => {
+    const c = parseConfig('');
+    expect(c).toMatchObject({
+      tableMin: 10000,
+      tableMax: 10999,
+      prefFrom: 10000,
+      prefTo: 20000,
+      prefDefault: 91000,
+      socketPath: '/run/multihomed-routing/allocator.sock',
+      looseRpFilter: true,
+    });
+    expect(c.ignoreInterfaces).toContain('docker*');
+  });
+
+  it('reads keys, comments and lists', () => {
+    const c = parseConfig('# comment\n table_range = 200-210 # trailing\nignore_interfaces = a* b\nsyslog = no\n');
+    expect([c.tableMin, c.tableMax]).toEqual([200, 210]);
+    expect(c.ignoreInterfaces).toEqual(['a*', 'b']);
+    expect(c.syslog).toBe(false);
+  });
+
+  it.each([
+    ['table_range = 10-5', /f.conf:1: table_range: expected FIRST-LAST.*found "10-5"/],
+    ['table_range = 250-260', /not covering tables 253-255/],
+    ['lease_time = soon', /f.conf:1: lease_time: expected a whole number/],
+    ['protocol = 300', /protocol: expected a whole number 1-255/],
+    ['syslog = maybe', /syslog: expected yes or no, found "maybe"/],
+    ['socket_path = relative.sock', /socket_path: expected an absolute path/],
+    ['\n\nnonsense', /f.conf:3: nonsense: expected `key = value`/],
+    ['tabel_range = 1-2', /f.conf:1: tabel_range: expected one of socket_path/],
+  ])('%j is refused with file, line, key, expected and found', (text, message) => {
+    expect(() => parseConfig(text, 'f.conf')).toThrow(message);
+  });
+
+  it('its rendered defaults parse back to the defaults', () => {
+    expect(parseConfig(renderDefaultConfig())).toEqual(parseConfig(''));
+    const uncommented = renderDefaultConfig().replace(/^#(\w+ =)/gm, '$1');
+    expect(parseConfig(uncommented)).toEqual(parseConfig(''));
+  });
+});
