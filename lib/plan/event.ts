@@ -1,0 +1,59 @@
+// What happened, as the hooks and the watcher tell it to the planner. Hooks
+// turn their caller's environment (ifupdown's IF_*, NetworkManager's IP4_*,
+// dhclient's new_*/old_*, udev's INTERFACE) into one of these; everything in
+// them is already parsed and validated.
+
+import type { IpAddress, IpInterfaceAddress, IpPrefix } from '../net/address.js';
+
+/** Who configured the address: decides what we may move out of main. */
+export type EventSource = 'ifupdown' | 'NetworkManager' | 'dhclient' | 'kernel';
+
+/** A route the address came with (DHCP classless static route, IP4_ROUTE_N). */
+export interface ExtraRoute {
+  destination: IpPrefix;
+  /** Absent for on-link routes. */
+  gateway?: IpAddress;
+  metric?: number;
+}
+
+export interface AddressUp {
+  kind: 'address-up';
+  source: EventSource;
+  ifname: string;
+  address: IpInterfaceAddress;
+  /** Default routers in order of preference (DHCP may give several). */
+  gateways: IpAddress[];
+  routes: ExtraRoute[];
+  /** Name servers learned with this address, for the dnsmasq servers-file. */
+  dnsServers: IpAddress[];
+  /**
+   * True when we put the address on the interface ourselves (dhclient: the
+   * shim unsets `reason`, so dhclient-script does not); false when the caller
+   * already did (ifupdown, NetworkManager, kernel/SLAAC).
+   */
+  manageAddress: boolean;
+  /** IPv4 broadcast address and MTU, when manageAddress is set. */
+  broadcast?: IpAddress;
+  mtu?: number;
+  /** IPv6 lifetimes in seconds, when manageAddress is set (DHCPv6). */
+  preferredLifetime?: number;
+  validLifetime?: number;
+}
+
+export interface AddressDown {
+  kind: 'address-down';
+  source: EventSource;
+  ifname: string;
+  address: IpInterfaceAddress;
+  /** Also remove the address from the interface (dhclient EXPIRE/RELEASE/…). */
+  manageAddress: boolean;
+}
+
+/** The interface is gone (udev remove, link deleted): drop all we had for it. */
+export interface InterfaceGone {
+  kind: 'interface-gone';
+  source: EventSource | 'udev';
+  ifname: string;
+}
+
+export type RoutingEvent = AddressUp | AddressDown | InterfaceGone;
