@@ -80,6 +80,7 @@ function specOfRoute(r: Route): RouteSpec {
     ...(r.scope === SCOPE_LINK ? { scope: SCOPE_LINK } : {}),
     metric: r.metric,
     protocol: r.protocol,
+    ...(r.flags.includes('onlink') ? { onlink: true } : {}),
   };
 }
 
