@@ -45,7 +45,7 @@ export function readPidFile(file: string): number | undefined {
 /** SIGTERM, wait up to graceMs, then SIGKILL; returns once all are gone (or 2 s after SIGKILL). */
 export function killPids(pids: Iterable<number>, graceMs = 1500): void {
   const live = [...new Set(pids)].filter((p) => p > 1 && p !== process.pid && isAlive(p));
-  for (const pid of live) signal(pid, 'SIGTERM');
+  for (const pid of live) signal(pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
   const waitFor = (ms: number) => {
     for (let waited = 0; waited < ms && live.some(isAlive); waited += 20) sleepSync(20);
   };
@@ -81,9 +81,9 @@ export function netnsPids(name: string): number[] {
 }
 
 /** Kills every process left in the namespace, then deletes it (its veths go with it). */
-export function deleteNetns(name: string): void {
+export function deleteNetns(name: string, graceMs = 1500): void {
   if (!listNetns().includes(name)) return;
-  killPids(netnsPids(name));
+  killPids(netnsPids(name), graceMs);
   const r = spawnSync('ip', ['netns', 'delete', name], { encoding: 'utf8' });
   if (r.status !== 0 && listNetns().includes(name)) {
     throw new Error(`ip netns delete ${name} failed: ${r.stderr}`);
@@ -112,19 +112,24 @@ export interface Resources {
   pids: Set<number>;
 }
 
-/** Removes everything in `res`: processes first, then namespaces, then files. Idempotent. */
-export function destroyResources(res: Resources): void {
+/**
+ * Removes everything in `res`: processes first, then namespaces, then files.
+ * Idempotent. `urgent` (on a signal: vitest sends SIGKILL 500 ms after
+ * SIGTERM) kills at once instead of SIGTERM and a grace period.
+ */
+export function destroyResources(res: Resources, urgent = false): void {
+  const graceMs = urgent ? 0 : 1500;
   const errors: string[] = [];
   const pids = new Set(res.pids);
   for (const file of res.pidFiles) {
     const pid = readPidFile(file);
     if (pid) pids.add(pid);
   }
-  killPids(pids);
+  killPids(pids, graceMs);
   // Namespaces in reverse order of creation (host holder last, it owns the mounts).
   for (const ns of [...res.namespaces].reverse()) {
     try {
-      deleteNetns(ns);
+      deleteNetns(ns, graceMs);
     } catch (err) {
       errors.push(String(err));
     }
@@ -176,31 +181,31 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const live = new Set<() => void>();
+const live = new Set<(urgent: boolean) => void>();
 let handlersInstalled = false;
 
 /**
  * Registers a teardown to run if the process exits or is interrupted before the
  * test removes it. Returns the function that unregisters it.
  */
-export function onInterrupt(teardown: () => void): () => void {
+export function onInterrupt(teardown: (urgent: boolean) => void): () => void {
   live.add(teardown);
   if (!handlersInstalled) {
     handlersInstalled = true;
-    const runAll = () => {
+    const runAll = (urgent: boolean) => {
       for (const fn of [...live]) {
         live.delete(fn);
         try {
-          fn();
+          fn(urgent);
         } catch (err) {
           process.stderr.write(`test bed teardown on exit: ${String(err)}\n`);
         }
       }
     };
-    process.on('exit', runAll);
+    process.on('exit', () => runAll(true));
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.once(sig, () => {
-        runAll();
+        runAll(true);
         // Die of the same signal, as the default action would have.
         process.kill(process.pid, sig);
       });

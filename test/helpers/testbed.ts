@@ -685,14 +685,14 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
   const nsBase = seq === 1 ? prefix : `${prefix}-${seq}`;
   let destroyed = false;
   const allPids = new Set<number>();
-  const destroy = () => {
+  const destroy = (urgent = false) => {
     if (destroyed) return;
     for (const f of res.pidFiles) {
       const pid = readPidFile(f);
       if (pid) allPids.add(pid);
     }
     for (const p of res.pids) allPids.add(p);
-    destroyResources(res);
+    destroyResources(res, urgent);
     destroyed = true;
     unregister();
   };
@@ -763,7 +763,7 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
         dirs: [...res.dirs],
         pids: [...new Set([...allPids, ...res.pids, ...res.pidFiles.map(readPidFile).filter((p): p is number => !!p)])],
       }),
-      destroy,
+      destroy: () => destroy(),
     };
   } catch (err) {
     try {
