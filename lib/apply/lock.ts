@@ -18,7 +18,7 @@ function alive(pid: number): boolean {
 
 /** Takes the routing lock (waits up to timeoutMs), returns the release function. */
 export async function takeLock(runDir: string, timeoutMs = 15_000): Promise<() => Promise<void>> {
-  await mkdir(runDir, { recursive: true, mode: 0o755 });
+  await mkdir(runDir, { recursive: true, mode: 0o755 }); // dnsmasq reads its servers-file here
   const path = join(runDir, 'routing.lock');
   const deadline = Date.now() + timeoutMs;
   for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {

@@ -1,0 +1,103 @@
+// Sets a test bed's host up like install.sh would for the routing hooks:
+// the bundle behind /etc/network/if-up.d and if-post-down.d shims, a config
+// whose every path is private to the host (/run), and the allocator daemon.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { ExecResult, HostNetns, IpRoute, IpRule, SpawnedProcess, TestBed } from '../helpers/testbed.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BUNDLE = path.join(ROOT, 'dist/multihomed-routing.cjs');
+export const CONFIG = '/etc/multihomed-routing/multihomed-routing.conf';
+
+let built: Promise<void> | undefined;
+/** Builds dist/multihomed-routing.cjs once per test file (esbuild, well under a second). */
+export function buildBundle(): Promise<void> {
+  built ??= execa('npx', ['zx', 'build/build.mjs', '--bundle-only'], { cwd: ROOT }).then(() => undefined);
+  return built;
+}
+
+export const cli = (host: HostNetns, args: string[], env: Record<string, string> = {}): Promise<ExecResult> =>
+  host.exec([process.execPath, BUNDLE, ...args], { reject: false, env });
+
+export interface RoutingHost {
+  daemon?: SpawnedProcess;
+  startDaemon(): Promise<void>;
+  stopDaemon(): Promise<void>;
+  /** Runs the ifupdown hook directly with an ifupdown-style environment. */
+  hook(env: Record<string, string>): Promise<ExecResult>;
+  status(): Promise<StatusJson[]>;
+}
+
+export interface StatusJson {
+  ifname: string;
+  family: number;
+  address: string;
+  table: number;
+  degraded: boolean;
+  rules: string[];
+  routes: string[];
+  problems: string[];
+}
+
+/** Installs hooks, config and daemon into the bed's host; `interfaces` is /etc/network/interfaces. */
+export async function setUpRoutingHost(bed: TestBed, interfaces: string, extraConfig = ''): Promise<RoutingHost> {
+  await buildBundle();
+  const host = bed.host;
+  await host.writeEtc(
+    'multihomed-routing/multihomed-routing.conf',
+    `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${extraConfig}`,
+  );
+  const shim = `#!/bin/sh\nexec ${process.execPath} ${BUNDLE} ifupdown\n`;
+  await host.writeEtc('network/if-up.d/multihomed-routing', shim, 0o755);
+  await host.writeEtc('network/if-post-down.d/multihomed-routing', shim, 0o755);
+  // The machine's resolved hook would ask systemctl: not part of these tests.
+  await host.writeEtc('network/if-up.d/resolved', '#!/bin/sh\nexit 0\n', 0o755);
+  await host.writeEtc('network/interfaces', `auto lo\niface lo inet loopback\n\n${interfaces}`);
+  const r: RoutingHost = {
+    async startDaemon() {
+      r.daemon = host.spawn([process.execPath, BUNDLE, 'daemon'], { logName: 'daemon' });
+      const sock = host.path('/run/multihomed-routing/allocator/allocator.sock');
+      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((res) => setTimeout(res, 50));
+      if (!fs.existsSync(sock)) {
+        const logs = bed.resources().dirs.map((d) => path.join(d, 'daemon.out')).filter((f) => fs.existsSync(f));
+        const ls = await host.exec(['ls', '-la', '/run', '/run/multihomed-routing'], { reject: false });
+        throw new Error(`allocator daemon did not start: ${JSON.stringify(bed.resources())}\n${ls.stdout}${ls.stderr}\n${logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n')}`);
+      }
+    },
+    async stopDaemon() {
+      r.daemon?.kill('SIGTERM');
+      await r.daemon?.exited;
+      r.daemon = undefined;
+    },
+    hook: (env) => cli(host, ['ifupdown'], env),
+    async status() {
+      const res = await cli(host, ['status', '--json']);
+      if (res.exitCode !== 0) throw new Error(`status failed: ${res.stderr}`);
+      return JSON.parse(res.stdout) as StatusJson[];
+    },
+  };
+  await r.startDaemon();
+  return r;
+}
+
+/** Our rules (protocol 201) of a family, as `pref:selector:table` strings, sorted. */
+export async function ourRules(host: HostNetns, family: 4 | 6 = 4): Promise<string[]> {
+  const rules = await host.ipJson<IpRule[]>(['-N', `-${family}`, 'rule', 'show']);
+  return rules
+    .filter((r) => r.protocol === '201')
+    .map((r) => {
+      const sel = r.src && r.src !== 'all' ? `from ${r.src}` : r.dst ? `to ${r.dst}/${r.dstlen}` : r.iif ? `iif ${r.iif}` : r.oif ? `oif ${r.oif}` : '?';
+      return `${r.priority} ${sel} lookup ${r.table}`;
+    })
+    .sort();
+}
+
+/** Routes of a table as short strings (`dst via G dev I src A`). */
+export async function tableRoutes(host: HostNetns, table: number | string, family: 4 | 6 = 4): Promise<string[]> {
+  const routes = await host.ipJson<IpRoute[]>(['-N', `-${family}`, 'route', 'show', 'table', String(table)]);
+  return routes
+    .map((r) => [r.dst, r.gateway && `via ${r.gateway}`, r.dev && `dev ${r.dev}`, r.prefsrc && `src ${r.prefsrc}`, r.protocol === '201' ? 'ours' : `proto ${r.protocol ?? 'boot'}`].filter(Boolean).join(' '))
+    .sort();
+}
