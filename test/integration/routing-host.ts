@@ -101,3 +101,25 @@ export async function tableRoutes(host: HostNetns, table: number | string, famil
     .map((r) => [r.dst, r.gateway && `via ${r.gateway}`, r.dev && `dev ${r.dev}`, r.prefsrc && `src ${r.prefsrc}`, r.protocol === '201' ? 'ours' : `proto ${r.protocol ?? 'boot'}`].filter(Boolean).join(' '))
     .sort();
 }
+
+const NM_CACHE = path.join(ROOT, 'node_modules/.cache/multihomed-routing/01-ifupdown');
+
+/**
+ * Debian's /etc/NetworkManager/dispatcher.d/01-ifupdown, from the
+ * network-manager package (downloaded once, extracted, never installed).
+ */
+export async function networkManagerDispatcher(): Promise<string> {
+  if (!fs.existsSync(NM_CACHE)) {
+    const dir = fs.mkdtempSync('/tmp/mhr-nm-deb-');
+    try {
+      await execa('apt-get', ['download', 'network-manager'], { cwd: dir });
+      const deb = fs.readdirSync(dir).find((f) => f.endsWith('.deb'))!;
+      await execa('dpkg-deb', ['-x', deb, 'x'], { cwd: dir });
+      fs.mkdirSync(path.dirname(NM_CACHE), { recursive: true });
+      fs.copyFileSync(path.join(dir, 'x/etc/NetworkManager/dispatcher.d/01-ifupdown'), NM_CACHE);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return fs.readFileSync(NM_CACHE, 'utf8');
+}
