@@ -38,6 +38,11 @@ export interface HandleResult {
   changes: number;
 }
 
+/** How long the lease may keep the routing lock waiting before it is let go. */
+const LEASE_WAIT_UNDER_LOCK_MS = 300;
+/** A pause that does not keep the process alive once everything else is done. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 const familiesOf = (event: RoutingEvent): Family[] =>
   event.kind === 'address-up' ? [event.address.address.family] : [4, 6];
 
@@ -68,11 +73,16 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   }
   const read = () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) });
 
-  // The lease is asked for before the lock: it may wait for the allocator.
-  let leased = 0;
+  // The lease request (a round trip to the allocator) overlaps the lock and
+  // the state read; should the allocator be slow (retries), the lock is let
+  // go while waiting, so other hooks are not held up, and state is read again.
+  let leasePromise: Promise<number> = Promise.resolve(0);
   if (event.kind === 'address-up') {
     const key = { ifname: iface, address: event.address.address };
-    leased = dryRun ? await (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0) : await allocator.requestTable(key);
+    leasePromise = dryRun
+      ? (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0)
+      : allocator.requestTable(key);
+    leasePromise.catch(() => {}); // awaited below; never an unhandled rejection
   }
 
   const options: ApplyOptions = {
@@ -83,12 +93,29 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
     warn: (m, f) => log.warn(m, { iface, ...f }),
     ...(deps.procSys ? { procSys: deps.procSys } : {}),
   };
-  const release = dryRun ? undefined : await takeLock(config.runDir);
+  const lock = () => (dryRun ? Promise.resolve(undefined) : takeLock(config.runDir));
+  let release = await lock();
+  let first: KernelState | undefined;
+  let leased: number;
+  try {
+    first = await read();
+    const quick = await Promise.race([leasePromise, sleep(LEASE_WAIT_UNDER_LOCK_MS).then(() => 'slow' as const)]);
+    if (quick === 'slow') {
+      await release?.();
+      release = undefined;
+      leased = await leasePromise;
+      release = await lock();
+      first = await read();
+    } else leased = quick;
+  } catch (err) {
+    await release?.();
+    throw err;
+  }
   let plan: Plan | undefined;
   let applied: Change[] = [];
   try {
     for (let attempt = 1; ; attempt++) {
-      const state = await read();
+      const state = attempt === 1 && first ? first : await read();
       let table = leased;
       if (event.kind === 'address-up' && table === 0) {
         table = tableInKernel(state, config, event);

@@ -143,9 +143,15 @@ describe('multihoming edge cases', () => {
     await bed.host.exec(['ip', 'link', 'add', hostile, 'type', 'veth', 'peer', 'name', 'hostp0']);
     await bed.host.exec(['ip', 'link', 'set', hostile, 'up']);
     await bed.host.exec(['ip', 'addr', 'add', '10.0.9.2/24', 'dev', hostile]);
-    // An `ip` first on PATH that records every argv before running the real one.
+    // An `ip` first on PATH that records every argv and batch input before running the real one.
     const trace = bed.host.path('/run/ip-trace');
-    await bed.host.writeEtc('mhr-trace/ip', `#!/bin/sh\nprintf '%s\\n' "$*" >> /run/ip-trace\nexec /sbin/ip "$@"\n`, 0o755);
+    const wrapper = [
+      '#!/bin/sh',
+      `printf '%s\\n' "$*" >> /run/ip-trace`,
+      'case "$*" in *-batch*) tee -a /run/ip-trace | /sbin/ip "$@" ;; *) exec /sbin/ip "$@" ;; esac',
+      '',
+    ].join('\n');
+    await bed.host.writeEtc('mhr-trace/ip', wrapper, 0o755);
     const PATH = `/etc/mhr-trace:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
     const before = [...(await ourRules(bed.host, 4)), ...(await ourRules(bed.host, 6))];
     const base = { ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', PATH };
@@ -166,6 +172,6 @@ describe('multihoming edge cases', () => {
     expect([...(await ourRules(bed.host, 4)), ...(await ourRules(bed.host, 6))]).toEqual(before);
     // The trace works: a valid run does go through it.
     await rh.hook({ ...base, IFACE: 'eth0', IF_ADDRESS: '192.168.178.2/24', IF_GATEWAY: '192.168.178.1' });
-    expect(fs.readFileSync(trace, 'utf8')).toMatch(/-json .*rule show/);
+    expect(fs.readFileSync(trace, 'utf8')).toMatch(/-json -4 -batch -\nlink show\naddr show\nroute show table all\nrule show/);
   });
 });
