@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
-import { ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
+import { BUNDLE, cli, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -126,6 +126,19 @@ describe('ifupdown static addresses on three uplinks', () => {
     expect(await tableRoutes(bed.host, tables.eth1!)).toHaveLength(2);
   });
 
+  test('--dry-run prints the repair from the same plan and changes nothing; the real run repairs', async () => {
+    const t = tables.wlan0!;
+    const missing = `20000 to 10.0.2.0/24 lookup ${t}`;
+    await bed.host.exec(['ip', 'rule', 'del', 'pref', '20000', 'to', '10.0.2.0/24', 'lookup', String(t), 'protocol', '201']);
+    const env = { IFACE: 'wlan0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '10.0.2.2/24', IF_GATEWAY: '10.0.2.1' };
+    const dry = await cli(bed.host, ['--dry-run', 'ifupdown'], env);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toBe(`ip -4 rule add pref 20000 to 10.0.2.0/24 lookup ${t} protocol 201  # on-link destinations\n`);
+    expect(await ourRules(bed.host, 4)).not.toContain(missing);
+    await rh.hook(env);
+    expect(await ourRules(bed.host, 4)).toContain(missing);
+  });
+
   test('IPv6 static: same layout, own tables, replies symmetric', async () => {
     for (const i of ['eth1', 'eth0']) {
       await bed.host.ifdown(i);
@@ -164,7 +177,7 @@ describe('ifupdown static addresses on three uplinks', () => {
     expect(await tableRoutes(bed.host, 52)).toEqual(['10.250.0.0/16 proto boot']);
     // The band closed up: wlan0 is second now.
     expect(await ourRules(bed.host, 4)).toContain(`91001 iif lo lookup ${tables.wlan0}`);
-    const leases = await bed.host.exec([process.execPath, (await import('./routing-host.js')).BUNDLE, 'lease', 'list', '--json']);
+    const leases = await bed.host.exec([process.execPath, BUNDLE, 'lease', 'list', '--json']);
     expect(JSON.parse(leases.stdout).map((l: { ifname: string }) => l.ifname)).not.toContain('eth1');
     // rp_filter and ignore_routes_with_linkdown went back to what they were.
     expect(await bed.host.sysctl('net.ipv4.conf.eth1.rp_filter')).toBe('1');
