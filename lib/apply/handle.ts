@@ -150,7 +150,8 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   if (plan.degraded) {
     log.error('no routing table lease: fallback to the main table with metric = interface index (degraded)', { iface, address });
   }
-  if (!dryRun && event.kind !== 'address-up') {
+  if (!dryRun) {
+    // address-down releases its own lease even when the kernel held nothing of it.
     const keys = event.kind === 'address-down' ? [{ ifname: iface, address: event.address }] : plan.released;
     for (const k of keys) {
       try {

@@ -79,7 +79,7 @@ export interface Plan {
   degraded: boolean;
   /** Why nothing is managed (ignored interface, link-local address…), when so. */
   skipped?: string;
-  /** (ifname, address) whose tables this plan gives up: their leases can be released. */
+  /** (ifname, address) whose tables this plan gives up (down events, vanished interfaces): release their leases. */
   released: { ifname: string; address: IpInterfaceAddress; table: number }[];
 }
 

@@ -280,13 +280,21 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
   }
   if (e.mtu !== undefined && f === 4) b.pre.push({ kind: 'set-mtu', ifname: e.ifname, mtu: e.mtu, subject, reason: 'MTU from the lease' });
 
-  // Entries of the same (interface, address) under another table are stale.
+  // Entries of the same (interface, address) under another table are stale;
+  // so are entries of interfaces that no longer exist (a missed udev remove).
   const removed = new Set<string>();
+  const released: Plan['released'] = [];
   for (const entry of idx.entries.values()) {
     if (entry.family !== f || entry.table === table) continue;
     if (entry.ifname === e.ifname && entry.address?.text === A.text) {
       removeEntry(b, entry, `stale table ${entry.table} of the same address`);
       removed.add(tableKey(f, entry.table));
+    } else if (entry.ifname !== undefined && !idx.links.has(entry.ifname)) {
+      removeEntry(b, entry, `interface ${entry.ifname} is gone`);
+      removed.add(tableKey(f, entry.table));
+      if (entry.address) {
+        released.push({ ifname: entry.ifname, address: { address: entry.address, prefix: entry.prefix ?? hostPrefix(entry.address) }, table: entry.table });
+      }
     }
   }
 
@@ -354,7 +362,7 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
   }
   if (fallback && removed.size) rerank(b, config, idx, f, removed);
   planSysctls(b, state, config, e.ifname, f, subject);
-  return { changes: b.list(), table, degraded: fallback, released: [] };
+  return { changes: b.list(), table, degraded: fallback, released };
 }
 
 function planAddressDown(state: KernelState, idx: StateIndex, e: AddressDown, config: Config): Plan {

@@ -1,0 +1,183 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TableAllocator } from '../../../lib/apply/allocator.js';
+import { handleEvent } from '../../../lib/apply/handle.js';
+import { parseConfig } from '../../../lib/config/parse.js';
+import type { RunOptions, RunResult, Runner } from '../../../lib/exec/run.js';
+import { createLogger } from '../../../lib/log/log.js';
+import { parseInterfaceAddress, parseIp, type IpAddress } from '../../../lib/net/address.js';
+import type { RoutingEvent } from '../../../lib/plan/event.js';
+
+// handleEvent with its side effects injected: kernel state from the recorded
+// fixtures (served as `ip -batch` output), a fake allocator, a runner that
+// records the batches it is asked to apply.
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/state/${name}`, import.meta.url), 'utf8').trim();
+const linksOnly = JSON.stringify((JSON.parse(fixture('addr.json')) as { addr_info?: unknown }[]).map(({ addr_info: _, ...l }) => l));
+const READ: Record<string, string> = {
+  '-4': [linksOnly, fixture('addr.json'), fixture('route4.json'), fixture('rule4.json')].join('\n'),
+  '-6': [fixture('addr.json'), fixture('route6.json'), fixture('rule6.json')].join('\n'),
+};
+
+function kernel(opts: { failApplies?: number } = {}) {
+  const applied: string[] = [];
+  const forced: string[] = [];
+  let reads = 0;
+  let failures = opts.failApplies ?? 0;
+  const run: Runner = async (argv: readonly string[], options: RunOptions = {}) => {
+    const result = (stdout: string, exitCode = 0, stderr = ''): RunResult => ({ command: [...argv], exitCode, signal: null, stdout, stderr, durationMs: 1 });
+    const family = argv.find((a) => a === '-4' || a === '-6')!;
+    if (argv.includes('-json')) {
+      reads++;
+      const out = READ[family]!;
+      // The first family's batch carries `link show` too.
+      return result(options.input?.startsWith('link show') ? out : out.split('\n').slice(family === '-4' ? 1 : 0).join('\n'));
+    }
+    if (argv.includes('-force')) {
+      forced.push(options.input ?? '');
+      return result('');
+    }
+    if (failures > 0) {
+      failures--;
+      return result('', 1, 'RTNETLINK answers: File exists\nCommand failed -:2\n');
+    }
+    applied.push(options.input ?? '');
+    return result('');
+  };
+  return { run, applied, forced, reads: () => reads };
+}
+
+function allocator(table: number, delayMs = 0) {
+  const calls: string[] = [];
+  const a: TableAllocator = {
+    async requestTable({ ifname, address }: { ifname: string; address: IpAddress }) {
+      calls.push(`request ${ifname} ${address.text}`);
+      await new Promise((r) => setTimeout(r, delayMs));
+      return table;
+    },
+    async releaseTable({ ifname, address }) {
+      calls.push(`release ${ifname} ${address.text}`);
+      return true;
+    },
+    async peekTable({ ifname, address }) {
+      calls.push(`peek ${ifname} ${address.text}`);
+      return table;
+    },
+  };
+  return { a, calls };
+}
+
+let dirs: string[] = [];
+afterEach(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); dirs = []; });
+function deps(run: Runner, alloc: TableAllocator, dryRun = false) {
+  const runDir = mkdtempSync(join(tmpdir(), 'mhr-handle-'));
+  const procSys = mkdtempSync(join(tmpdir(), 'mhr-proc-'));
+  dirs.push(runDir, procSys);
+  const lines: string[] = [];
+  const printed: string[] = [];
+  const config = { ...parseConfig(''), runDir };
+  const log = createLogger({ source: 'test', write: (l) => lines.push(l) });
+  return { d: { config, log, dryRun, run, allocator: alloc, procSys, out: (t: string) => printed.push(t) }, lines, printed };
+}
+
+const upEth2: RoutingEvent = {
+  kind: 'address-up', source: 'ifupdown', ifname: 'eth2', address: parseInterfaceAddress('203.0.113.10/24'),
+  gateways: [parseIp('203.0.113.1')], routes: [], dnsServers: [], manageAddress: false,
+};
+
+describe('handleEvent', () => {
+  it('leases, plans and applies in one batch, logging one line per change', async () => {
+    const k = kernel();
+    const { a, calls } = allocator(10007);
+    const { d, lines } = deps(k.run, a);
+    const r = await handleEvent(upEth2, d);
+    expect(r).toEqual({ table: 10007, degraded: false, changes: 8 });
+    // gone0 (a detached oif rule of ours: the interface vanished) is cleaned up and its lease released.
+    expect(calls).toEqual(['request eth2 203.0.113.10']);
+    expect(k.applied).toHaveLength(1);
+    expect(k.applied[0]).toContain('rule del pref 15000 oif gone0 lookup 10002 protocol 201');
+    expect(k.applied[0]).not.toContain('lookup 10002 protocol 201\nrule add');
+    expect(k.applied[0]).toContain('rule add pref 10000 from 203.0.113.10/32 lookup 10007 protocol 201');
+    // eth1's table 10000 (eth1 outranks eth2) stays first; eth2 is second in the band.
+    expect(k.applied[0]).toContain('rule add pref 91001 iif lo lookup 10007 protocol 201');
+    expect(lines.filter((l) => l.includes('iface=eth2') && l.includes('table=10007') && l.includes('do='))).toHaveLength(7);
+    expect(lines.filter((l) => l.includes('iface=gone0') && l.includes('interface gone0 is gone'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/routing updated iface=eth2 address=203.0.113.10\/24 table=10007 changes=8/);
+  });
+
+  it('without a lease: fallback in main, degraded, logged as an error', async () => {
+    const k = kernel();
+    const { d, lines } = deps(k.run, allocator(0).a);
+    const r = await handleEvent(upEth2, d);
+    expect(r.degraded).toBe(true);
+    expect(k.applied[0]).toMatch(/route add default via 203.0.113.1 dev eth2 table 254 proto 201 src 203.0.113.10 metric \d+/);
+    expect(lines.some((l) => /error: no routing table lease: fallback .*degraded/.test(l))).toBe(true);
+  });
+
+  it('keeps the table the kernel already has when the allocator has none to give', async () => {
+    const k = kernel();
+    const { d } = deps(k.run, allocator(0).a);
+    const up: RoutingEvent = { ...upEth2, ifname: 'eth1', address: parseInterfaceAddress('198.51.100.10/24'), gateways: [parseIp('198.51.100.1')] } as RoutingEvent;
+    const r = await handleEvent(up, d);
+    expect(r).toMatchObject({ table: 10000, degraded: false });
+  });
+
+  it('address down: removes our rules and routes and releases the lease', async () => {
+    const k = kernel();
+    const { a, calls } = allocator(0);
+    const { d } = deps(k.run, a);
+    const r = await handleEvent({ kind: 'address-down', source: 'ifupdown', ifname: 'eth1', address: parseInterfaceAddress('198.51.100.10/24'), manageAddress: false }, d);
+    expect(r.changes).toBeGreaterThan(0);
+    expect(k.applied[0]).toContain('rule del pref 10000 from 198.51.100.10/32 lookup 10000 protocol 201');
+    expect(k.applied[0]).not.toMatch(/lookup (52|300|254)\b/);
+    expect(calls).toEqual(['release eth1 198.51.100.10']);
+  });
+
+  it('dry run: peeks at the lease, prints the plan, applies nothing', async () => {
+    const k = kernel();
+    const { a, calls } = allocator(10007);
+    const { d, printed } = deps(k.run, a, true);
+    const r = await handleEvent(upEth2, d);
+    expect(calls).toEqual(['peek eth2 203.0.113.10']);
+    expect(k.applied).toEqual([]);
+    expect(printed).toHaveLength(r.changes);
+    expect(printed).toContainEqual(expect.stringMatching(/^ip -4 route add 203.0.113.0\/24 dev eth2 table 10007 .*  # on-link prefix route for traffic leaving through eth2\n$/));
+  });
+
+  it('a failed batch is undone, state read again and the plan applied once more', async () => {
+    const k = kernel({ failApplies: 1 });
+    const { d, lines } = deps(k.run, allocator(10007).a);
+    const r = await handleEvent(upEth2, d);
+    expect(r.changes).toBe(8);
+    expect(k.forced).toEqual(['rule add pref 15000 oif gone0 lookup 10002 protocol 201\n']); // the undo of line 1
+    expect(k.reads()).toBe(2); // one read per attempt (one family)
+    expect(lines.some((l) => l.includes('applying the plan failed: undoing what ran'))).toBe(true);
+  });
+
+  it('two failures: everything undone, the error thrown for the hook to log', async () => {
+    const k = kernel({ failApplies: 2 });
+    const { d } = deps(k.run, allocator(10007).a);
+    await expect(handleEvent(upEth2, d)).rejects.toThrow(/routing for eth2 .* not changed/);
+    expect(k.applied).toEqual([]);
+    expect(k.forced).toHaveLength(2);
+  });
+
+  it('a slow allocator does not hold the lock: state is read again after the lease', async () => {
+    const k = kernel();
+    const { d } = deps(k.run, allocator(10007, 450).a);
+    const r = await handleEvent(upEth2, d);
+    expect(r.table).toBe(10007);
+    expect(k.reads()).toBe(2);
+  });
+
+  it('ignored interfaces cost nothing', async () => {
+    const k = kernel();
+    const { a, calls } = allocator(10007);
+    const { d } = deps(k.run, a);
+    expect(await handleEvent({ ...upEth2, ifname: 'docker0' } as RoutingEvent, d)).toEqual({ table: 0, degraded: false, changes: 0 });
+    expect(calls).toEqual([]);
+    expect(k.reads()).toBe(0);
+  });
+});
