@@ -260,7 +260,16 @@ describe('table allocator (real daemon, real client processes)', () => {
     expect(Number((await again(kept2!)).stdout)).toBe(kept2!.table);
   });
 
-  it('refuses to start on a socket directory that is not 0700', async () => {
+  it('refuses to start a second daemon on a live socket, and leaves the first one alone', async () => {
+    const before = readFileSync(main.store, 'utf8');
+    const r = await execa(exe, ['daemon', '--config', main.config], { reject: false, timeout: 10_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/refusing to start: another allocator is listening on \S+allocator\.sock/);
+    expect(readFileSync(main.store, 'utf8')).toBe(before);
+    expect((await listJson(main.config)).length).toBeGreaterThan(90);
+  });
+
+  it('refuses to start on a socket directory that is not 0700, or a socket path that is a file', async () => {
     const bad = instance('40000-40009');
     try {
       const { mkdirSync } = await import('node:fs');
@@ -269,6 +278,12 @@ describe('table allocator (real daemon, real client processes)', () => {
       const r = await execa(exe, ['daemon', '--config', bad.config], { reject: false, timeout: 10_000 });
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/refusing to start: socket directory \S+ must be owned by uid 0 with mode 0700, found uid 0 mode 0755/);
+      chmodSync(join(bad.dir.name, 'run', 'allocator'), 0o700);
+      writeFileSync(bad.socket, 'not a socket');
+      const f = await execa(exe, ['daemon', '--config', bad.config], { reject: false, timeout: 10_000 });
+      expect(f.exitCode).toBe(1);
+      expect(f.stderr).toMatch(/refusing to start: \S+allocator\.sock exists and is not a socket/);
+      expect(readFileSync(bad.socket, 'utf8')).toBe('not a socket');
     } finally {
       bad.dir.removeCallback();
     }
