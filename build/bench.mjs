@@ -5,9 +5,11 @@
 import { argv, fs, os, path } from 'zx';
 import { root } from './bench/lib.mjs';
 import { benchStartup } from './bench/startup.mjs';
+import { runJsonScript } from './bench/lib.mjs';
 
 const suites = {
   startup: benchStartup,
+  allocator: () => runJsonScript('build/bench/allocator.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

@@ -14,6 +14,8 @@ export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 /** Command name → loader. Add a command by adding a line here. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('../lib/cli/config-command.js')).configCommand,
+  daemon: async () => (await import('../lib/daemon/command.js')).daemonCommand,
+  lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
 };
 
 function usage(): string {

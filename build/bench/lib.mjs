@@ -46,3 +46,12 @@ export function bareExecutable() {
   renameSync(`${bare}.tmp`, bare);
   return bare;
 }
+
+/** Runs a benchmark script that prints one JSON object on stdout. */
+export function runJsonScript(script, args = []) {
+  const out = execFileSync(process.execPath, [path.join(root, script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out);
+}

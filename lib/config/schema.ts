@@ -47,7 +47,7 @@ export interface KeySpec {
 
 /** Every key the config file may hold, in the order the default file lists them. */
 export const KEYS: readonly KeySpec[] = [
-  { key: 'socket_path', kind: 'path', default: '/run/multihomed-routing/allocator.sock', doc: 'Unix socket of the table allocator (its directory is made 0700, the socket 0600).' },
+  { key: 'socket_path', kind: 'path', default: '/run/multihomed-routing/allocator/allocator.sock', doc: 'Unix socket of the table allocator, in a directory of its own (made 0700, root only; the socket is 0600).' },
   { key: 'store_path', kind: 'path', default: '/var/lib/multihomed-routing/leases.json', doc: 'Lease store, rewritten atomically (temp file, fsync, rename).' },
   { key: 'run_dir', kind: 'path', default: '/run/multihomed-routing', doc: 'Runtime state: saved sysctls, per-interface DNS servers.' },
   { key: 'table_range', kind: 'range', default: '10000-10999', doc: 'Routing tables handed out, first-last (1-4294967294, never 253-255).' },
