@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { $, fs, path, argv } from 'zx';
 
 $.verbose = false;
+$.quiet = true;
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 const pkg = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8'));

@@ -106,12 +106,15 @@ async function removeStaleSocket(path: string): Promise<void> {
 
 function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
     // No window in which the socket has wider permissions than 0600.
     const umask = process.umask(0o177);
+    server.once('error', (err) => {
+      process.umask(umask);
+      reject(err);
+    });
     server.listen(path, () => {
       process.umask(umask);
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
@@ -122,6 +125,10 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
   const { config, log } = options;
   const now = options.now ?? unixNow;
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
+
+  // Socket first: a second daemon must refuse before it touches the store.
+  prepareSocketDir(dirname(config.socketPath));
+  await removeStaleSocket(config.socketPath);
 
   const table = new LeaseTable(config);
   const loaded = loadStore(config.storePath);
@@ -137,8 +144,6 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
   if (loaded.problems.length) await writer.save(); // replace the damaged file now
   log.info('leases loaded', { file: config.storePath, leases: table.size });
 
-  prepareSocketDir(dirname(config.socketPath));
-  await removeStaleSocket(config.socketPath);
 
   const reply = (fields: Omit<Response, 'version' | 'cmd'>): Response => ({ version: 1, cmd: 'response', ...fields });
 

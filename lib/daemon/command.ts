@@ -10,7 +10,29 @@ import type { Service } from '../allocator/server.js';
 async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
   const config = ctx.config();
   const { startAllocator } = await import('../allocator/server.js');
-  return [await startAllocator({ config, log: ctx.log, idleTimeoutMs })];
+  const starters: (() => Promise<Service>)[] = [() => startAllocator({ config, log: ctx.log, idleTimeoutMs })];
+  const started: Service[] = [];
+  try {
+    for (const start of starters) started.push(await start());
+  } catch (err) {
+    await closeServices(ctx, started); // a half-started daemon leaves nothing running
+    throw err;
+  }
+  return started;
+}
+
+/** Closes services in reverse order; false when one did not close cleanly. */
+async function closeServices(ctx: CommandContext, services: readonly Service[]): Promise<boolean> {
+  let clean = true;
+  for (const service of [...services].reverse()) {
+    try {
+      await service.close();
+    } catch (err) {
+      ctx.log.error(`${service.name} did not close cleanly: ${(err as Error).message}`);
+      clean = false;
+    }
+  }
+  return clean;
 }
 
 const waitForSignal = () =>
@@ -48,15 +70,6 @@ export const daemonCommand: Command = {
     ctx.log.info('daemon started', { pid: process.pid, services: services.map((s) => s.name).join(',') });
     const received = await signal;
     ctx.log.info('daemon stopping', { signal: received });
-    let code = 0;
-    for (const service of [...services].reverse()) {
-      try {
-        await service.close();
-      } catch (err) {
-        ctx.log.error(`${service.name} did not close cleanly: ${(err as Error).message}`);
-        code = 1;
-      }
-    }
-    return code;
+    return (await closeServices(ctx, services)) ? 0 : 1;
   },
 };

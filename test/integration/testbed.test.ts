@@ -43,7 +43,12 @@ describe('namespace test bed', () => {
   let leased = '';
 
   test('real dhclient in the host gets a lease from dnsmasq in the router', async () => {
-    const dh = await bed.host.dhclient('eth0');
+    // An enter hook in the host's own /etc/dhcp, sourced by the real dhclient-script.
+    await bed.host.writeEtc(
+      'dhcp/dhclient-enter-hooks.d/testbed',
+      'echo "$reason $interface $TESTBED_VAR" >> /run/testbed-hook.log\n',
+    );
+    const dh = await bed.host.dhclient('eth0', { env: { TESTBED_VAR: 'from-e' } });
     expect(dh.pid()).toBeGreaterThan(1);
     const v4 = await bed.host.addresses('eth0', 4);
     expect(v4).toHaveLength(1);
@@ -56,6 +61,8 @@ describe('namespace test bed', () => {
     );
     expect(await bed.host.readFile('/etc/resolv.conf')).toContain('nameserver 192.168.1.1');
     expect(fs.readFileSync('/etc/resolv.conf', 'utf8')).toBe(machineResolvConf);
+    expect(await bed.host.readFile('/run/testbed-hook.log')).toMatch(/^PREINIT eth0 from-e\nBOUND eth0 from-e\n/);
+    expect(fs.existsSync('/etc/dhcp/dhclient-enter-hooks.d/testbed')).toBe(false);
     expect(bed.routers[0]!.dnsmasq!.log()).toMatch(new RegExp(`DHCPACK\\(lan\\) ${leased.replace(/\./g, '\\.')}`));
   });
 
@@ -98,6 +105,16 @@ describe('namespace test bed', () => {
     expect(await bed.host.dnsQuery('192.168.1.1', 'which.test', { from: '192.168.1.50' })).toEqual(['192.0.2.11']);
     expect(bed.routers[0]!.dnsmasq!.queries()).toContainEqual({ type: 'A', name: 'which.test', from: leased });
     expect(bed.routers[1]!.dnsmasq!.queries()).toEqual([{ type: 'A', name: 'which.test', from: '192.168.1.50' }]);
+  });
+
+  test('real ifup and ifdown use the host\'s own /etc/network and /run/network', async () => {
+    await bed.host.exec(['ip', 'link', 'add', 'dummy0', 'type', 'veth', 'peer', 'name', 'dummy0p']);
+    await bed.host.writeEtc('network/interfaces', 'iface dummy0 inet static\n  address 10.77.0.1/24\n');
+    await bed.host.ifup('dummy0');
+    expect(await bed.host.addresses('dummy0', 4)).toMatchObject([{ local: '10.77.0.1', prefixlen: 24 }]);
+    expect(fs.readFileSync(bed.host.path('/run/network/ifstate.dummy0'), 'utf8')).toBe('dummy0\n');
+    await bed.host.ifdown('dummy0');
+    expect(await bed.host.addresses('dummy0', 4)).toEqual([]);
   });
 
   test('teardown removes every namespace, /etc/netns entry, temp dir and process', async () => {

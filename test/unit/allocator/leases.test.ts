@@ -120,6 +120,6 @@ describe('LeaseTable', () => {
     for (let n = 0; n < 20_000; n++) t.request({ ifname: 'e', address: `10.0.${n >> 8}.${n & 255}`, addr_family: 4 }, 0);
     for (let n = 0; n < 20_000; n += 2) t.release({ ifname: 'e', address: `10.0.${n >> 8}.${n & 255}`, addr_family: 4 });
     expect(tableOf(t, { ifname: 'x', address: '10.9.9.9', addr_family: 4 })).toBe(1);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(5000); // a scan of the range (4e9 tables) would take minutes
   });
 });

@@ -1,0 +1,57 @@
+// Shared helpers for the benchmarks: timing child processes, percentiles and
+// a bare single-executable (the runtime floor every hook is compared with).
+import { spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, renameSync } from 'node:fs';
+import path from 'node:path';
+
+export const root = path.resolve(import.meta.dirname, '../..');
+export const exe = path.join(root, 'dist/multihomed-routing');
+
+/** Percentile (nearest rank) of a list of numbers. */
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export const round = (x, digits = 1) => Number(x.toFixed(digits));
+
+/** Wall time of `runs` sequential runs of argv, after `warmup` unmeasured ones. */
+export function timeCommand(argv, { runs = 40, warmup = 3, env = process.env } = {}) {
+  const times = [];
+  for (let i = 0; i < runs + warmup; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+    if (i >= warmup) times.push(ms);
+  }
+  return { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)), mean: round(times.reduce((a, b) => a + b) / times.length) };
+}
+
+/** Builds (once) a single-executable that does nothing: the start-up floor. */
+export function bareExecutable() {
+  const dir = path.join(root, '.bench');
+  const bare = path.join(dir, 'bare-sea');
+  if (existsSync(bare)) return bare;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'bare.cjs'), '');
+  writeFileSync(
+    path.join(dir, 'bare-sea.json'),
+    JSON.stringify({ main: path.join(dir, 'bare.cjs'), output: path.join(dir, 'bare.blob'), disableExperimentalSEAWarning: true, useCodeCache: true }),
+  );
+  execFileSync(process.execPath, ['--experimental-sea-config', path.join(dir, 'bare-sea.json')], { stdio: 'ignore' });
+  copyFileSync(process.execPath, `${bare}.tmp`);
+  chmodSync(`${bare}.tmp`, 0o755);
+  execFileSync(path.join(root, 'node_modules/.bin/postject'), [`${bare}.tmp`, 'NODE_SEA_BLOB', path.join(dir, 'bare.blob'), '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { stdio: 'ignore' });
+  renameSync(`${bare}.tmp`, bare);
+  return bare;
+}
+
+/** Runs a benchmark script that prints one JSON object on stdout. */
+export function runJsonScript(script, args = []) {
+  const out = execFileSync(process.execPath, [path.join(root, script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out);
+}

@@ -1,0 +1,24 @@
+// Builds dist/ once before any test file runs, when it is missing or older
+// than the sources, so integration tests always run what ships. (`npm test`
+// builds first anyway; this covers `npx vitest run FILE`.)
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+
+const root = resolve(import.meta.dirname, '..');
+export const exe = join(root, 'dist/multihomed-routing');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    t = Math.max(t, entry.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+export default async function setup(): Promise<void> {
+  const sources = Math.max(newest(join(root, 'lib')), newest(join(root, 'hooks')), statSync(join(root, 'package.json')).mtimeMs);
+  if (existsSync(exe) && statSync(exe).mtimeMs > sources) return;
+  await execa('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+}

@@ -1,0 +1,140 @@
+// install.sh on a scratch root (DESTDIR): what it installs, with which modes;
+// a second run changes nothing; an edited config survives; --dry-run writes
+// nothing; --uninstall leaves no file of ours (an edited config only with --purge).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import tmp from 'tmp';
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const INSTALL = path.join(ROOT, 'install.sh');
+const BINARY = path.join(ROOT, 'dist/multihomed-routing');
+
+const BIN = '/usr/local/sbin/multihomed-routing';
+const UNIT = '/etc/systemd/system/multihomed-routing.service';
+const CONF = '/etc/multihomed-routing/multihomed-routing.conf';
+
+let scratch: tmp.DirResult;
+let destdir: string;
+let defaults: string;
+
+async function install(...args: string[]) {
+  return execa(INSTALL, ['--binary', BINARY, ...args], { env: { DESTDIR: destdir }, reject: false });
+}
+async function uninstall(...args: string[]) {
+  return execa(INSTALL, ['--uninstall', ...args], { env: { DESTDIR: destdir }, reject: false });
+}
+
+/** Every file under the scratch root, as `mode path`. */
+function files(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(`${(fs.statSync(p).mode & 0o7777).toString(8)} ${p.slice(destdir.length)}`);
+    }
+  };
+  walk(destdir);
+  return out.sort();
+}
+
+const real = (p: string) => path.join(destdir, p);
+
+beforeAll(async () => {
+  // The real executable; built once if this checkout has none yet.
+  if (!fs.existsSync(BINARY)) await execa('npm', ['run', 'build'], { cwd: ROOT });
+  defaults = (await execa(BINARY, ['config', 'defaults'])).stdout + '\n';
+}, 180_000);
+
+beforeEach(() => {
+  scratch = tmp.dirSync({ prefix: 'mhr-install-', unsafeCleanup: true });
+  destdir = scratch.name;
+});
+
+afterEach(() => {
+  scratch?.removeCallback();
+});
+
+describe('install.sh', () => {
+  test('installs the executable, the unit and the default config, with their modes', async () => {
+    const r = await install();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`].sort());
+    expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
+    const unit = fs.readFileSync(real(UNIT), 'utf8');
+    expect(unit).toContain(`ExecStart=${BIN} --config ${CONF} daemon\n`);
+    expect(unit).toContain('Restart=on-failure\n');
+    expect((await execa(real(BIN), ['--version'])).stdout).toMatch(/^multihomed-routing \d/);
+    expect(r.stdout).toContain(`installed ${BIN} (0755)`);
+    expect(r.stdout).toContain('not starting the daemon (DESTDIR is set)');
+  });
+
+  test('a second run changes nothing, and an edited config survives it', async () => {
+    expect((await install()).exitCode).toBe(0);
+    const edited = `${defaults}# edited by the operator\n`;
+    fs.writeFileSync(real(CONF), edited);
+    const before = files().map((f) => `${f} ${fs.statSync(real(f.split(' ')[1]!)).mtimeMs}`);
+
+    const again = await install();
+
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(files().map((f) => `${f} ${fs.statSync(real(f.split(' ')[1]!)).mtimeMs}`)).toEqual(before);
+    expect(fs.readFileSync(real(CONF), 'utf8')).toBe(edited);
+    expect(again.stdout).toContain(`unchanged ${BIN}`);
+    expect(again.stdout).toContain(`kept ${CONF} (edited; not overwritten)`);
+  });
+
+  test('--dry-run writes nothing, installing or uninstalling', async () => {
+    const r = await install('--dry-run');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`would install ${BIN} (0755)`);
+    expect(files()).toEqual([]);
+
+    await install();
+    const installed = files();
+    const u = await uninstall('--dry-run', '--purge');
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.stdout).toContain(`would run: rm -f ${real(BIN)}`);
+    expect(files()).toEqual(installed);
+  });
+
+  test('--uninstall removes all of it; an edited config only with --purge', async () => {
+    await install();
+    let u = await uninstall();
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(files()).toEqual([]);
+    expect(fs.readdirSync(destdir)).toEqual([]);
+
+    await install();
+    fs.appendFileSync(real(CONF), 'lease_time = 600\n');
+    u = await uninstall();
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.stdout).toContain(`kept ${CONF} (edited; --purge removes it)`);
+    expect(files()).toEqual([`644 ${CONF}`]);
+    u = await uninstall('--purge');
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(files()).toEqual([]);
+  });
+
+  test('PREFIX and SYSCONFDIR move the files, and the unit names the config it will read', async () => {
+    const r = await install('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const conf = '/etc/netns/mhr-x/multihomed-routing/multihomed-routing.conf';
+    expect(files()).toEqual([`644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing'].sort());
+    expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);
+    expect((await uninstall('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x')).exitCode).toBe(0);
+    expect(files()).toEqual([]);
+  });
+
+  test('bad arguments are refused', async () => {
+    expect((await install('--frobnicate')).exitCode).not.toBe(0);
+    expect((await install('--prefix', 'relative/dir')).stderr).toContain('PREFIX must be an absolute path');
+    expect((await execa(INSTALL, ['--binary', '/nonexistent'], { env: { DESTDIR: destdir }, reject: false })).stderr).toContain(
+      'not an executable file',
+    );
+    expect(files()).toEqual([]);
+  });
+});

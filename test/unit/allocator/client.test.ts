@@ -1,0 +1,89 @@
+// The client API (what hooks call) against the server started in-process on
+// a socket in a temp dir, with a fake clock for expiry.
+import { join } from 'node:path';
+import tmp from 'tmp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AllocatorError, call, listLeases, releaseTable, requestTable } from '../../../lib/allocator/client.js';
+import { startAllocator, type AllocatorService } from '../../../lib/allocator/server.js';
+import { createLogger } from '../../../lib/log/log.js';
+import { parseIp } from '../../../lib/net/address.js';
+
+const dir = tmp.dirSync({ prefix: 'mhr-client-', unsafeCleanup: true });
+const config = {
+  socketPath: join(dir.name, 'run', 'alloc.sock'),
+  storePath: join(dir.name, 'leases.json'),
+  tableMin: 500,
+  tableMax: 502,
+  leaseTime: 100,
+};
+const lines: string[] = [];
+const log = createLogger({ source: 'test', write: (l) => lines.push(l) });
+let clock = 1_000;
+let service: AllocatorService;
+
+beforeAll(async () => {
+  service = await startAllocator({ config, log, now: () => clock, expiryIntervalMs: 50 });
+});
+afterAll(async () => {
+  await service?.close();
+  dir.removeCallback();
+});
+
+const key = (n: number, family: 4 | 6 = 4) => ({
+  ifname: `eth${n}`,
+  address: parseIp(family === 4 ? `198.51.100.${n}` : `2001:db8::${n}`),
+});
+
+describe('allocator client', () => {
+  it('requests, renews, lists and releases', async () => {
+    expect(await requestTable(config, { ...key(1), tag: 'bound' })).toBe(500);
+    expect(await requestTable(config, key(2))).toBe(501);
+    expect(await requestTable(config, key(1, 6))).toBe(500);
+    expect(await requestTable(config, key(1))).toBe(500);
+    const leases = await listLeases(config);
+    expect(leases.map((l) => [l.ifname, l.address.text, l.table, l.expires, l.tag])).toEqual([
+      ['eth1', '198.51.100.1', 500, 1100, 'bound'],
+      ['eth2', '198.51.100.2', 501, 1100, undefined],
+      ['eth1', '2001:db8::1', 500, 1100, undefined],
+    ]);
+    expect(await releaseTable(config, key(2))).toBe(true);
+    expect(await releaseTable(config, key(2))).toBe(false);
+  });
+
+  it('returns 0 after its attempts when the range is full, telling each failure', async () => {
+    await requestTable(config, key(3));
+    await requestTable(config, key(4));
+    const errors: string[] = [];
+    const table = await requestTable(config, key(5), { attempts: 3, retryDelayMs: 10, onError: (e, n) => errors.push(`${n} ${e.message}`) });
+    expect(table).toBe(0);
+    expect(errors).toEqual([1, 2, 3].map((n) => `${n} no free table in 500-502 for IPv4`));
+  });
+
+  it('expires leases nobody renewed', async () => {
+    clock += 50;
+    expect(await requestTable(config, key(1))).toBe(500); // renewed: expires 1150
+    clock += 60; // eth3 and eth4 (expiring 1100) are gone
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await listLeases(config)).map((l) => l.ifname).sort()).toEqual(['eth1']);
+    expect(lines.some((l) => /lease expired ifname=eth3 address=198.51.100.3 table=50[12]/.test(l))).toBe(true);
+    expect(await requestTable(config, key(5))).toBe(501);
+  });
+
+  it('answers a malformed request with an error and keeps the connection usable', async () => {
+    const r = await call(config.socketPath, { version: 1, cmd: 'request', ifname: 'x'.repeat(20), address: '1.2.3.4', addr_family: 4 });
+    expect(r).toMatchObject({ table: 0, error: expect.stringMatching(/longer than 15 bytes/) });
+  });
+
+  it('refuses bad input before sending it', async () => {
+    await expect(requestTable(config, { ...key(1), ifname: 'a/b' })).rejects.toThrow(/interface name/);
+    await expect(requestTable(config, { ...key(1), tag: 'x\n' })).rejects.toThrow(AllocatorError);
+  });
+
+  it('returns 0 when no daemon listens, and says so', async () => {
+    const errors: string[] = [];
+    const t = await requestTable({ socketPath: join(dir.name, 'none.sock') }, key(1), { attempts: 2, retryDelayMs: 1, onError: (e) => errors.push(e.message) });
+    expect(t).toBe(0);
+    expect(errors[1]).toMatch(/no allocator daemon is running/);
+    await expect(listLeases({ socketPath: join(dir.name, 'none.sock') })).rejects.toThrow(AllocatorError);
+  });
+});
