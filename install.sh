@@ -96,6 +96,14 @@ add_file() { FILES+=("$1|$2|$3"); }
 declare_files() {
   add_file 0755 "$INSTALLED_BINARY" "copy:$BINARY"
   add_file 0644 "$UNITDIR/$NAME.service" gen_unit
+  add_file 0755 "$SYSCONFDIR/network/if-up.d/$NAME" gen_ifupdown_hook
+  add_file 0755 "$SYSCONFDIR/network/if-post-down.d/$NAME" gen_ifupdown_hook
+}
+
+# ifupdown (and NetworkManager through 01-ifupdown) runs it from if-up.d and
+# if-post-down.d; the executable reads MODE/PHASE and always exits 0.
+gen_ifupdown_hook() {
+  printf '#!/bin/sh\n# multihomed-routing: per-address routing tables for static addresses\nexec %s --config %s ifupdown\n' "$INSTALLED_BINARY" "$CONFIG_PATH"
 }
 
 gen_unit() {

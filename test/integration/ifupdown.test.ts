@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
-import { BUNDLE, cli, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
+import { EXE, cli, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -177,7 +177,7 @@ describe('ifupdown static addresses on three uplinks', () => {
     expect(await tableRoutes(bed.host, 52)).toEqual(['10.250.0.0/16 proto boot']);
     // The band closed up: wlan0 is second now.
     expect(await ourRules(bed.host, 4)).toContain(`91001 iif lo lookup ${tables.wlan0}`);
-    const leases = await bed.host.exec([process.execPath, BUNDLE, 'lease', 'list', '--json']);
+    const leases = await bed.host.exec([EXE, 'lease', 'list', '--json']);
     expect(JSON.parse(leases.stdout).map((l: { ifname: string }) => l.ifname)).not.toContain('eth1');
     // rp_filter and ignore_routes_with_linkdown went back to what they were.
     expect(await bed.host.sysctl('net.ipv4.conf.eth1.rp_filter')).toBe('1');

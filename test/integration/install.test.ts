@@ -15,6 +15,8 @@ const BINARY = path.join(ROOT, 'dist/multihomed-routing');
 const BIN = '/usr/local/sbin/multihomed-routing';
 const UNIT = '/etc/systemd/system/multihomed-routing.service';
 const CONF = '/etc/multihomed-routing/multihomed-routing.conf';
+const IFUP = '/etc/network/if-up.d/multihomed-routing';
+const IFDOWN = '/etc/network/if-post-down.d/multihomed-routing';
 
 let scratch: tmp.DirResult;
 let destdir: string;
@@ -62,8 +64,11 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`].sort());
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
+    for (const hook of [IFUP, IFDOWN]) {
+      expect(fs.readFileSync(real(hook), 'utf8')).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*exec ${BIN} --config ${CONF} ifupdown\n$`));
+    }
     const unit = fs.readFileSync(real(UNIT), 'utf8');
     expect(unit).toContain(`ExecStart=${BIN} --config ${CONF} daemon\n`);
     expect(unit).toContain('Restart=on-failure\n');
@@ -123,7 +128,10 @@ describe('install.sh', () => {
     const r = await install('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x');
     expect(r.exitCode, r.stderr).toBe(0);
     const conf = '/etc/netns/mhr-x/multihomed-routing/multihomed-routing.conf';
-    expect(files()).toEqual([`644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing'].sort());
+    expect(files()).toEqual([
+      `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing',
+      '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
+    ].sort());
     expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);
     expect((await uninstall('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x')).exitCode).toBe(0);
     expect(files()).toEqual([]);

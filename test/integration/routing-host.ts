@@ -8,18 +8,12 @@ import { execa } from 'execa';
 import type { ExecResult, HostNetns, IpRoute, IpRule, SpawnedProcess, TestBed } from '../helpers/testbed.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const BUNDLE = path.join(ROOT, 'dist/multihomed-routing.cjs');
+/** The single executable (built by test/global-setup.ts): tests run what ships. */
+export const EXE = path.join(ROOT, 'dist/multihomed-routing');
 export const CONFIG = '/etc/multihomed-routing/multihomed-routing.conf';
 
-let built: Promise<void> | undefined;
-/** Builds dist/multihomed-routing.cjs once per test file (esbuild, well under a second). */
-export function buildBundle(): Promise<void> {
-  built ??= execa('npx', ['zx', 'build/build.mjs', '--bundle-only'], { cwd: ROOT }).then(() => undefined);
-  return built;
-}
-
 export const cli = (host: HostNetns, args: string[], env: Record<string, string> = {}): Promise<ExecResult> =>
-  host.exec([process.execPath, BUNDLE, ...args], { reject: false, env });
+  host.exec([EXE, ...args], { reject: false, env });
 
 export interface RoutingHost {
   daemon?: SpawnedProcess;
@@ -43,13 +37,13 @@ export interface StatusJson {
 
 /** Installs hooks, config and daemon into the bed's host; `interfaces` is /etc/network/interfaces. */
 export async function setUpRoutingHost(bed: TestBed, interfaces: string, extraConfig = ''): Promise<RoutingHost> {
-  await buildBundle();
   const host = bed.host;
   await host.writeEtc(
     'multihomed-routing/multihomed-routing.conf',
     `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${extraConfig}`,
   );
-  const shim = `#!/bin/sh\nexec ${process.execPath} ${BUNDLE} ifupdown\n`;
+  // What install.sh writes (gen_ifupdown_hook), with the config's default path.
+  const shim = `#!/bin/sh\nexec ${EXE} --config ${CONFIG} ifupdown\n`;
   await host.writeEtc('network/if-up.d/multihomed-routing', shim, 0o755);
   await host.writeEtc('network/if-post-down.d/multihomed-routing', shim, 0o755);
   // The machine's resolved hook would ask systemctl: not part of these tests.
@@ -57,7 +51,7 @@ export async function setUpRoutingHost(bed: TestBed, interfaces: string, extraCo
   await host.writeEtc('network/interfaces', `auto lo\niface lo inet loopback\n\n${interfaces}`);
   const r: RoutingHost = {
     async startDaemon() {
-      r.daemon = host.spawn([process.execPath, BUNDLE, 'daemon'], { logName: 'daemon' });
+      r.daemon = host.spawn([EXE, 'daemon'], { logName: 'daemon' });
       const sock = host.path('/run/multihomed-routing/allocator/allocator.sock');
       for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((res) => setTimeout(res, 50));
       if (!fs.existsSync(sock)) {
