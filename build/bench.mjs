@@ -10,6 +10,7 @@ import { runJsonScript } from './bench/lib.mjs';
 const suites = {
   startup: benchStartup,
   allocator: () => runJsonScript('build/bench/allocator.mjs'),
+  routing: () => runJsonScript('build/bench/routing.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

@@ -1,8 +1,10 @@
 // One routing change at a time per host: hooks for 64 interfaces may run at
 // once, and each re-converges the shared `iif lo` band. A lock file under
 // run_dir holds the owner's pid; a lock whose owner is dead is taken over.
+// Synchronous file calls: a hook does a handful, and the async ones would
+// start libuv's thread pool (milliseconds of every hook's latency).
 
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,23 +20,26 @@ function alive(pid: number): boolean {
 
 /** Takes the routing lock (waits up to timeoutMs), returns the release function. */
 export async function takeLock(runDir: string, timeoutMs = 15_000): Promise<() => Promise<void>> {
-  await mkdir(runDir, { recursive: true, mode: 0o755 }); // dnsmasq reads its servers-file here
+  mkdirSync(runDir, { recursive: true, mode: 0o755 }); // dnsmasq reads its servers-file here
   const path = join(runDir, 'routing.lock');
   const deadline = Date.now() + timeoutMs;
   for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
     try {
-      const fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return async () => {
-        await rm(path, { force: true });
-      };
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return async () => rmSync(path, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(path, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile
+    }
     if (owner > 0 && !alive(owner)) {
-      await rm(path, { force: true });
+      rmSync(path, { force: true });
       continue;
     }
     if (Date.now() > deadline) {

@@ -1,4 +1,4 @@
-// Reads kernel state. One `ip -N -d -json -batch -` per family prints links,
+// Reads kernel state. One `ip -N -json -batch -` per family prints links,
 // addresses, routes of all tables and rules, one JSON array per line (one
 // process instead of four: a hook's latency is mostly process start-up);
 // the pure parsers turn them into typed values. Should a batch not give one
@@ -25,7 +25,7 @@ const COMMANDS = ['addr show', 'route show table all', 'rule show'];
 /** Runs the commands of one family; returns their outputs in order. */
 async function readFamily(run: Runner, family: Family, withLinks: boolean): Promise<string[]> {
   const commands = withLinks ? ['link show', ...COMMANDS] : COMMANDS;
-  const base = ['ip', '-N', '-d', '-json', `-${family}`];
+  const base = ['ip', '-N', '-json', `-${family}`];
   const batch = await run([...base, '-batch', '-'], { input: `${commands.join('\n')}\n`, reject: false });
   const lines = batch.stdout.split('\n').filter((l) => l.trim() !== '');
   if (batch.exitCode === 0 && lines.length === commands.length && lines.every((l) => l.startsWith('['))) return lines;

@@ -1,9 +1,11 @@
 // The per-interface sysctls we manage, and the file where we keep the values
 // they had before we changed them. Plain file reads and writes under
 // /proc/sys: no sysctl(8) process, and interface names containing '.' need no
-// escaping (sysctl(8) would read them as path separators).
+// escaping (sysctl(8) would read them as path separators). Synchronous: a
+// hook touches a few small files, and async calls would start libuv's thread
+// pool, which costs more than the reads.
 
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Family } from '../net/address.js';
 
@@ -34,19 +36,19 @@ export function savedSysctlPath(runDir: string, ifname: string): string {
 /** Reads a sysctl; '' when it does not exist (interface gone, IPv6 disabled). */
 export async function readSysctl(key: string, root = PROC_SYS): Promise<string> {
   try {
-    return (await readFile(join(root, key), 'utf8')).trim();
+    return readFileSync(join(root, key), 'utf8').trim();
   } catch {
     return '';
   }
 }
 
 export async function writeSysctl(key: string, value: string, root = PROC_SYS): Promise<void> {
-  await writeFile(join(root, key), `${value}\n`);
+  writeFileSync(join(root, key), `${value}\n`);
 }
 
 export async function readSavedSysctls(runDir: string, ifname: string): Promise<Record<string, string>> {
   try {
-    const value: unknown = JSON.parse(await readFile(savedSysctlPath(runDir, ifname), 'utf8'));
+    const value: unknown = JSON.parse(readFileSync(savedSysctlPath(runDir, ifname), 'utf8'));
     if (typeof value !== 'object' || value === null) return {};
     return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
   } catch {
@@ -58,11 +60,11 @@ export async function readSavedSysctls(runDir: string, ifname: string): Promise<
 export async function writeSavedSysctls(runDir: string, ifname: string, saved: Record<string, string>): Promise<void> {
   const path = savedSysctlPath(runDir, ifname);
   if (Object.keys(saved).length === 0) {
-    await rm(path, { force: true });
+    rmSync(path, { force: true });
     return;
   }
-  await mkdir(join(runDir, 'sysctl'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(runDir, 'sysctl'), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  writeFileSync(tmp, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
 }

@@ -30,7 +30,7 @@ export interface Link {
   up: boolean;
   /** Has carrier (IFF_LOWER_UP). */
   carrier: boolean;
-  /** linkinfo kind (veth, vlan, bridge…), when `-d` told it. */
+  /** linkinfo kind (veth, vlan, bridge…), when read with `-d` (status, fixtures; hooks skip it for speed). */
   kind?: string;
   addresses: LinkAddress[];
 }

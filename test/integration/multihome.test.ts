@@ -172,6 +172,6 @@ describe('multihoming edge cases', () => {
     expect([...(await ourRules(bed.host, 4)), ...(await ourRules(bed.host, 6))]).toEqual(before);
     // The trace works: a valid run does go through it.
     await rh.hook({ ...base, IFACE: 'eth0', IF_ADDRESS: '192.168.178.2/24', IF_GATEWAY: '192.168.178.1' });
-    expect(fs.readFileSync(trace, 'utf8')).toMatch(/-json -4 -batch -\nlink show\naddr show\nroute show table all\nrule show/);
+    expect(fs.readFileSync(trace, 'utf8')).toMatch(/-N -json -4 -batch -\nlink show\naddr show\nroute show table all\nrule show/);
   });
 });
