@@ -157,6 +157,7 @@ describe('ifupdown static addresses on three uplinks', () => {
     expect(await bed.host.ping(bed.internet.address6, { from: '2001:db8:11::2' })).toBe(true);
     expect(await bed.internet.ping('2001:db8:11::2')).toBe(true);
     expect(await bed.internet.ping('2001:db8:10::2')).toBe(true);
+    expect(await bed.host.sysctl('net.ipv6.conf.eth1.ignore_routes_with_linkdown')).toBe('1');
     // The IPv4 tables survived the ifdown/ifup with the same numbers (leases are stable).
     const v4 = Object.fromEntries((await rh.status()).filter((s) => s.family === 4).map((s) => [s.ifname, s.table]));
     expect(v4).toEqual(tables);
