@@ -90,6 +90,7 @@ export function parseConfig(text: string, file = '(config)'): Config {
     tableMax,
     leaseTime: values.lease_time as number,
     prefFrom: values.rule_pref_from as number,
+    prefOif: values.rule_pref_oif as number,
     prefTo: values.rule_pref_to as number,
     prefDefault: values.rule_pref_default as number,
     protocol: values.protocol as number,

@@ -14,6 +14,8 @@ export interface Config {
   leaseTime: number;
   /** Rule priorities: `from A` (10000), `to P` (20000), `iif lo` base (91000). */
   prefFrom: number;
+  /** Priority of the `oif IFACE lookup TABLE` rules (sockets bound to a device). */
+  prefOif: number;
   prefTo: number;
   prefDefault: number;
   /** `protocol` value marking our rules and routes; we only delete these. */
@@ -47,12 +49,13 @@ export interface KeySpec {
 
 /** Every key the config file may hold, in the order the default file lists them. */
 export const KEYS: readonly KeySpec[] = [
-  { key: 'socket_path', kind: 'path', default: '/run/multihomed-routing/allocator.sock', doc: 'Unix socket of the table allocator (its directory is made 0700, the socket 0600).' },
+  { key: 'socket_path', kind: 'path', default: '/run/multihomed-routing/allocator/allocator.sock', doc: 'Unix socket of the table allocator, in a directory of its own (made 0700, root only; the socket is 0600).' },
   { key: 'store_path', kind: 'path', default: '/var/lib/multihomed-routing/leases.json', doc: 'Lease store, rewritten atomically (temp file, fsync, rename).' },
   { key: 'run_dir', kind: 'path', default: '/run/multihomed-routing', doc: 'Runtime state: saved sysctls, per-interface DNS servers.' },
   { key: 'table_range', kind: 'range', default: '10000-10999', doc: 'Routing tables handed out, first-last (1-4294967294, never 253-255).' },
   { key: 'lease_time', kind: 'int', default: '3600', doc: 'Seconds a table lease lives unless renewed or released.' },
   { key: 'rule_pref_from', kind: 'int', default: '10000', doc: 'Priority of the `from ADDRESS lookup TABLE` rules.' },
+  { key: 'rule_pref_oif', kind: 'int', default: '15000', doc: 'Priority of the `oif IFACE lookup TABLE` rules: sockets bound to a device (SO_BINDTODEVICE, ping -I IFACE) use its table, also when two interfaces hold the same address.' },
   { key: 'rule_pref_to', kind: 'int', default: '20000', doc: 'Priority of the `to PREFIX lookup TABLE` rules.' },
   { key: 'rule_pref_default', kind: 'int', default: '91000', doc: 'Base priority of the `iif lo lookup TABLE` rules; the interface order is added to it.' },
   { key: 'protocol', kind: 'int', default: '201', doc: 'Protocol number marking our rules and routes (see /etc/iproute2/rt_protos); only these are ever deleted.' },

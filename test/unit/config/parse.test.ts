@@ -10,7 +10,7 @@ describe('config', () => {
       prefFrom: 10000,
       prefTo: 20000,
       prefDefault: 91000,
-      socketPath: '/run/multihomed-routing/allocator.sock',
+      socketPath: '/run/multihomed-routing/allocator/allocator.sock',
       looseRpFilter: true,
     });
     expect(c.ignoreInterfaces).toContain('docker*');

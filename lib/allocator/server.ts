@@ -1,0 +1,271 @@
+// The allocator server: the lease table, served on a Unix stream socket to
+// many clients at once, persisted through the store.
+//
+// Who may connect: Node has no SO_PEERCRED without a native addon, so the
+// guard is the file system. The socket's directory must be owned by us
+// (root) and 0700, the socket itself is 0600; connect(2) on a Unix socket
+// needs write permission on it, so only root gets through. We refuse to
+// start when the directory is anything else rather than repair it silently.
+//
+// One client cannot disturb another: each connection is parsed on its own,
+// a malformed line gets an error reply, an oversized one an error reply and
+// the connection closed, an idle or half-sent one is closed after a timeout.
+// Allocation is atomic because the lease table is only touched from the
+// event loop; a lease is acknowledged only after the store holding it was
+// written (writes are shared by everyone waiting, see StoreWriter).
+
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/log.js';
+import { LeaseTable } from './leases.js';
+import { encodeLine, MAX_REQUEST_BYTES, parseRequest, type Request, type Response } from './protocol.js';
+import { loadStore, StoreWriter } from './store.js';
+
+/** A long-running part of the daemon. */
+export interface Service {
+  name: string;
+  /** Stops serving and flushes state; resolves when done. */
+  close(): Promise<void>;
+}
+
+export interface AllocatorOptions {
+  config: Pick<Config, 'socketPath' | 'storePath' | 'tableMin' | 'tableMax' | 'leaseTime'>;
+  log: Logger;
+  /** Unix time in seconds (tests pass a fake clock). */
+  now?: () => number;
+  /** A connection silent this long (also mid-line) is closed. */
+  idleTimeoutMs?: number;
+  /** How often leases nobody renewed are removed. */
+  expiryIntervalMs?: number;
+  maxConnections?: number;
+}
+
+export interface AllocatorService extends Service {
+  readonly table: LeaseTable;
+  readonly writer: StoreWriter;
+}
+
+/** Why the allocator will not start; the message is the log line. */
+export class AllocatorStartError extends Error {
+  override name = 'AllocatorStartError';
+}
+
+/** Most lines one connection may have waiting for their replies. */
+const MAX_PIPELINED = 32;
+
+const unixNow = () => Math.floor(Date.now() / 1000);
+
+/** Creates the socket directory 0700, or checks that the existing one is ours and 0700. */
+export function prepareSocketDir(dir: string): void {
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o700); // the umask may have taken bits away, never added; be exact
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = lstatSync(dir);
+  const uid = process.geteuid?.() ?? 0;
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if (!st.isDirectory()) {
+    throw new AllocatorStartError(`refusing to start: socket directory ${dir} exists and is not a directory`);
+  }
+  if (st.uid !== uid || (st.mode & 0o7777) !== 0o700) {
+    throw new AllocatorStartError(
+      `refusing to start: socket directory ${dir} must be owned by uid ${uid} with mode 0700, found uid ${st.uid} mode ${mode} (fix it or remove it)`,
+    );
+  }
+}
+
+/** Removes a socket left by a dead daemon; refuses a live one or a non-socket. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isSocket()) {
+    throw new AllocatorStartError(`refusing to start: ${path} exists and is not a socket`);
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) throw new AllocatorStartError(`refusing to start: another allocator is listening on ${path}`);
+  unlinkSync(path);
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // No window in which the socket has wider permissions than 0600.
+    const umask = process.umask(0o177);
+    server.listen(path, () => {
+      process.umask(umask);
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Loads the store, listens on the socket, and serves until close(). */
+export async function startAllocator(options: AllocatorOptions): Promise<AllocatorService> {
+  const { config, log } = options;
+  const now = options.now ?? unixNow;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
+
+  const table = new LeaseTable(config);
+  const loaded = loadStore(config.storePath);
+  if (loaded.problems.length) {
+    log.error(`lease store ${config.storePath} is damaged: ${loaded.problems.join('; ')}`, {
+      file: config.storePath,
+      moved_to: loaded.movedTo ?? '(could not move it)',
+      recovered: loaded.leases.length,
+    });
+  }
+  for (const problem of table.load(loaded.leases)) log.warn(`lease store ${config.storePath}: ${problem}`);
+  const writer = new StoreWriter(config.storePath, () => table.list());
+  if (loaded.problems.length) await writer.save(); // replace the damaged file now
+  log.info('leases loaded', { file: config.storePath, leases: table.size });
+
+  prepareSocketDir(dirname(config.socketPath));
+  await removeStaleSocket(config.socketPath);
+
+  const reply = (fields: Omit<Response, 'version' | 'cmd'>): Response => ({ version: 1, cmd: 'response', ...fields });
+
+  const logExpired = (expired: readonly { ifname: string; address: string; table: number }[]) => {
+    for (const l of expired) log.info('lease expired', { ifname: l.ifname, address: l.address, table: l.table });
+  };
+
+  async function serve(request: Request): Promise<Response> {
+    if (request.cmd === 'list') return reply({ leases: table.list() });
+    const key = { ifname: request.ifname, address: request.address, addr_family: request.addr_family };
+    let answer: Response;
+    if (request.cmd === 'release') {
+      const gone = table.release(key);
+      if (gone) log.info('lease released', { ifname: gone.ifname, address: gone.address, table: gone.table });
+      answer = reply({ ...key, table: gone?.table ?? 0 });
+      if (!gone) return answer;
+    } else {
+      const outcome = table.request(request.tag === undefined ? key : { ...key, tag: request.tag }, now());
+      logExpired(outcome.expired);
+      if (!outcome.ok) {
+        log.warn('lease refused', { ifname: key.ifname, address: key.address, reason: outcome.error });
+        if (outcome.expired.length) await writer.save().catch(() => {});
+        return reply({ ...key, table: 0, error: outcome.error });
+      }
+      const l = outcome.lease;
+      (outcome.isNew ? log.info : log.debug)(outcome.isNew ? 'lease granted' : 'lease renewed', {
+        ifname: l.ifname,
+        address: l.address,
+        table: l.table,
+        tag: l.tag,
+      });
+      answer = reply({ ...key, table: l.table, lease_expires: l.lease_expires });
+    }
+    try {
+      await writer.save();
+    } catch (err) {
+      const message = `lease store ${config.storePath} not writable: ${(err as Error).message}`;
+      log.error(message);
+      return reply({ ...key, table: 0, error: message });
+    }
+    return answer;
+  }
+
+  const connections = new Set<Socket>();
+
+  function handle(socket: Socket): void {
+    connections.add(socket);
+    socket.setTimeout(idleTimeoutMs);
+    socket.on('timeout', () => socket.destroy());
+    socket.on('error', () => {}); // a client that went away is its own problem
+    socket.on('close', () => connections.delete(socket));
+    let pending: Buffer = Buffer.alloc(0);
+    let waiting = 0;
+    let chain: Promise<void> = Promise.resolve();
+    let closing = false;
+
+    const send = (response: Response) => {
+      if (!socket.destroyed && socket.writable) socket.write(encodeLine(response));
+    };
+    const refuseAndClose = (error: string) => {
+      closing = true;
+      log.warn('closing a client connection', { reason: error });
+      chain = chain.then(() => {
+        send(reply({ table: 0, error }));
+        socket.end();
+      });
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      if (closing) return;
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      for (let nl = pending.indexOf(10); nl >= 0 && !closing; nl = pending.indexOf(10)) {
+        const line = pending.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+        pending = pending.subarray(nl + 1);
+        if (nl > MAX_REQUEST_BYTES) return refuseAndClose(`request longer than ${MAX_REQUEST_BYTES} bytes`);
+        if (line.trim() === '') continue;
+        if (++waiting > MAX_PIPELINED) return refuseAndClose(`more than ${MAX_PIPELINED} requests waiting on one connection`);
+        chain = chain.then(async () => {
+          const parsed = parseRequest(line);
+          let response: Response;
+          if (!parsed.ok) {
+            log.warn('refused a malformed request', { reason: parsed.error });
+            response = reply({ table: 0, error: parsed.error });
+          } else {
+            response = await serve(parsed.value).catch((err: Error) => {
+              log.error('request failed', { reason: err.message });
+              return reply({ table: 0, error: err.message });
+            });
+          }
+          waiting--;
+          send(response);
+        });
+      }
+      if (pending.length > MAX_REQUEST_BYTES) refuseAndClose(`request longer than ${MAX_REQUEST_BYTES} bytes`);
+    });
+  }
+
+  const server = createServer({ allowHalfOpen: false }, handle);
+  server.maxConnections = options.maxConnections ?? 1024;
+  await listen(server, config.socketPath);
+  chmodSync(config.socketPath, 0o600);
+  log.info('allocator listening', {
+    socket: config.socketPath,
+    tables: `${config.tableMin}-${config.tableMax}`,
+    lease_time: config.leaseTime,
+  });
+
+  const expiryMs = options.expiryIntervalMs ?? Math.min(60_000, Math.max(1000, (config.leaseTime * 1000) / 4));
+  const sweeper = setInterval(() => {
+    const expired = table.expire(now());
+    if (!expired.length) return;
+    logExpired(expired);
+    writer.save().catch((err: Error) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+  }, expiryMs);
+
+  return {
+    name: 'allocator',
+    table,
+    writer,
+    async close() {
+      clearInterval(sweeper);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of connections) socket.destroy();
+      await closed;
+      await writer.idle();
+      await writer.save().catch((err: Error) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+      log.info('allocator stopped', { leases: table.size });
+    },
+  };
+}

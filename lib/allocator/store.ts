@@ -1,0 +1,181 @@
+// The lease store: one JSON file, replaced atomically (temp file, fsync,
+// rename, fsync of the directory), so a crash or kill -9 leaves either the
+// old or the new file, never half of one. It is written one lease per line,
+// which lets a damaged file (truncated by a full disk, edited by hand) be
+// salvaged line by line. A damaged file is reported, moved aside as
+// `NAME.corrupt-<unix ms>` and replaced: the daemon never refuses to start
+// over it, so it cannot crash in a loop.
+
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseWireLease, type WireLease } from './protocol.js';
+
+export const STORE_VERSION = 1;
+
+export interface LoadedStore {
+  leases: WireLease[];
+  /** What was wrong with the file, one sentence each (empty when all is well). */
+  problems: string[];
+  /** Where the damaged file was moved, when it was. */
+  movedTo?: string;
+}
+
+/** The file's text: valid JSON with one lease per line. */
+export function renderStore(leases: readonly WireLease[]): string {
+  const lines = leases.map((l) => JSON.stringify(l));
+  return `{"version":${STORE_VERSION},"leases":[\n${lines.join(',\n')}\n]}\n`;
+}
+
+/** Picks out every line of damaged text that is a whole lease. */
+function salvage(text: string): WireLease[] {
+  const found: WireLease[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim().replace(/,$/, '');
+    if (!line.startsWith('{') || !line.endsWith('}')) continue;
+    try {
+      const lease = parseWireLease(JSON.parse(line));
+      if (lease) found.push(lease);
+    } catch {
+      // not a whole line: skip it
+    }
+  }
+  return found;
+}
+
+/** Parses store text; pure. `problems` is empty for a sound file. */
+export function parseStore(text: string): { leases: WireLease[]; problems: string[] } {
+  if (text.trim() === '') return { leases: [], problems: ['the file is empty (truncated?)'] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    const leases = salvage(text);
+    return { leases, problems: [`not valid JSON (${(err as Error).message}); recovered ${leases.length} lease(s) line by line`] };
+  }
+  const d = doc as { version?: unknown; leases?: unknown };
+  if (typeof doc !== 'object' || doc === null || d.version !== STORE_VERSION || !Array.isArray(d.leases)) {
+    const leases = salvage(text);
+    return {
+      leases,
+      problems: [`expected {"version":${STORE_VERSION},"leases":[...]}; recovered ${leases.length} lease(s) line by line`],
+    };
+  }
+  const leases: WireLease[] = [];
+  const problems: string[] = [];
+  d.leases.forEach((item, i) => {
+    const lease = parseWireLease(item);
+    if (lease) leases.push(lease);
+    else problems.push(`lease #${i + 1} is malformed and was dropped: ${JSON.stringify(item).slice(0, 200)}`);
+  });
+  return { leases, problems };
+}
+
+/**
+ * Reads the store. A missing file is an empty store; a damaged or unreadable
+ * one is moved aside and whatever could be salvaged is returned.
+ */
+export function loadStore(path: string, nowMs: number = Date.now()): LoadedStore {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return { leases: [], problems: [] };
+    return { leases: [], problems: [`cannot read it (${e.code ?? e.message})`], ...moveAside(path, nowMs) };
+  }
+  const { leases, problems } = parseStore(text);
+  if (!problems.length) return { leases, problems };
+  return { leases, problems, ...moveAside(path, nowMs) };
+}
+
+function moveAside(path: string, nowMs: number): { movedTo?: string } {
+  const target = `${path}.corrupt-${nowMs}`;
+  try {
+    renameSync(path, target);
+    return { movedTo: target };
+  } catch {
+    return {};
+  }
+}
+
+/** Writes `text` to `path` so that a crash leaves the old or the new file. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const file = await open(tmp, 'w', 0o600);
+  try {
+    await file.writeFile(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } catch (err) {
+    // Some file systems cannot fsync a directory; the rename still happened.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+  } finally {
+    await d.close();
+  }
+}
+
+/**
+ * Coalesced, durable saves. `save()` resolves once a write that began after
+ * the call has reached the disk, so a caller may acknowledge what it changed
+ * before calling. While one write runs, every caller that arrives shares the
+ * next one: under a burst of requests the file is written a few times, not
+ * once per request.
+ */
+export class StoreWriter {
+  private writing: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  /** Completed writes (for tests and the benchmark). */
+  writes = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly snapshot: () => readonly WireLease[],
+  ) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  }
+
+  save(): Promise<void> {
+    if (this.queued) return this.queued;
+    if (!this.writing) return this.start();
+    const queued = this.writing.then(
+      () => this.start(),
+      () => this.start(),
+    );
+    this.queued = queued;
+    return queued;
+  }
+
+  /** Resolves when nothing is being written. */
+  async idle(): Promise<void> {
+    while (this.writing || this.queued) await (this.queued ?? this.writing)!.catch(() => {});
+  }
+
+  private start(): Promise<void> {
+    this.queued = undefined;
+    // The snapshot is taken now, after every change its waiters made.
+    const text = renderStore(this.snapshot());
+    const p = writeFileAtomic(this.path, text).then(() => {
+      this.writes++;
+    });
+    this.writing = p;
+    const clear = () => {
+      if (this.writing === p) this.writing = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+}

@@ -1,0 +1,37 @@
+// The allocator as the routing core sees it: injected, so unit tests pass a
+// fake and the hooks get the real client (lib/allocator/client.ts).
+
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/log.js';
+import type { IpAddress } from '../net/address.js';
+
+export interface TableAllocator {
+  /** Leases (or renews) a table for (ifname, address, family); 0 = none (fall back to main). */
+  requestTable(key: { ifname: string; address: IpAddress; tag?: string }): Promise<number>;
+  /** Ends the lease; true when there was one. */
+  releaseTable(key: { ifname: string; address: IpAddress }): Promise<boolean>;
+  /** The table already leased for the key, without changing anything (dry runs); 0 when none. */
+  peekTable?(key: { ifname: string; address: IpAddress }): Promise<number>;
+}
+
+/** The real allocator client, loaded on first use. */
+export function socketAllocator(config: Config, log: Logger): TableAllocator {
+  const client = () => import('../allocator/client.js');
+  return {
+    async requestTable(key) {
+      const { requestTable } = await client();
+      return requestTable(config, key, {
+        onError: (err, attempt) => log.warn('table allocator did not grant a table', { iface: key.ifname, address: key.address.text, attempt, error: err.message }),
+      });
+    },
+    async releaseTable(key) {
+      const { releaseTable } = await client();
+      return releaseTable(config, key);
+    },
+    async peekTable(key) {
+      const { listLeases } = await client();
+      const lease = (await listLeases(config)).find((l) => l.ifname === key.ifname && l.address.text === key.address.text);
+      return lease?.table ?? 0;
+    },
+  };
+}

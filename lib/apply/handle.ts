@@ -1,0 +1,140 @@
+// The single entry every hook calls: lease → read state → plan → apply, one
+// log line per decision. Routing changes are serialised by a lock; a failed
+// apply is undone and planned once more from fresh state, and if that fails
+// too it is undone again, so the host never keeps half a configuration.
+
+import type { Config } from '../config/schema.js';
+import { run as defaultRun, type Runner } from '../exec/run.js';
+import type { Logger } from '../log/log.js';
+import type { Family } from '../net/address.js';
+import type { Change, Plan } from '../plan/change.js';
+import type { RoutingEvent } from '../plan/event.js';
+import { indexState } from '../plan/index.js';
+import { isIgnored, planEvent } from '../plan/plan.js';
+import { describeChange } from '../plan/render.js';
+import { readState } from '../state/read.js';
+import type { KernelState } from '../state/types.js';
+import { socketAllocator, type TableAllocator } from './allocator.js';
+import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
+import { takeLock } from './lock.js';
+
+export interface HandleDeps {
+  config: Config;
+  log: Logger;
+  dryRun: boolean;
+  run?: Runner;
+  allocator?: TableAllocator;
+  /** Where a dry run prints its plan; stdout by default. */
+  out?: (text: string) => void;
+  /** Root of the sysctl tree (tests). */
+  procSys?: string;
+}
+
+export interface HandleResult {
+  /** Table of the event's address (0: main or nothing managed). */
+  table: number;
+  degraded: boolean;
+  /** Changes applied (or, in a dry run, planned). */
+  changes: number;
+}
+
+const familiesOf = (event: RoutingEvent): Family[] =>
+  event.kind === 'address-up' ? [event.address.address.family] : [4, 6];
+
+/** The table this (interface, address) already has in the kernel, if any. */
+function tableInKernel(state: KernelState, config: Config, event: RoutingEvent): number {
+  if (event.kind !== 'address-up') return 0;
+  const A = event.address.address;
+  for (const e of indexState(state, config).entries.values()) {
+    if (e.family === A.family && e.ifname === event.ifname && e.address?.text === A.text) return e.table;
+  }
+  return 0;
+}
+
+function logChange(log: Logger, c: Change) {
+  log.info(c.reason, { iface: c.subject.ifname, address: c.subject.address, table: c.subject.table, do: describeChange(c).replace(/ {2}#.*$/, '') });
+}
+
+/** Handles one routing event from a hook, the watcher or the CLI. */
+export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult> {
+  const { config, log, dryRun } = deps;
+  const run = deps.run ?? defaultRun;
+  const allocator = deps.allocator ?? socketAllocator(config, log);
+  const iface = event.ifname;
+  const address = event.kind === 'interface-gone' ? undefined : `${event.address.address.text}/${event.address.prefix.length}`;
+  if (isIgnored(config, iface)) {
+    log.debug('interface ignored (ignore_interfaces)', { iface });
+    return { table: 0, degraded: false, changes: 0 };
+  }
+  const read = () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) });
+
+  // The lease is asked for before the lock: it may wait for the allocator.
+  let leased = 0;
+  if (event.kind === 'address-up') {
+    const key = { ifname: iface, address: event.address.address };
+    leased = dryRun ? await (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0) : await allocator.requestTable(key);
+  }
+
+  const options: ApplyOptions = {
+    run,
+    runDir: config.runDir,
+    dryRun,
+    out: deps.out ?? ((t) => process.stdout.write(t)),
+    warn: (m, f) => log.warn(m, { iface, ...f }),
+    ...(deps.procSys ? { procSys: deps.procSys } : {}),
+  };
+  const release = dryRun ? undefined : await takeLock(config.runDir);
+  let plan: Plan | undefined;
+  let applied: Change[] = [];
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const state = await read();
+      let table = leased;
+      if (event.kind === 'address-up' && table === 0) {
+        table = tableInKernel(state, config, event);
+        if (table) log.warn('no lease from the allocator: keeping the table this address already has', { iface, address, table });
+      }
+      plan = planEvent({ state, event, config, table });
+      if (plan.skipped) {
+        log.info(`nothing to do: ${plan.skipped}`, { iface, address });
+        return { table: 0, degraded: false, changes: 0 };
+      }
+      if (dryRun && event.kind === 'address-up' && leased === 0 && !table) {
+        options.out(`# no table leased for ${iface} ${address} yet: a real run asks the allocator; shown: the fallback\n`);
+      }
+      const result = await applyChanges(plan.changes, options);
+      if (!result.error) {
+        applied = result.applied;
+        break;
+      }
+      log.warn('applying the plan failed: undoing what ran', {
+        iface, address, attempt, failed: result.failed ? describeChange(result.failed) : undefined, error: result.error.message,
+      });
+      await undoChanges(result.applied, options);
+      if (attempt >= 2) {
+        throw new Error(`routing for ${iface} ${address ?? ''} not changed: ${result.error.message}`);
+      }
+    }
+  } finally {
+    await release?.();
+  }
+
+  if (!dryRun) for (const c of applied) logChange(log, c);
+  if (plan.degraded) {
+    log.error('no routing table lease: fallback to the main table with metric = interface index (degraded)', { iface, address });
+  }
+  if (!dryRun && event.kind !== 'address-up') {
+    const keys = event.kind === 'address-down' ? [{ ifname: iface, address: event.address }] : plan.released;
+    for (const k of keys) {
+      try {
+        const had = await allocator.releaseTable({ ifname: k.ifname, address: k.address.address });
+        log.debug('lease released', { iface: k.ifname, address: k.address.address.text, had });
+      } catch (err) {
+        log.warn('could not release the table lease (it expires on its own)', { iface: k.ifname, address: k.address.address.text, error: (err as Error).message });
+      }
+    }
+  }
+  const changes = dryRun ? plan.changes.length : applied.length;
+  log.info(changes ? 'routing updated' : 'routing already in place', { iface, address, table: plan.table, degraded: plan.degraded || undefined, changes });
+  return { table: plan.table, degraded: plan.degraded, changes };
+}

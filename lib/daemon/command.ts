@@ -1,0 +1,62 @@
+import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
+import type { Service } from '../allocator/server.js';
+
+// `multihomed-routing daemon`: runs the daemon's services in the foreground
+// (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
+// each one cleanly (the allocator flushes its store). The table allocator is
+// one service; later ones (the kernel watcher) are started the same way.
+
+/** Starts every service of the daemon, in order. */
+async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
+  const config = ctx.config();
+  const { startAllocator } = await import('../allocator/server.js');
+  return [await startAllocator({ config, log: ctx.log, idleTimeoutMs })];
+}
+
+const waitForSignal = () =>
+  new Promise<NodeJS.Signals>((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+
+export const daemonCommand: Command = {
+  summary: 'run the daemon (table allocator) in the foreground until SIGTERM',
+  usage: 'daemon [--idle-timeout-ms MS]',
+  async run(ctx) {
+    const { flags, positional } = parseFlags(ctx.args, { '--idle-timeout-ms': 'string' });
+    if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+    let idleTimeoutMs: number | undefined;
+    if (flags['--idle-timeout-ms'] !== undefined) {
+      idleTimeoutMs = Number(flags['--idle-timeout-ms']);
+      if (!Number.isSafeInteger(idleTimeoutMs) || idleTimeoutMs < 1) {
+        throw new UsageError(`--idle-timeout-ms: expected a positive whole number, received ${JSON.stringify(flags['--idle-timeout-ms'])}`);
+      }
+    }
+    const signal = waitForSignal(); // listen before starting: a quick SIGTERM still closes cleanly
+    let services: Service[];
+    try {
+      services = await startServices(ctx, idleTimeoutMs);
+    } catch (err) {
+      ctx.log.error((err as Error).message);
+      return 1;
+    }
+    ctx.log.info('daemon started', { pid: process.pid, services: services.map((s) => s.name).join(',') });
+    const received = await signal;
+    ctx.log.info('daemon stopping', { signal: received });
+    let code = 0;
+    for (const service of [...services].reverse()) {
+      try {
+        await service.close();
+      } catch (err) {
+        ctx.log.error(`${service.name} did not close cleanly: ${(err as Error).message}`);
+        code = 1;
+      }
+    }
+    return code;
+  },
+};

@@ -1,0 +1,103 @@
+// The changes a plan is made of. Each says what to do, to which interface,
+// address and table, and why; the applier turns them into `ip` commands and
+// sysctl writes, `--dry-run` prints them.
+
+import type { Family, IpAddress, IpInterfaceAddress, IpPrefix } from '../net/address.js';
+
+/** A route as we add or delete it. */
+export interface RouteSpec {
+  family: Family;
+  table: number;
+  dst: IpPrefix;
+  dev: string;
+  gateway?: IpAddress;
+  prefsrc?: IpAddress;
+  /** 253 (link) for on-link IPv4 routes; undefined leaves it to the kernel. */
+  scope?: number;
+  metric: number;
+  protocol: number;
+  /** The gateway is reachable on the link though outside the prefix. */
+  onlink?: boolean;
+}
+
+/** A rule as we add or delete it (only `lookup` rules). */
+export interface RuleSpec {
+  family: Family;
+  priority: number;
+  src?: IpPrefix;
+  dst?: IpPrefix;
+  iif?: string;
+  oif?: string;
+  table: number;
+  protocol: number;
+}
+
+/** Which managed address a change is for (for the one log line per decision). */
+export interface Subject {
+  ifname: string;
+  /** `A/len`, when the change concerns one address. */
+  address?: string;
+  /** 0 in fallback (main table, degraded). */
+  table: number;
+}
+
+interface Base {
+  subject: Subject;
+  reason: string;
+}
+
+export type Change =
+  | (Base & { kind: 'add-route' | 'del-route'; route: RouteSpec })
+  | (Base & { kind: 'add-rule' | 'del-rule'; rule: RuleSpec })
+  | (Base & {
+      kind: 'add-address' | 'del-address';
+      ifname: string;
+      address: IpInterfaceAddress;
+      broadcast?: IpAddress;
+      noprefixroute?: boolean;
+      preferredLifetime?: number;
+      validLifetime?: number;
+    })
+  | (Base & { kind: 'set-mtu'; ifname: string; mtu: number })
+  | (Base & {
+      kind: 'set-sysctl';
+      /** Path below /proc/sys, e.g. net/ipv4/conf/eth0/rp_filter. */
+      key: string;
+      ifname: string;
+      value: string;
+      previous: string;
+      /** Keep `previous` under run_dir, to restore when the interface is no longer managed. */
+      save: boolean;
+    })
+  | (Base & { kind: 'forget-sysctls'; ifname: string });
+
+/** What an event leads to. */
+export interface Plan {
+  changes: Change[];
+  /** Table in use for the event's address (0: main, degraded, or nothing managed). */
+  table: number;
+  degraded: boolean;
+  /** Why nothing is managed (ignored interface, link-local address…), when so. */
+  skipped?: string;
+  /** (ifname, address) whose tables this plan gives up: their leases can be released. */
+  released: { ifname: string; address: IpInterfaceAddress; table: number }[];
+}
+
+/** The `ip` family whose batch runs a change; undefined for non-ip changes. */
+export function familyOfChange(change: Change): Family | undefined {
+  switch (change.kind) {
+    case 'add-route':
+    case 'del-route':
+      return change.route.family;
+    case 'add-rule':
+    case 'del-rule':
+      return change.rule.family;
+    case 'add-address':
+    case 'del-address':
+      return change.address.address.family;
+    case 'set-mtu':
+      return 4;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+// Kernel state as typed values: what `ip -json` reports about links,
+// addresses, routes and rules, plus the few sysctls we manage. Built by the
+// pure parsers in parse.ts, read by read.ts, consumed by the planner.
+
+import type { Family, IpAddress, IpInterfaceAddress, IpPrefix } from '../net/address.js';
+
+/** Well-known table numbers (rt_tables). */
+export const TABLE_MAIN = 254;
+export const TABLE_LOCAL = 255;
+/** Well-known route protocols (rt_protos). */
+export const PROTO_KERNEL = 2;
+export const PROTO_BOOT = 3;
+/** Route scopes (rt_scopes). */
+export const SCOPE_UNIVERSE = 0;
+export const SCOPE_LINK = 253;
+export const SCOPE_HOST = 254;
+
+export interface LinkAddress {
+  address: IpInterfaceAddress;
+  /** 0 global, 253 link, 254 host. */
+  scope: number;
+  /** Deprecated or tentative IPv6 addresses are still listed; flags kept for status. */
+  flags: string[];
+}
+
+export interface Link {
+  ifindex: number;
+  ifname: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Has carrier (IFF_LOWER_UP). */
+  carrier: boolean;
+  /** linkinfo kind (veth, vlan, bridge…), when `-d` told it. */
+  kind?: string;
+  addresses: LinkAddress[];
+}
+
+export interface Route {
+  family: Family;
+  table: number;
+  /** 1 unicast, 2 local, 3 broadcast, 5 multicast, 6 blackhole, 7 unreachable… */
+  type: number;
+  dst: IpPrefix;
+  gateway?: IpAddress;
+  dev?: string;
+  protocol: number;
+  scope: number;
+  prefsrc?: IpAddress;
+  /** The kernel's priority; IPv4 routes without one have 0. */
+  metric: number;
+  /** `linkdown`, `dead`, `onlink`, … */
+  flags: string[];
+}
+
+export interface Rule {
+  family: Family;
+  priority: number;
+  src?: IpPrefix;
+  dst?: IpPrefix;
+  iif?: string;
+  oif?: string;
+  /** Set when the rule's interface no longer exists. */
+  detached: boolean;
+  /** Target of `lookup`; undefined for other actions (goto, blackhole, nop…). */
+  table?: number;
+  protocol: number;
+  /** The rule has selectors we never create (fwmark, not, uidrange, sport…). */
+  foreignSelectors: boolean;
+}
+
+/** Sysctl values of one interface we may change, and what we saved before. */
+export interface InterfaceSysctls {
+  /** Keys like `net/ipv4/conf/eth0/rp_filter` → current value ('' when unreadable). */
+  current: Record<string, string>;
+  /** Values saved before we changed them, to restore when unmanaged. */
+  saved: Record<string, string>;
+}
+
+export interface KernelState {
+  links: Link[];
+  routes: Route[];
+  rules: Rule[];
+  /** Per interface name, only for the interfaces the reader was asked about. */
+  sysctls: Record<string, InterfaceSysctls>;
+}

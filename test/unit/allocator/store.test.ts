@@ -1,0 +1,85 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tmp from 'tmp';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WireLease } from '../../../lib/allocator/protocol.js';
+import { loadStore, parseStore, renderStore, StoreWriter } from '../../../lib/allocator/store.js';
+
+const leases: WireLease[] = [
+  { ifname: 'eth0', address: '192.0.2.1', addr_family: 4, table: 10000, lease_expires: 1700000000 },
+  { ifname: 'wlan0', address: '2001:db8::1', addr_family: 6, table: 10000, lease_expires: 1700000000, tag: 'dhcp6' },
+  { ifname: 'usb0', address: '192.168.8.100', addr_family: 4, table: 10001, lease_expires: 1700000000 },
+];
+
+let dir: tmp.DirResult;
+let path: string;
+beforeEach(() => {
+  dir = tmp.dirSync({ unsafeCleanup: true });
+  path = join(dir.name, 'sub', 'leases.json');
+});
+afterEach(() => dir.removeCallback());
+
+describe('lease store', () => {
+  it('round-trips through the file', async () => {
+    const w = new StoreWriter(path, () => leases);
+    await w.save();
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ version: 1, leases });
+    expect(loadStore(path)).toEqual({ leases, problems: [] });
+    expect(readdirSync(join(dir.name, 'sub'))).toEqual(['leases.json']); // no temp file left
+  });
+
+  it('treats a missing file as an empty store, without problems', () => {
+    expect(loadStore(path)).toEqual({ leases: [], problems: [] });
+  });
+
+  it.each([
+    ['truncated mid-lease', (t: string) => t.slice(0, t.length - 40), 2, /not valid JSON.*recovered 2 lease/],
+    ['truncated to nothing', () => '', 0, /empty/],
+    ['garbage', () => '\u0000\u0000garbage', 0, /not valid JSON.*recovered 0/],
+    ['another shape', () => '{"version":7,"leases":[]}', 0, /expected \{"version":1/],
+    ['one bad lease', (t: string) => t.replace('"table":10001', '"table":"x"'), 2, /lease #3 is malformed/],
+  ])('a store %s is reported, moved aside and salvaged', (_, damage, recovered, problem) => {
+    const text = renderStore(leases);
+    writeFileSync(join(dir.name, 'leases.json'), damage(text));
+    const p = join(dir.name, 'leases.json');
+    const loaded = loadStore(p, 1234);
+    expect(loaded.problems.join(' ')).toMatch(problem);
+    expect(loaded.leases).toHaveLength(recovered);
+    expect(loaded.movedTo).toBe(`${p}.corrupt-1234`);
+    expect(existsSync(p)).toBe(false);
+    expect(readFileSync(`${p}.corrupt-1234`, 'utf8')).toBe(damage(text));
+  });
+
+  it('parses what it renders, one lease per line', () => {
+    const text = renderStore(leases);
+    expect(text.split('\n')).toHaveLength(leases.length + 3);
+    expect(parseStore(text)).toEqual({ leases, problems: [] });
+    expect(parseStore(renderStore([]))).toEqual({ leases: [], problems: [] });
+  });
+
+  it('coalesces saves under load, and each save covers the changes made before it', async () => {
+    const current: WireLease[] = [];
+    const w = new StoreWriter(path, () => current);
+    const saves: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) {
+      current.push({ ifname: `e${i}`, address: '192.0.2.1', addr_family: 4, table: 100 + i, lease_expires: 1 });
+      const n = current.length;
+      saves.push(w.save().then(() => expect(loadStore(path).leases.length).toBeGreaterThanOrEqual(n)));
+    }
+    await Promise.all(saves);
+    expect(loadStore(path).leases).toHaveLength(200);
+    expect(w.writes).toBeLessThanOrEqual(3);
+  });
+
+  it('reports a write failure to every waiter, and writes again once it can', async () => {
+    const w = new StoreWriter(path, () => leases);
+    const sub = join(dir.name, 'sub');
+    rmSync(sub, { recursive: true });
+    writeFileSync(sub, ''); // the store's directory is now a file
+    const results = await Promise.allSettled([w.save(), w.save(), w.save()]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    rmSync(sub);
+    await w.save();
+    expect(loadStore(path).leases).toEqual(leases);
+  });
+});

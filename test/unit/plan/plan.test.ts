@@ -1,0 +1,301 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../lib/config/parse.js';
+import { parseInterfaceAddress, parseIp } from '../../../lib/net/address.js';
+import type { Change } from '../../../lib/plan/change.js';
+import type { AddressDown, AddressUp, RoutingEvent } from '../../../lib/plan/event.js';
+import { planEvent } from '../../../lib/plan/plan.js';
+import { describeChange } from '../../../lib/plan/render.js';
+import type { KernelState } from '../../../lib/state/types.js';
+import { applyToState, link, state } from './fake-kernel.js';
+
+const config = parseConfig('');
+const cmd = (c: Change) => describeChange(c).replace(/ {2}#.*$/, '');
+const commands = (s: KernelState, event: RoutingEvent, table: number) => planEvent({ state: s, event, config, table }).changes.map(cmd);
+
+function up(ifname: string, address: string, gateways: string[] = [], extra: Partial<AddressUp> = {}): AddressUp {
+  return {
+    kind: 'address-up', source: 'ifupdown', ifname, address: parseInterfaceAddress(address),
+    gateways: gateways.map((g) => parseIp(g)), routes: [], dnsServers: [], manageAddress: false, ...extra,
+  };
+}
+const down = (ifname: string, address: string, extra: Partial<AddressDown> = {}): AddressDown => ({
+  kind: 'address-down', source: 'ifupdown', ifname, address: parseInterfaceAddress(address), manageAddress: false, ...extra,
+});
+
+// A host right after `ifup eth0` (static 192.0.2.10/24, gateway 192.0.2.1):
+// kernel prefix route and ifupdown's default in main, strict rp_filter.
+const strict = (ifname: string) => ({
+  [ifname]: {
+    current: {
+      [`net/ipv4/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
+      [`net/ipv4/conf/${ifname}/rp_filter`]: '1',
+      [`net/ipv6/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
+      'net/ipv4/conf/all/rp_filter': '1',
+    },
+    saved: {},
+  },
+});
+const afterIfup = state({
+  links: [link(1, 'lo', '127.0.0.1/8'), link(2, 'eth0', '192.0.2.10/24')],
+  routes: [
+    '192.0.2.0/24 dev eth0 proto 2 scope 253 src 192.0.2.10',
+    'default via 192.0.2.1 dev eth0 proto 3',
+  ],
+  rules: [
+    // Foreign: Tailscale's table 52 and an operator's rule; must never be touched.
+    '5270 fwmark lookup 52', '1000 from 203.0.113.0/24 lookup 300',
+  ],
+  sysctls: strict('eth0'),
+});
+
+describe('address up (ifupdown, IPv4)', () => {
+  it('builds table, rules and moves main routes, in this order', () => {
+    expect(commands(afterIfup, up('eth0', '192.0.2.10/24', ['192.0.2.1']), 10000)).toEqual([
+      'ip -4 route add 192.0.2.0/24 dev eth0 table 10000 proto 201 scope link src 192.0.2.10 metric 0',
+      'ip -4 route add default via 192.0.2.1 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 0',
+      'ip -4 rule add pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201',
+      'ip -4 rule add pref 15000 oif eth0 lookup 10000 protocol 201',
+      'ip -4 rule add pref 20000 to 192.0.2.0/24 lookup 10000 protocol 201',
+      'ip -4 rule add pref 91000 iif lo lookup 10000 protocol 201',
+      'ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
+      'ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 3 metric 0',
+      'sysctl net.ipv4.conf.eth0.ignore_routes_with_linkdown=1 (was 0, saved)',
+      'sysctl net.ipv4.conf.eth0.rp_filter=2 (was 1, saved)',
+    ]);
+  });
+
+  it('is idempotent: the same event on the result plans nothing', () => {
+    const e = up('eth0', '192.0.2.10/24', ['192.0.2.1']);
+    const once = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 10000 }).changes);
+    expect(commands(once, e, 10000)).toEqual([]);
+  });
+
+  it('never touches foreign rules or tables', () => {
+    const all = commands(afterIfup, up('eth0', '192.0.2.10/24', ['192.0.2.1']), 10000).join('\n');
+    expect(all).not.toMatch(/lookup (52|300)\b|table 52\b|pref (1000|5270)\b/);
+  });
+
+  it('uses onlink for a gateway outside the prefix, and gives each gateway its metric', () => {
+    const s = state({ links: [link(3, 'eth1', '203.0.113.5/32')] });
+    expect(commands(s, up('eth1', '203.0.113.5/32', ['10.0.0.1', '10.0.0.2']), 10001)).toEqual([
+      'ip -4 route add default via 10.0.0.1 dev eth1 table 10001 proto 201 src 203.0.113.5 metric 0 onlink',
+      'ip -4 route add default via 10.0.0.2 dev eth1 table 10001 proto 201 src 203.0.113.5 metric 1 onlink',
+      'ip -4 rule add pref 10000 from 203.0.113.5/32 lookup 10001 protocol 201',
+      'ip -4 rule add pref 15000 oif eth1 lookup 10001 protocol 201',
+      'ip -4 rule add pref 91000 iif lo lookup 10001 protocol 201',
+    ]);
+  });
+
+  it.each([
+    ['an ignored interface', up('docker0', '172.17.0.1/16'), /ignore_interfaces/],
+    ['a link-local address', up('eth0', '169.254.3.4/16'), /link-local/],
+    ['a missing interface', up('eth9', '192.0.2.10/24'), /does not exist/],
+    ['an address not on the interface', up('eth0', '192.0.2.99/24'), /not on eth0/],
+  ])('skips %s', (_n, e, why) => {
+    const plan = planEvent({ state: afterIfup, event: e, config, table: 10000 });
+    expect(plan.changes).toEqual([]);
+    expect(plan.skipped).toMatch(why);
+  });
+});
+
+describe('interface priority (the iif lo band)', () => {
+  // wlan0 came up first and holds 91000; eth1 outranks it (eth* before wlan*).
+  const wlanManaged = state({
+    links: [link(2, 'wlan0', '198.51.100.7/24'), link(3, 'eth1', '192.0.2.20/24')],
+    routes: [
+      '198.51.100.0/24 dev wlan0 table 10005 proto 201 scope 253 src 198.51.100.7',
+      '192.0.2.0/24 dev eth1 proto 2 scope 253 src 192.0.2.20',
+    ],
+    rules: [
+      '10000 from 198.51.100.7/32 lookup 10005 proto 201', '15000 oif wlan0 lookup 10005 proto 201',
+      '20000 to 198.51.100.0/24 lookup 10005 proto 201', '91000 iif lo lookup 10005 proto 201',
+    ],
+  });
+
+  it('orders by configured priority, not bring-up order, and moves the others', () => {
+    const got = commands(wlanManaged, up('eth1', '192.0.2.20/24'), 10006);
+    expect(got).toContain('ip -4 rule del pref 91000 iif lo lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 91001 iif lo lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 91000 iif lo lookup 10006 protocol 201');
+  });
+
+  it('closes the gap when the first one goes down', () => {
+    const e = up('eth1', '192.0.2.20/24');
+    const both = applyToState(wlanManaged, planEvent({ state: wlanManaged, event: e, config, table: 10006 }).changes);
+    const got = commands(both, down('eth1', '192.0.2.20/24'), 0);
+    expect(got).toContain('ip -4 rule del pref 91001 iif lo lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 91000 iif lo lookup 10005 protocol 201');
+  });
+
+  it('ranks names naturally and several addresses of one interface by value', () => {
+    const s = state({ links: [link(2, 'eth10', '10.0.10.2/24'), link(3, 'eth2', '10.0.2.9/24', '10.0.2.3/24')] });
+    let cur = s;
+    const evs: [AddressUp, number][] = [
+      [up('eth10', '10.0.10.2/24'), 10010], [up('eth2', '10.0.2.9/24'), 10020], [up('eth2', '10.0.2.3/24'), 10030],
+    ];
+    for (const [e, t] of evs) cur = applyToState(cur, planEvent({ state: cur, event: e, config, table: t }).changes);
+    const band = cur.rules.filter((r) => r.iif === 'lo').sort((a, b) => a.priority - b.priority).map((r) => `${r.priority}:${r.table}`);
+    expect(band).toEqual(['91000:10030', '91001:10020', '91002:10010']);
+  });
+});
+
+describe('same address on two interfaces (USB modems)', () => {
+  it('gives each its own table with an oif rule, so bound sockets pick the right one', () => {
+    let s = state({ links: [link(4, 'usb0', '192.168.8.100/24'), link(5, 'usb1', '192.168.8.100/24')] });
+    s = applyToState(s, planEvent({ state: s, event: up('usb0', '192.168.8.100/24', ['192.168.8.1']), config, table: 10040 }).changes);
+    const second = commands(s, up('usb1', '192.168.8.100/24', ['192.168.8.1']), 10041);
+    expect(second).toContain('ip -4 rule add pref 15000 oif usb1 lookup 10041 protocol 201');
+    expect(second).toContain('ip -4 rule add pref 10000 from 192.168.8.100/32 lookup 10041 protocol 201');
+    // usb0's configuration is not stale: it is another interface.
+    expect(second.filter((c) => c.includes('10040') && c.includes(' del '))).toEqual([]);
+  });
+});
+
+describe('fallback without a lease (table 0)', () => {
+  const e = up('eth0', '192.0.2.10/24', ['192.0.2.1']);
+
+  it('puts the routes in main with metric = ifindex, marked ours, and says degraded', () => {
+    const plan = planEvent({ state: afterIfup, event: e, config, table: 0 });
+    expect(plan.degraded).toBe(true);
+    expect(plan.changes.map(cmd).filter((c) => !c.startsWith('sysctl'))).toEqual([
+      'ip -4 route add 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2',
+      'ip -4 route add default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2',
+      'ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
+      'ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 3 metric 0',
+    ]);
+  });
+
+  it('is idempotent, and a later lease replaces the fallback', () => {
+    const fb = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 0 }).changes);
+    expect(commands(fb, e, 0)).toEqual([]);
+    const leased = commands(fb, e, 10000);
+    expect(leased).toContain('ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2');
+    expect(leased).toContain('ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2');
+    expect(leased).toContain('ip -4 rule add pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201');
+  });
+});
+
+describe('NetworkManager', () => {
+  const nmState = state({
+    links: [link(2, 'eth0', '192.0.2.10/24')],
+    routes: [
+      '192.0.2.0/24 dev eth0 proto 2 scope 253 src 192.0.2.10 metric 100',
+      'default via 192.0.2.1 dev eth0 proto 4 metric 100',
+    ],
+  });
+  const e = up('eth0', '192.0.2.10/24', ['192.0.2.1'], { source: 'NetworkManager', routes: [{ destination: parseInterfaceAddress('10.9.0.0/16').prefix, gateway: parseIp('192.0.2.254'), metric: 50 }] });
+
+  it('adds table and rules, with NM routes, and leaves main alone', () => {
+    const got = commands(nmState, e, 10000);
+    expect(got.filter((c) => c.includes('table 254'))).toEqual([]);
+    expect(got).toContain('ip -4 route add 10.9.0.0/16 via 192.0.2.254 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 50');
+  });
+
+  it('adds nothing to main without a lease', () => {
+    expect(commands(nmState, e, 0)).toEqual([]);
+  });
+});
+
+describe('address down and interface gone', () => {
+  const e = up('eth0', '192.0.2.10/24', ['192.0.2.1']);
+  const managed = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 10000 }).changes);
+
+  it('removes exactly what we added, restores the prefix route and sysctls when the address stays', () => {
+    const plan = planEvent({ state: managed, event: down('eth0', '192.0.2.10/24'), config, table: 0 });
+    expect(plan.changes.map(cmd)).toEqual([
+      'ip -4 rule del pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201',
+      'ip -4 rule del pref 15000 oif eth0 lookup 10000 protocol 201',
+      'ip -4 rule del pref 20000 to 192.0.2.0/24 lookup 10000 protocol 201',
+      'ip -4 rule del pref 91000 iif lo lookup 10000 protocol 201',
+      'ip -4 route del 192.0.2.0/24 dev eth0 table 10000 proto 201 scope link src 192.0.2.10 metric 0',
+      'ip -4 route del default via 192.0.2.1 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 0',
+      'ip -4 route add 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
+      'sysctl net.ipv4.conf.eth0.ignore_routes_with_linkdown=0 (was 1)',
+      'sysctl net.ipv4.conf.eth0.rp_filter=1 (was 2)',
+      'forget saved sysctls of eth0',
+    ]);
+    expect(plan.released.map((r) => [r.ifname, r.table])).toEqual([['eth0', 10000]]);
+    const after = applyToState(managed, plan.changes);
+    expect(commands(after, down('eth0', '192.0.2.10/24'), 0)).toEqual([]);
+  });
+
+  it('does not restore a prefix route when the address is gone (ifdown)', () => {
+    const gone = structuredClone(managed);
+    gone.links[1]!.addresses = [];
+    expect(commands(gone, down('eth0', '192.0.2.10/24'), 0).filter((c) => c.includes(' add '))).toEqual([]);
+  });
+
+  it('interface gone: removes every rule for it, forgets sysctls without writing them', () => {
+    const gone = structuredClone(managed);
+    gone.links = gone.links.filter((l) => l.ifname !== 'eth0');
+    gone.routes = gone.routes.filter((r) => r.dev !== 'eth0');
+    const plan = planEvent({ state: gone, event: { kind: 'interface-gone', source: 'udev', ifname: 'eth0' }, config, table: 0 });
+    expect(plan.changes.map(cmd)).toEqual([
+      'ip -4 rule del pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201',
+      'ip -4 rule del pref 15000 oif eth0 lookup 10000 protocol 201',
+      'ip -4 rule del pref 20000 to 192.0.2.0/24 lookup 10000 protocol 201',
+      'ip -4 rule del pref 91000 iif lo lookup 10000 protocol 201',
+      'forget saved sysctls of eth0',
+    ]);
+    expect(plan.released.map((r) => `${r.ifname} ${r.address.address.text}/${r.address.prefix.length} ${r.table}`)).toEqual(['eth0 192.0.2.10/24 10000']);
+  });
+});
+
+describe('rp_filter', () => {
+  const withSys = (iface: string, all: string) => state({
+    links: [link(2, 'eth0', '192.0.2.10/24')],
+    sysctls: { eth0: { current: { 'net/ipv4/conf/eth0/rp_filter': iface, 'net/ipv4/conf/all/rp_filter': all, 'net/ipv4/conf/eth0/ignore_routes_with_linkdown': '1' }, saved: {} } },
+  });
+  it.each([
+    ['1', '0', ['sysctl net.ipv4.conf.eth0.rp_filter=2 (was 1, saved)']],
+    ['0', '1', ['sysctl net.ipv4.conf.eth0.rp_filter=2 (was 0, saved)']],
+    ['0', '0', []],
+    ['2', '1', []],
+  ])('interface %s, all %s', (iface, all, want) => {
+    expect(commands(withSys(iface, all), up('eth0', '192.0.2.10/24'), 10000).filter((c) => c.startsWith('sysctl'))).toEqual(want);
+  });
+});
+
+describe('IPv6', () => {
+  const s = state({
+    links: [link(2, 'eth0', '2001:db8:1::10/64')],
+    routes: ['2001:db8:1::/64 dev eth0 proto 2 metric 256', 'default via 2001:db8:1::1 dev eth0 proto 3 metric 1024'],
+  });
+  const e = up('eth0', '2001:db8:1::10/64', ['2001:db8:1::1']);
+  it('builds the same layout with -6 and moves main routes', () => {
+    expect(commands(s, e, 10100)).toEqual([
+      'ip -6 route add 2001:db8:1::/64 dev eth0 table 10100 proto 201 src 2001:db8:1::10 metric 1024',
+      'ip -6 route add default via 2001:db8:1::1 dev eth0 table 10100 proto 201 src 2001:db8:1::10 metric 1024',
+      'ip -6 rule add pref 10000 from 2001:db8:1::10/128 lookup 10100 protocol 201',
+      'ip -6 rule add pref 15000 oif eth0 lookup 10100 protocol 201',
+      'ip -6 rule add pref 20000 to 2001:db8:1::/64 lookup 10100 protocol 201',
+      'ip -6 rule add pref 91000 iif lo lookup 10100 protocol 201',
+      'ip -6 route del 2001:db8:1::/64 dev eth0 table 254 proto 2 metric 256',
+      'ip -6 route del default via 2001:db8:1::1 dev eth0 table 254 proto 3 metric 1024',
+    ]);
+    expect(commands(applyToState(s, planEvent({ state: s, event: e, config, table: 10100 }).changes), e, 10100)).toEqual([]);
+  });
+});
+
+describe('scale', () => {
+  it('plans one more address on a host with 500 rules of ours in linear time', () => {
+    const links = [];
+    const rules: string[] = [];
+    for (let i = 0; i < 125; i++) {
+      const a = `10.${i >> 8}.${i & 255}.2`;
+      links.push(link(10 + i, `eth${i}`, `${a}/24`));
+      const p = `10.${i >> 8}.${i & 255}.0/24`;
+      rules.push(`10000 from ${a} lookup ${10000 + i} proto 201`, `15000 oif eth${i} lookup ${10000 + i} proto 201`,
+        `20000 to ${p} lookup ${10000 + i} proto 201`, `${91000 + i} iif lo lookup ${10000 + i} proto 201`);
+    }
+    links.push(link(500, 'wwan0', '100.64.0.2/24'));
+    const s = state({ links, rules });
+    const started = performance.now();
+    const got = commands(s, up('wwan0', '100.64.0.2/24'), 10999);
+    const ms = performance.now() - started;
+    // wwan* ranks after eth*: nobody else moves (prefix route and four rules).
+    expect(got).toHaveLength(5);
+    expect(got.filter((c) => c.includes(' del '))).toEqual([]);
+    expect(ms).toBeLessThan(100);
+  });
+});
