@@ -141,7 +141,12 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
   if (!address) return undefined;
   const broadcast = readAddress(env, `${prefix}broadcast_address`, 4, false);
   const mtu = readMtu(env, `${prefix}interface_mtu`);
-  const leaseTime = readLifetime(env, `${prefix}dhcp_lease_time`);
+  // new_dhcp_lease_time is validated but not turned into address lifetimes
+  // (dhclient-script's valid_lft/preferred_lft): the planner only adds an
+  // address that is missing, so a renew would not refresh them and the
+  // kernel would drop a renewed address at the first lease's end. dhclient's
+  // EXPIRE/RELEASE/STOP (and the daemon) remove it instead.
+  readLifetime(env, `${prefix}dhcp_lease_time`);
   const dnsServers = readAddressList(env, `${prefix}domain_name_servers`, 4, MAX_NAME_SERVERS);
   const routers = readAddressList(env, `${prefix}routers`, 4, MAX_ROUTERS);
   const classlessText = valueOf(env, `${prefix}rfc3442_classless_static_routes`);
@@ -177,11 +182,6 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
   };
   if (broadcast) up.broadcast = broadcast;
   if (mtu !== undefined) up.mtu = mtu;
-  if (leaseTime !== undefined) {
-    // dhclient-script gives the address the lease time as both lifetimes.
-    up.preferredLifetime = leaseTime;
-    up.validLifetime = leaseTime;
-  }
   return up;
 }
 
