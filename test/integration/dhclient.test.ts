@@ -52,7 +52,9 @@ beforeAll(async () => {
       {
         hostIfname: 'eth0',
         ipv4: { subnet: '192.168.1.0/24', address: '192.168.1.1' },
+        ipv6: { subnet: '2001:db8:1::/64', address: '2001:db8:1::1' },
         dhcp: { range: ['192.168.1.100', '192.168.1.150'], leaseTime: '2m', renewSeconds: 6, rebindSeconds: 100 },
+        dhcp6: { range: ['2001:db8:1::100', '2001:db8:1::1ff'], leaseTime: '2m' },
         dns: { records: { 'which.test': ['192.0.2.10'] } },
       },
       {
@@ -140,6 +142,38 @@ describe('dhclient with the enter hook', () => {
     expect((await ourRules()).filter((r) => r.includes(a0) || r.includes('192.168.1.0/24') || r.endsWith(` ${table}`))).toEqual([]);
     expect(await bed.host.routes(table)).toEqual([]);
     expect(await serverLines()).toEqual(['server=192.168.2.1@wlan1']);
+  });
+
+  describe('DHCPv6 on eth0', () => {
+    let dh6: Dhclient;
+    let table: string | undefined;
+
+    it('BOUND6: the DHCPv6 address gets its own table and rules, its server a line bound to eth0', async () => {
+      dh6 = await bed.host.dhclient('eth0', { family: 6 });
+      const v6 = (await bed.host.addresses('eth0', 6)).filter((a) => a.scope === 'global');
+      expect(v6.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([expect.stringMatching(/^2001:db8:1::1[0-9a-f]{2}\/128$/)]);
+      table = (await bed.host.rules(6)).find((r) => r.src === v6[0]!.local)?.table;
+      expect(table, JSON.stringify(await bed.host.rules(6))).toMatch(/^\d+$/);
+      expect(await serverLines()).toEqual(['server=192.168.2.1@wlan1', 'server=2001:db8:1::1@eth0']);
+    });
+
+    // KNOWN GAP (routing library): the RA default (proto ra, in main) is not
+    // mirrored into the DHCPv6 address's table, which stays empty. it.fails
+    // turns red once it works: then make this a plain `it`.
+    it.fails('the per-address table gets the RA-learned default route', async () => {
+      for (let i = 0; i < 20 && !(await bed.host.routes(table!, 6)).some((r) => r.dst === 'default'); i++) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(await bed.host.routes('main', 6)).toContainEqual(expect.objectContaining({ dst: 'default', dev: 'eth0', protocol: 'ra' }));
+      expect(await bed.host.routes(table!, 6)).toContainEqual(expect.objectContaining({ dst: 'default', dev: 'eth0' }));
+    });
+
+    it('STOP6 (dhclient -6 -x): address, rules and the server line are gone', async () => {
+      await dh6.stop();
+      expect((await bed.host.addresses('eth0', 6)).filter((a) => a.scope === 'global')).toEqual([]);
+      expect((await bed.host.rules(6)).filter((r) => r.table === table)).toEqual([]);
+      expect(await serverLines()).toEqual(['server=192.168.2.1@wlan1']);
+    });
   });
 
   it('without the executable, dhclient-script configures eth0 itself and the log says why', async () => {
