@@ -83,7 +83,6 @@ describe('updateInterfaceServers', () => {
     expect(first).toMatchObject({ changed: true, reload: { kind: 'signalled', pid: 4242 } });
     expect(body()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
     expect(statSync(serversFile).mode & 0o777).toBe(0o644);
-    const inode = statSync(serversFile).ino;
 
     await updateInterfaceServers({ ifname: 'eth1', family: 6, servers: ips('fd99::1') }, options);
     await updateInterfaceServers({ ifname: 'wlan0', family: 4, servers: ips('10.98.0.1') }, options);
@@ -96,7 +95,6 @@ describe('updateInterfaceServers', () => {
     expect(signals).toHaveLength(3);
     expect(statSync(serversFile).ino).toBe(renewed.ino);
     expect(statSync(serversFile).mtimeMs).toBe(renewed.mtimeMs);
-    expect(statSync(serversFile).ino).not.toBe(inode); // each change was a rename
 
     await updateInterfaceServers({ ifname: 'eth1', family: 4, servers: [] }, options);
     expect(body()).toEqual(['server=fd99::1@eth1', 'server=10.98.0.1@wlan0']);
