@@ -14,6 +14,7 @@ export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 /** Command name → loader. Add a command by adding a line here. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('../lib/cli/config-command.js')).configCommand,
+  'dhclient-hook': async () => (await import('./dhclient/command.js')).dhclientHookCommand,
   ifupdown: async () => (await import('./ifupdown/command.js')).ifupdownCommand,
   status: async () => (await import('../lib/cli/status-command.js')).statusCommand,
   daemon: async () => (await import('../lib/daemon/command.js')).daemonCommand,

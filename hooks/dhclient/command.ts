@@ -1,0 +1,144 @@
+// `multihomed-routing dhclient-hook`: what the enter-hook shim
+// (hooks/dhclient/shim.sh) runs with dhclient-script's environment.
+//
+// environment → lib/dhcp (parse, validate) → handleEvent per event →
+// dnsmasq servers-file → outcome lines on stdout for the shim:
+//   outcome=handled | outcome=unusable | outcome=pass
+//   resolv=keep                     (dnsmasq mode)
+//   call=make_resolv_conf, call=set_hostname  (stock steps still wanted)
+// Exit status 0 with an outcome line: the shim acts on it. Anything else
+// (exit 1: invalid DHCP values, no config, routing failed) makes the shim
+// leave `reason` to dhclient-script, so the host is configured as it would
+// be without us; the reason is logged here.
+
+import { handleEvent } from '../../lib/apply/handle.js';
+import type { Command, CommandContext } from '../../lib/cli/context.js';
+import type { Config } from '../../lib/config/schema.js';
+import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
+import { updateInterfaceServers } from '../../lib/dns/update.js';
+import { run as defaultRun, type Runner } from '../../lib/exec/run.js';
+import { isIgnored } from '../../lib/plan/plan.js';
+import type { AddressUp, RoutingEvent } from '../../lib/plan/event.js';
+
+/** Side effects the command uses; real ones by default (tests replace them). */
+export interface DhclientHookDeps {
+  handle: typeof handleEvent;
+  run: Runner;
+}
+
+const defaults: DhclientHookDeps = { handle: handleEvent, run: defaultRun };
+
+const V4_UP = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
+
+/**
+ * The dhclient-script steps that must still run for a handled reason (its
+ * case statement will not): set_hostname where it calls it, and
+ * make_resolv_conf where it calls it unless dnsmasq owns DNS.
+ */
+export function stockCalls(hook: DhclientHook, env: NodeJS.ProcessEnv, dnsmasqMode: boolean): string[] {
+  const calls: string[] = [];
+  const v4Up = V4_UP.has(hook.reason);
+  const v6Up =
+    hook.reason === 'BOUND6' ||
+    ((hook.reason === 'RENEW6' || hook.reason === 'REBIND6') &&
+      (env.new_dhcp6_name_servers !== env.old_dhcp6_name_servers || env.new_dhcp6_domain_search !== env.old_dhcp6_domain_search));
+  if (!dnsmasqMode && (v4Up || hook.reason === 'TIMEOUT' || v6Up)) calls.push('make_resolv_conf');
+  if (v4Up) calls.push('set_hostname');
+  return calls;
+}
+
+/** Runs the hook; returns the exit code and prints the outcome lines through ctx.out. */
+export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDeps = defaults): Promise<number> {
+  const { log } = ctx;
+  const say = (...lines: string[]) => ctx.out(lines.map((l) => `${l}\n`).join(''));
+  let config: Config | undefined;
+  try {
+    config = ctx.config();
+  } catch (err) {
+    log.error(`config: ${(err as Error).message}; leaving this event to dhclient-script`);
+    return 1;
+  }
+  if (config.dnsmasqMode) say('resolv=keep');
+
+  let hook: DhclientHook;
+  try {
+    hook = parseDhclientEnv(ctx.env);
+  } catch (err) {
+    log.error(`refused DHCP values: ${(err as Error).message}; nothing changed, leaving this event to dhclient-script`, {
+      reason: ctx.env.reason,
+    });
+    return 1;
+  }
+  const fields = { reason: hook.reason, iface: hook.ifname };
+  if (!hook.handled) {
+    log.debug('not ours: dhclient-script handles it', fields);
+    say('outcome=pass');
+    return 0;
+  }
+  if (isIgnored(config, hook.ifname)) {
+    log.debug('interface ignored (ignore_interfaces): dhclient-script handles it', fields);
+    say('outcome=pass');
+    return 0;
+  }
+
+  const handleOptions = { config, log, dryRun: ctx.options.dryRun, out: (t: string) => void process.stderr.write(t) };
+  let failure: Error | undefined;
+  let up: AddressUp | undefined;
+  for (const event of hook.events) {
+    try {
+      await deps.handle(event, handleOptions);
+      if (event.kind === 'address-up') up = event;
+    } catch (err) {
+      failure = err as Error;
+      log.error(`routing not configured: ${failure.message}`, fields);
+      break;
+    }
+  }
+
+  // TIMEOUT: the recorded lease is only kept if its first router answers.
+  let unusable = false;
+  if (!failure && hook.probe && up && !ctx.options.dryRun) {
+    const ping = await deps.run(['ping', '-q', '-n', '-c', '1', '-W', '2', '-I', hook.ifname, hook.probe.text], { reject: false, timeoutMs: 10_000 });
+    if (ping.exitCode !== 0) {
+      unusable = true;
+      log.warn('recorded lease unusable: its router does not answer; removing it', { ...fields, router: hook.probe.text });
+      const down: RoutingEvent = { kind: 'address-down', source: 'dhclient', ifname: hook.ifname, address: up.address, manageAddress: true };
+      try {
+        await deps.handle(down, handleOptions);
+      } catch (err) {
+        failure = err as Error;
+        log.error(`could not remove the unusable lease: ${failure.message}`, fields);
+      }
+    }
+  }
+
+  // DNS also after a routing failure: dhclient-script then configures the
+  // address itself, and the servers (bound to the interface) work with it.
+  if (config.dnsmasqMode && hook.dns) {
+    const dns = unusable ? { ...hook.dns, servers: [] } : hook.dns;
+    try {
+      await updateInterfaceServers(dns, {
+        serversFile: config.dnsmasqServersFile,
+        pidFile: config.dnsmasqPidFile,
+        log,
+        dryRun: ctx.options.dryRun,
+      });
+    } catch (err) {
+      log.error(`dnsmasq servers not updated: ${(err as Error).message}`, fields);
+    }
+  }
+
+  if (failure) return 1;
+  if (unusable) {
+    say('outcome=unusable');
+    return 0;
+  }
+  say(...stockCalls(hook, ctx.env, config.dnsmasqMode).map((c) => `call=${c}`), 'outcome=handled');
+  return 0;
+}
+
+export const dhclientHookCommand: Command = {
+  summary: 'dhclient enter hook: per-address tables, rules and dnsmasq servers for DHCP and DHCPv6 leases',
+  usage: 'dhclient-hook       (environment from dhclient-script: reason, interface, new_*, old_*; run by the enter-hook shim)',
+  run: (ctx) => runDhclientHook(ctx),
+};

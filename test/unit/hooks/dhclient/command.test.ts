@@ -1,0 +1,144 @@
+// The dhclient-hook command's decisions, with the routing library and ping
+// replaced (the real ones run in the integration suite): which events reach
+// handleEvent, what lands in the servers-file, what the shim is told.
+
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandContext } from '../../../../lib/cli/context.js';
+import { parseConfig } from '../../../../lib/config/parse.js';
+import { createLogger } from '../../../../lib/log/log.js';
+import type { RoutingEvent } from '../../../../lib/plan/event.js';
+import { runDhclientHook, type DhclientHookDeps } from '../../../../hooks/dhclient/command.js';
+
+let dir: string;
+let out: string;
+let logLines: string[];
+let handled: string[];
+let pings: string[][];
+
+const BOUND = {
+  reason: 'BOUND', interface: 'eth1', new_ip_address: '10.99.0.60', new_subnet_mask: '255.255.255.0',
+  new_routers: '10.99.0.1', new_domain_name_servers: '10.99.0.1 192.0.2.53',
+};
+
+function ctx(env: Record<string, string>, configText = '', dryRun = false): CommandContext {
+  const config = parseConfig(
+    `dnsmasq_servers_file = ${dir}/servers.conf\ndnsmasq_pid_file = ${dir}/none.pid\nrun_dir = ${dir}/run\n${configText}`,
+  );
+  return {
+    args: [],
+    env,
+    options: { configPath: '(test)', dryRun, verbose: true },
+    config: () => config,
+    log: createLogger({ source: 'dhclient-hook', verbose: true, write: (l) => logLines.push(l) }),
+    out: (t) => void (out += t),
+  };
+}
+
+function deps(opts: { fail?: (e: RoutingEvent) => boolean; pingOk?: boolean } = {}): DhclientHookDeps {
+  return {
+    handle: async (event) => {
+      const what = `${event.kind} ${event.ifname}${event.kind !== 'interface-gone' ? ` ${event.address.address.text}` : ''}`;
+      handled.push(what);
+      if (opts.fail?.(event)) throw new Error(`ip failed for ${what}`);
+      return { table: 10000, degraded: false, changes: 1 };
+    },
+    run: async (argv) => {
+      pings.push([...argv]);
+      return { command: [...argv], exitCode: opts.pingOk ? 0 : 1, signal: null, stdout: '', stderr: '', durationMs: 1 };
+    },
+  };
+}
+
+const servers = () => (existsSync(join(dir, 'servers.conf')) ? readFileSync(join(dir, 'servers.conf'), 'utf8').split('\n').filter((l) => l.startsWith('server=')) : undefined);
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mhr-dhcmd-'));
+  out = '';
+  logLines = [];
+  handled = [];
+  pings = [];
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('dhclient-hook command', () => {
+  it('BOUND: routes the address, writes its servers, tells the shim it handled it', async () => {
+    expect(await runDhclientHook(ctx(BOUND), deps())).toBe(0);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60']);
+    expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+    expect(out).toBe('resolv=keep\ncall=set_hostname\noutcome=handled\n');
+  });
+
+  it('RENEW to another address: old down, new up, in that order', async () => {
+    const env = { ...BOUND, reason: 'RENEW', old_ip_address: '10.99.0.59', old_subnet_mask: '255.255.255.0' };
+    expect(await runDhclientHook(ctx(env), deps())).toBe(0);
+    expect(handled).toEqual(['address-down eth1 10.99.0.59', 'address-up eth1 10.99.0.60']);
+  });
+
+  it('RELEASE: removes the address and its servers', async () => {
+    await runDhclientHook(ctx(BOUND), deps());
+    out = '';
+    const env = { reason: 'RELEASE', interface: 'eth1', old_ip_address: '10.99.0.60', old_subnet_mask: '255.255.255.0' };
+    expect(await runDhclientHook(ctx(env), deps())).toBe(0);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60', 'address-down eth1 10.99.0.60']);
+    expect(servers()).toEqual([]);
+    expect(out).toBe('resolv=keep\noutcome=handled\n');
+  });
+
+  it('hostile values: nothing handled, nothing written, exit 1 so dhclient-script takes over', async () => {
+    const env = { ...BOUND, new_domain_name_servers: '10.99.0.1 $(reboot)' };
+    expect(await runDhclientHook(ctx(env), deps())).toBe(1);
+    expect(handled).toEqual([]);
+    expect(servers()).toBeUndefined();
+    expect(out).toBe('resolv=keep\n');
+    expect(logLines.join('\n')).toContain('refused DHCP values: new_domain_name_servers: expected a unicast IPv4 address, received "$(reboot)"; nothing changed');
+  });
+
+  it.each([
+    ['PREINIT', { reason: 'PREINIT', interface: 'eth1' }],
+    ['DEPREF6', { reason: 'DEPREF6', interface: 'eth1', cur_ip6_address: 'fd99::1' }],
+    ['an ignored interface', { ...BOUND, interface: 'veth0' }],
+  ])('%s: passed to dhclient-script', async (_, env) => {
+    expect(await runDhclientHook(ctx(env), deps())).toBe(0);
+    expect(handled).toEqual([]);
+    expect(out).toBe('resolv=keep\noutcome=pass\n');
+  });
+
+  it('routing failure: exit 1 (dhclient-script configures the host), DNS still written', async () => {
+    expect(await runDhclientHook(ctx(BOUND), deps({ fail: () => true }))).toBe(1);
+    expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+    expect(out).toBe('resolv=keep\n');
+    expect(logLines.join('\n')).toContain('routing not configured: ip failed for address-up eth1 10.99.0.60');
+  });
+
+  it('TIMEOUT with a router that answers: kept', async () => {
+    expect(await runDhclientHook(ctx({ ...BOUND, reason: 'TIMEOUT' }), deps({ pingOk: true }))).toBe(0);
+    expect(pings).toEqual([['ping', '-q', '-n', '-c', '1', '-W', '2', '-I', 'eth1', '10.99.0.1']]);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60']);
+    expect(servers()).toHaveLength(2);
+    expect(out).toBe('resolv=keep\noutcome=handled\n');
+  });
+
+  it('TIMEOUT with a router that does not answer: removed again, unusable', async () => {
+    expect(await runDhclientHook(ctx({ ...BOUND, reason: 'TIMEOUT' }), deps({ pingOk: false }))).toBe(0);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60', 'address-down eth1 10.99.0.60']);
+    expect(servers()).toBeUndefined();
+    expect(out).toBe('resolv=keep\noutcome=unusable\n');
+  });
+
+  it('outside dnsmasq mode: no servers-file, dhclient-script writes resolv.conf', async () => {
+    expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = no\n'), deps())).toBe(0);
+    expect(servers()).toBeUndefined();
+    expect(out).toBe('call=make_resolv_conf\ncall=set_hostname\noutcome=handled\n');
+  });
+
+  it('BOUND6: address up, IPv6 servers next to the IPv4 ones', async () => {
+    await runDhclientHook(ctx(BOUND), deps());
+    const env = { reason: 'BOUND6', interface: 'eth1', new_ip6_address: 'fd99::148', new_ip6_prefixlen: '128', new_dhcp6_name_servers: 'fd99::1', new_max_life: '120', new_preferred_life: '120' };
+    expect(await runDhclientHook(ctx(env), deps())).toBe(0);
+    expect(handled.at(-1)).toBe('address-up eth1 fd99::148');
+    expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1', 'server=fd99::1@eth1']);
+  });
+});
