@@ -244,12 +244,26 @@ prune_empty_parents() {
   done
 }
 
+# Building needs Node.js >= 20.12 (single-executable support) and npm; say
+# plainly what is missing instead of failing inside the build.
+check_build_tools() {
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || die "building needs Node.js >= 20.12 and npm (Debian: apt-get install nodejs npm, or NodeSource for a newer Node); or pass --binary PATH to install a prebuilt executable"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=12)?0:1)' \
+    || die "building needs Node.js >= 20.12 for single-executable builds; this is $(node --version). Install a newer Node.js or pass --binary PATH"
+}
+
 # ---- actions ----------------------------------------------------------------
 do_install() {
   if [ -z "$BINARY" ]; then
     BINARY=$SCRIPT_DIR/dist/$NAME
     if [ "$DRY_RUN" = 1 ]; then say "would build: npm run build (in $SCRIPT_DIR)"
     else
+      check_build_tools
+      if [ ! -x "$SCRIPT_DIR/node_modules/.bin/esbuild" ]; then
+        say "installing build dependencies (npm ci)"
+        (cd "$SCRIPT_DIR" && npm ci --no-audit --no-fund) >&2 || die "npm ci failed"
+      fi
       say "building $NAME (npm run build)"
       (cd "$SCRIPT_DIR" && npm run --silent build) >&2 || die "build failed"
     fi

@@ -1,7 +1,7 @@
 // Builds dist/ once before any test file runs, when it is missing or older
 // than the sources, so integration tests always run what ships. (`npm test`
 // builds first anyway; this covers `npx vitest run FILE`.)
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
@@ -17,8 +17,22 @@ function newest(dir: string): number {
   return t;
 }
 
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
+  // The test bed puts per-namespace files under /etc/netns/NAME and removes
+  // them; /etc/netns itself is shared by parallel files, so it is removed
+  // once, at the end, if this run created it and it is empty.
+  const netnsDirExisted = existsSync('/etc/netns');
+  const teardown = () => {
+    if (netnsDirExisted) return;
+    try {
+      rmdirSync('/etc/netns');
+    } catch {
+      // not empty (another run is using it) or already gone
+    }
+  };
   const sources = Math.max(newest(join(root, 'lib')), newest(join(root, 'hooks')), statSync(join(root, 'package.json')).mtimeMs);
-  if (existsSync(exe) && statSync(exe).mtimeMs > sources) return;
-  await execa('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(exe) || statSync(exe).mtimeMs <= sources) {
+    await execa('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+  return teardown;
 }
