@@ -97,7 +97,7 @@ export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Findi
         subject,
         what: `Replies from ${c.address} (on ${c.ifname}) would leave by ${probe.dev}${probe.gateway ? ` via ${probe.gateway}` : ''}.`,
         why:
-          `\`ip route get ${probe.probe} from ${c.address}\` picks ${probe.dev}: ` +
+          `\`ip route get ${probe.probe} from ${c.address}${probe.bound ? ` oif ${c.ifname}` : ''}\` picks ${probe.dev}: ` +
           (sourceRule
             ? `a rule for ${c.address} exists but its table sends the traffic elsewhere. `
             : `no rule sends traffic from ${c.address} to a table of its own, so main decides. `) +

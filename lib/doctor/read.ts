@@ -75,9 +75,10 @@ function readHook(path: string): HookFile {
   };
 }
 
-async function probeReply(run: Runner, family: 4 | 6, ifname: string, address: string, probe: string): Promise<ReplyRoute> {
-  const r = await run(['ip', '-json', `-${family}`, 'route', 'get', probe, 'from', address], { reject: false });
-  const base = { address, ifname, probe };
+async function probeReply(run: Runner, family: 4 | 6, ifname: string, address: string, probe: string, bound: boolean): Promise<ReplyRoute> {
+  const argv = ['ip', '-json', `-${family}`, 'route', 'get', probe, 'from', address, ...(bound ? ['oif', ifname] : [])];
+  const r = await run(argv, { reject: false });
+  const base = { address, ifname, probe, ...(bound ? { bound } : {}) };
   if (r.exitCode !== 0) return { ...base, error: r.stderr.trim() || `exit ${r.exitCode}` };
   try {
     const [first] = JSON.parse(r.stdout) as { dev?: string; gateway?: string; table?: string }[];
@@ -148,7 +149,9 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
   const kernel = await readState({ families: [4, 6], runDir: config.runDir, run });
   const candidates = candidateAddresses(kernel, config);
   const [replyRoutes, daemon] = await Promise.all([
-    Promise.all(candidates.map((c) => probeReply(run, c.family, c.ifname, c.address, probes[c.family]))),
+    Promise.all(candidates.map((c) =>
+      probeReply(run, c.family, c.ifname, c.address, probes[c.family], candidates.some((o) => o.address === c.address && o.ifname !== c.ifname)),
+    )),
     listLeases(config, { timeoutMs: 2000 }).then(
       () => ({ socketPath: config.socketPath, answering: true }),
       (err: Error & { code?: string }) => ({ socketPath: config.socketPath, answering: false, error: err.code ?? err.message }),

@@ -11,6 +11,8 @@ export interface ReplyRoute {
   /** The interface holding it. */
   ifname: string;
   probe: string;
+  /** Probed with `oif IFNAME`: the address is on several interfaces, so only traffic bound to the device can tell them apart. */
+  bound?: boolean;
   /** The device the kernel chose; undefined when it had no route (`error` says why). */
   dev?: string;
   gateway?: string;
