@@ -14,7 +14,7 @@ const fakeFs = (files: Record<string, string>): ConfFs => ({
 
 describe('dnsmasqReads', () => {
   const debian = ['/usr/sbin/dnsmasq', '-x', '/run/dnsmasq/dnsmasq.pid', '-u', 'dnsmasq', '-7', '/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new', '--local-service'];
-  it.each([
+  it.each<{ name: string; argv: string[]; files: Record<string, string>; servers: string[]; confs: string[] }>([
     { name: "Debian's command line, drop-in in conf-dir", argv: debian, files: { '/etc/dnsmasq.conf': '# all commented\n', '/etc/dnsmasq.d/multihomed-routing.conf': 'servers-file=/run/mhr/servers.conf\n', '/etc/dnsmasq.d/x.conf.dpkg-old': 'servers-file=/old\n', '/etc/dnsmasq.d/README': '# readme\n' }, servers: ['/run/mhr/servers.conf'], confs: ['/etc/dnsmasq.conf', '/etc/dnsmasq.d/README', '/etc/dnsmasq.d/multihomed-routing.conf'] },
     { name: 'servers-file on the command line, --conf-file= disables the default', argv: ['dnsmasq', '--conf-file=/srv/d.conf', '--servers-file=/a'], files: { '/etc/dnsmasq.conf': 'servers-file=/never\n', '/srv/d.conf': 'conf-file=/srv/more.conf\n', '/srv/more.conf': 'servers-file = /b\n' }, servers: ['/b', '/a'], confs: ['/srv/d.conf', '/srv/more.conf'] },
     { name: 'conf-dir with an only-these filter', argv: ['dnsmasq', '--conf-dir=/etc/d,*.conf'], files: { '/etc/d/a.conf': 'servers-file=/a\n', '/etc/d/b.txt': 'servers-file=/b\n' }, servers: ['/a'], confs: ['/etc/d/a.conf'] },
