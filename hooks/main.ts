@@ -69,19 +69,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const options = { configPath: configPath(flagConfig, env), dryRun, verbose };
   let config: Config | undefined;
-  let syslog = false;
-  const log = createLogger({ source: name, verbose, get syslog() { return syslog; } });
+  const log = createLogger({ source: name, verbose, get syslog() { return syslogWanted(); } });
   const ctx: CommandContext = {
     args,
     env,
     options,
-    config: () => {
-      config ??= loadConfig(options.configPath);
-      syslog = config.syslog;
-      return config;
-    },
+    config: () => (config ??= loadConfig(options.configPath)),
     log,
     out: (text) => process.stdout.write(text),
+  };
+  // Asked at each line: a line logged before the command loaded the config (refused
+  // hook input) still honours `syslog = no`, and an unreadable config does not
+  // silence syslog (the default is yes).
+  const syslogWanted = (): boolean => {
+    try {
+      return ctx.config().syslog;
+    } catch {
+      return true;
+    }
   };
   try {
     return await command.run(ctx);
