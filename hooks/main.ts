@@ -12,7 +12,7 @@ declare const __VERSION__: string;
 export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 
 /** Command name → loader. Add a command by adding a line here. */
-const COMMANDS: Record<string, () => Promise<Command>> = {
+export const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('../lib/cli/config-command.js')).configCommand,
   'dhclient-hook': async () => (await import('./dhclient/command.js')).dhclientHookCommand,
   ifupdown: async () => (await import('./ifupdown/command.js')).ifupdownCommand,
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   daemon: async () => (await import('../lib/daemon/command.js')).daemonCommand,
   lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
   doctor: async () => (await import('../lib/cli/doctor-command.js')).doctorCommand,
+  help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),
 };
 
 function usage(): string {
