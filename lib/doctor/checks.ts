@@ -51,6 +51,7 @@ export function diagnose(snap: HostSnapshot, config: DoctorConfig): Finding[] {
     ...checkRpFilter(snap, config),
     ...checkMainDefault(snap, config),
     ...checkManaged(snap, config),
+    ...checkLeases(snap, config),
     ...checkDaemon(snap, config),
     ...checkDnsmasq(snap, config),
     ...checkHooks(snap),
@@ -100,7 +101,7 @@ export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Findi
           `\`ip route get ${probe.probe} from ${c.address}${probe.bound ? ` oif ${c.ifname}` : ''}\` picks ${probe.dev}: ` +
           (sourceRule
             ? `a rule for ${c.address} exists but its table sends the traffic elsewhere. `
-            : `no rule sends traffic from ${c.address} to a table of its own, so main decides. `) +
+            : `no rule sends traffic from ${c.address} to a table of its own, so main and the rules for unbound traffic decide. `) +
           `The router behind ${probe.dev} drops packets with a source that is not its own (source filtering, rp_filter), ` +
           `so connections to ${c.address} and sockets bound to it fail.`,
         fix: sourceRule
@@ -266,6 +267,26 @@ export function checkManaged(snap: HostSnapshot, config: DoctorConfig): Finding[
         fix: rerunHook(s.ifname, dynamic, s.family),
       });
     }
+  }
+  return out;
+}
+
+/** A leased address still on its interface, but no rule or route of ours for its table: the hook's work is gone. */
+export function checkLeases(snap: HostSnapshot, config: DoctorConfig): Finding[] {
+  const idx = indexState(snap.kernel, config);
+  const out: Finding[] = [];
+  for (const l of snap.daemon.leases ?? []) {
+    const link = idx.links.get(l.ifname);
+    const held = link?.addresses.find((a) => a.address.address.text === l.address);
+    if (!held || idx.entries.has(`${l.family}:${l.table}`)) continue;
+    out.push({
+      id: 'missing-table',
+      severity: 'error',
+      subject: `${l.ifname} ${l.address}`,
+      what: `${l.address} on ${l.ifname} has table ${l.table} leased, but no rule or route of ours uses that table.`,
+      why: 'The address is managed (the daemon keeps its lease) but its rules and routes are gone: deleted by hand, by a tool that flushed rules, or a hook that failed half-way. Its traffic follows main.',
+      fix: rerunHook(l.ifname, held.flags.includes('dynamic'), l.family),
+    });
   }
   return out;
 }

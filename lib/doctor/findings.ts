@@ -27,6 +27,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'main-default': 'a default route in main shadows the `iif lo` rules (main is looked up at 32766, before 91000); names who added it',
   degraded: 'an address runs on the fallback (routes in main, no table lease)',
   'incomplete': 'a managed address is missing some of its rules',
+  'missing-table': 'an address holds a table lease but no rule or route of ours uses the table',
   'empty-table': 'rules of ours point at a table that holds no routes',
   'dnsmasq-servers-file': 'the dnsmasq we signal does not read our servers-file',
   'dnsmasq-pid-file': 'a dnsmasq reads our servers-file, but dnsmasq_pid_file does not name it (it is never told to reload)',

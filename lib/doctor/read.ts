@@ -153,7 +153,11 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
       probeReply(run, c.family, c.ifname, c.address, probes[c.family], candidates.some((o) => o.address === c.address && o.ifname !== c.ifname)),
     )),
     listLeases(config, { timeoutMs: 2000 }).then(
-      () => ({ socketPath: config.socketPath, answering: true }),
+      (leases) => ({
+        socketPath: config.socketPath,
+        answering: true,
+        leases: leases.map((l) => ({ ifname: l.ifname, address: l.address.text, family: l.address.family, table: l.table })),
+      }),
       (err: Error & { code?: string }) => ({ socketPath: config.socketPath, answering: false, error: err.code ?? err.message }),
     ),
   ]);

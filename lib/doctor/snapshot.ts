@@ -47,7 +47,13 @@ export interface HostSnapshot {
   /** IPv4 rp_filter: `all` and per interface (raw sysctl text). */
   rpFilter: { all: string; byIface: Record<string, string> };
   replyRoutes: ReplyRoute[];
-  daemon: { socketPath: string; answering: boolean; error?: string };
+  daemon: {
+    socketPath: string;
+    answering: boolean;
+    error?: string;
+    /** The leases it holds (when answering). */
+    leases?: { ifname: string; address: string; family: 4 | 6; table: number }[];
+  };
   dnsmasq: {
     /** Processes named dnsmasq in our network namespace. */
     running: DnsmasqProcess[];

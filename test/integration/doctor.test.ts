@@ -163,6 +163,17 @@ describe('doctor diagnoses broken states on a live host', () => {
     expect(empty.fix).toContain(`ip -4 rule del pref 10000 from 10.7.1.2/32 lookup ${wlan1!.table}`);
     await runFix(empty);
     await expectHealthy();
+
+    // Every rule and route of the table gone, the lease still held: the address is managed in name only.
+    const [again] = (await rh.status()).filter((s) => s.ifname === 'wlan1');
+    await bed.host.exec(['ip', 'route', 'flush', 'table', String(again!.table)]);
+    for (const pref of ['10000', '15000', '20000', '91001']) await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', String(again!.table)]);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wlan1 10.7.1.2', 'missing-table wlan1 10.7.1.2']);
+    const missing = rep.findings.find((f) => f.id === 'missing-table')!;
+    expect(missing.what).toBe(`10.7.1.2 on wlan1 has table ${again!.table} leased, but no rule or route of ours uses that table.`);
+    await runFix(missing);
+    await expectHealthy();
   });
 
   test('the daemon not answering', async () => {

@@ -218,6 +218,15 @@ const cases: Case[] = [
     advice: [/holds no routes/, /ip -4 rule del pref 10000 from 198\.51\.100\.10\/32 lookup 10001/],
   },
   {
+    name: 'a leased address whose rules and routes are gone',
+    breakIt: (s) => {
+      unmanageWlan1(s);
+      s.daemon.leases = [{ ifname: 'wlan1', address: '198.51.100.10', family: 4, table: 10001 }, { ifname: 'eth0', address: '192.0.2.10', family: 4, table: 10000 }, { ifname: 'gone0', address: '203.0.113.9', family: 4, table: 10009 }];
+    },
+    expected: ['error missing-table wlan1 198.51.100.10', 'warning no-source-rule wlan1 198.51.100.10'],
+    advice: [/has table 10001 leased, but no rule or route of ours uses that table/, /ifdown wlan1 && ifup wlan1/],
+  },
+  {
     name: 'daemon not answering',
     breakIt: (s) => (s.daemon = { socketPath: config.socketPath, answering: false, error: 'ECONNREFUSED' }),
     expected: [`error daemon-down ${config.socketPath}`],
