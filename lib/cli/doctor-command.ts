@@ -23,6 +23,9 @@ export const doctorCommand: Command = {
     };
     const probes = { 4: probe('--probe4', 4), 6: probe('--probe6', 6) };
     const config = ctx.config();
+    if (process.getuid?.() !== 0) {
+      ctx.log.warn("not root: the daemon's socket and other users' processes (dnsmasq) cannot be checked; run doctor as root");
+    }
     const snap = await readHost({ config, probes });
     const findings = diagnose(snap, { ...config, configPath: ctx.options.configPath });
     for (const f of findings) ctx.log.debug(`finding ${f.id}`, { severity: f.severity, subject: f.subject });
