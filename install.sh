@@ -12,6 +12,7 @@
 # What it installs (paths without DESTDIR):
 #   $PREFIX/sbin/multihomed-routing                         the executable (0755)
 #   $UNITDIR/multihomed-routing.service                      systemd unit (0644)
+#   $PREFIX/share/man/man8/multihomed-routing.8              manual page (0644)
 #   $SYSCONFDIR/multihomed-routing/multihomed-routing.conf   the config file with its
 #       documented defaults (`multihomed-routing config defaults`), written only
 #       when there is none: an existing (edited) config is never overwritten.
@@ -87,6 +88,7 @@ CONFIG_DIR=$SYSCONFDIR/$NAME
 # later, into the hook wrappers.
 CONFIG_PATH=$CONFIG_DIR/$NAME.conf
 INSTALLED_BINARY=$SBINDIR/$NAME
+MANDIR=$PREFIX/share/man
 
 # ---- the files we own -------------------------------------------------------
 FILES=()
@@ -98,7 +100,12 @@ declare_files() {
   add_file 0644 "$UNITDIR/$NAME.service" gen_unit
   add_file 0755 "$SYSCONFDIR/network/if-up.d/$NAME" gen_ifupdown_hook
   add_file 0755 "$SYSCONFDIR/network/if-post-down.d/$NAME" gen_ifupdown_hook
+  add_file 0644 "$MANDIR/man8/$NAME.8" gen_man
 }
+
+# The manual page, from the executable being installed (so it describes exactly
+# its commands and config keys): `multihomed-routing help man`.
+gen_man() { "$BINARY" help man; }
 
 # ifupdown (and NetworkManager through 01-ifupdown) runs it from if-up.d and
 # if-post-down.d; the executable reads MODE/PHASE and always exits 0.

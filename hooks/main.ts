@@ -12,13 +12,15 @@ declare const __VERSION__: string;
 export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
 
 /** Command name → loader. Add a command by adding a line here. */
-const COMMANDS: Record<string, () => Promise<Command>> = {
+export const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('../lib/cli/config-command.js')).configCommand,
   'dhclient-hook': async () => (await import('./dhclient/command.js')).dhclientHookCommand,
   ifupdown: async () => (await import('./ifupdown/command.js')).ifupdownCommand,
   status: async () => (await import('../lib/cli/status-command.js')).statusCommand,
   daemon: async () => (await import('../lib/daemon/command.js')).daemonCommand,
   lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
+  doctor: async () => (await import('../lib/cli/doctor-command.js')).doctorCommand,
+  help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),
 };
 
 function usage(): string {
@@ -68,19 +70,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const options = { configPath: configPath(flagConfig, env), dryRun, verbose };
   let config: Config | undefined;
-  let syslog = false;
-  const log = createLogger({ source: name, verbose, get syslog() { return syslog; } });
+  const log = createLogger({ source: name, verbose, get syslog() { return syslogWanted(); } });
   const ctx: CommandContext = {
     args,
     env,
     options,
-    config: () => {
-      config ??= loadConfig(options.configPath);
-      syslog = config.syslog;
-      return config;
-    },
+    config: () => (config ??= loadConfig(options.configPath)),
     log,
     out: (text) => process.stdout.write(text),
+  };
+  // Asked at each line: a line logged before the command loaded the config (refused
+  // hook input) still honours `syslog = no`, and an unreadable config does not
+  // silence syslog (the default is yes).
+  const syslogWanted = (): boolean => {
+    try {
+      return ctx.config().syslog;
+    } catch {
+      return true;
+    }
   };
   try {
     return await command.run(ctx);

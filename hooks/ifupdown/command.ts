@@ -14,18 +14,18 @@ export const ifupdownCommand: Command = {
   async run(ctx) {
     const parsed = parseIfupdownEnv(ctx.env);
     if (parsed.kind === 'ignore') {
-      ctx.log.debug(parsed.why);
+      ctx.log.debug(parsed.why, { iface: ctx.env.IFACE });
       return 0;
     }
     if (parsed.kind === 'invalid') {
-      ctx.log.error(`refused: ${parsed.why}; nothing changed`);
+      ctx.log.error(`refused: ${parsed.why}; nothing changed`, { iface: ctx.env.IFACE });
       return 0;
     }
     let config;
     try {
       config = ctx.config();
     } catch (err) {
-      ctx.log.error(`config: ${(err as Error).message}; nothing changed`);
+      ctx.log.error(`config: ${(err as Error).message}; nothing changed`, { iface: ctx.env.IFACE });
       return 0;
     }
     for (const event of parsed.events) {

@@ -17,6 +17,7 @@ const UNIT = '/etc/systemd/system/multihomed-routing.service';
 const CONF = '/etc/multihomed-routing/multihomed-routing.conf';
 const IFUP = '/etc/network/if-up.d/multihomed-routing';
 const IFDOWN = '/etc/network/if-post-down.d/multihomed-routing';
+const MAN = '/usr/local/share/man/man8/multihomed-routing.8';
 
 let scratch: tmp.DirResult;
 let destdir: string;
@@ -64,7 +65,8 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`].sort());
+    expect(fs.readFileSync(real(MAN), 'utf8')).toMatch(/^'\\" t\n(\.\\".*\n)*\.TH MULTIHOMED\\-ROUTING 8 /);
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
     for (const hook of [IFUP, IFDOWN]) {
       expect(fs.readFileSync(real(hook), 'utf8')).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*exec ${BIN} --config ${CONF} ifupdown\n$`));
@@ -129,7 +131,7 @@ describe('install.sh', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const conf = '/etc/netns/mhr-x/multihomed-routing/multihomed-routing.conf';
     expect(files()).toEqual([
-      `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing',
+      `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing', '644 /opt/mhr/share/man/man8/multihomed-routing.8',
       '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
     ].sort());
     expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);

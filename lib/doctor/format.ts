@@ -1,0 +1,46 @@
+// The human form of doctor's findings: one block per finding, wrapped to 80
+// columns: severity and subject, what, why, and the commands that fix it.
+
+import type { Finding } from './findings.js';
+
+export const WIDTH = 80;
+
+/** Wraps text to `width` columns, each line starting with `indent`. Long words stay whole. */
+export function wrap(text: string, indent: string, width = WIDTH): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(indent + line);
+  return lines;
+}
+
+const LABEL = { error: 'ERROR', warning: 'WARNING', info: 'NOTE' } as const;
+
+export function formatFinding(f: Finding): string {
+  const lines = [...wrap(`${LABEL[f.severity]} [${f.id}] ${f.subject}`, '')];
+  lines.push(...wrap(f.what, '  '));
+  lines.push(...wrap(f.why, '  '));
+  if (f.fix.length) {
+    lines.push('  Fix:');
+    // Commands are not wrapped: they must stay copy-pasteable.
+    for (const c of f.fix) lines.push(`    ${c}`);
+  }
+  return lines.join('\n');
+}
+
+/** The whole report; `checked` summarises what was looked at. */
+export function formatReport(findings: readonly Finding[], checked: string): string {
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.filter((f) => f.severity === 'warning').length;
+  const notes = findings.length - errors - warnings;
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const head = errors + warnings
+    ? `doctor: ${count(errors, 'error')}, ${count(warnings, 'warning')}${notes ? `, ${count(notes, 'note')}` : ''} (${checked})`
+    : `doctor: no problems found${notes ? ` (${count(notes, 'note')})` : ''} (${checked})`;
+  return [...wrap(head, ''), ...findings.map((f) => `\n${formatFinding(f)}`)].join('\n') + '\n';
+}

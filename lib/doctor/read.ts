@@ -1,0 +1,193 @@
+// Reads the live host into a HostSnapshot: kernel state (ip -json), route
+// lookups for replies, sysctls, the allocator socket, running dnsmasq
+// processes of this network namespace, hook files and other network
+// managers' state. The only part of doctor that touches the system.
+
+import { accessSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { listLeases } from '../allocator/client.js';
+import type { Config } from '../config/schema.js';
+import { run as defaultRun, type Runner } from '../exec/run.js';
+import { readState } from '../state/read.js';
+import { candidateAddresses } from './checks.js';
+import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from './parse.js';
+import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snapshot.js';
+
+/** Where the replies are probed towards: any internet address (a lookup, nothing is sent). */
+export const DEFAULT_PROBES = { 4: '8.8.8.8', 6: '2001:4860:4860::8888' } as const;
+
+/** Installed hook paths (DESIGN.md, installed layout). */
+export const HOOK_PATHS = {
+  ifUp: '/etc/network/if-up.d/multihomed-routing',
+  ifPostDown: '/etc/network/if-post-down.d/multihomed-routing',
+  dhclientEnter: '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing',
+  udevRule: '/etc/udev/rules.d/99-multihomed-routing.rules',
+  nmDispatcher: '/etc/NetworkManager/dispatcher.d/01-ifupdown',
+} as const;
+
+export interface ReadHostOptions {
+  config: Config;
+  probes?: { 4: string; 6: string };
+  run?: Runner;
+}
+
+const exists = (p: string) => {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const executable = (p: string) => {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
+const readText = (p: string): string | undefined => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+const list = (dir: string): string[] | undefined => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+};
+
+const realFs: ConfFs = { read: readText, list };
+
+function readHook(path: string): HookFile {
+  const text = readText(path);
+  const target = text === undefined ? undefined : hookTarget(text);
+  return {
+    path,
+    exists: exists(path),
+    executable: executable(path),
+    ...(target ? { target, targetExecutable: executable(target) } : {}),
+  };
+}
+
+async function probeReply(run: Runner, family: 4 | 6, ifname: string, address: string, probe: string, bound: boolean): Promise<ReplyRoute> {
+  const argv = ['ip', '-json', `-${family}`, 'route', 'get', probe, 'from', address, ...(bound ? ['oif', ifname] : [])];
+  const r = await run(argv, { reject: false });
+  const base = { address, ifname, probe, ...(bound ? { bound } : {}) };
+  if (r.exitCode !== 0) return { ...base, error: r.stderr.trim() || `exit ${r.exitCode}` };
+  try {
+    const [first] = JSON.parse(r.stdout) as { dev?: string; gateway?: string; table?: string }[];
+    return { ...base, ...(first?.dev ? { dev: first.dev } : {}), ...(first?.gateway ? { gateway: first.gateway } : {}), ...(first?.table ? { table: first.table } : {}) };
+  } catch {
+    return { ...base, error: `unexpected output: ${r.stdout.slice(0, 80)}` };
+  }
+}
+
+/** dnsmasq processes sharing our network namespace, with what they read. */
+function readDnsmasqs(): DnsmasqProcess[] {
+  const ownNet = (() => {
+    try {
+      return readlinkSync('/proc/self/ns/net');
+    } catch {
+      return undefined;
+    }
+  })();
+  const out: DnsmasqProcess[] = [];
+  for (const name of list('/proc') ?? []) {
+    if (!/^\d+$/.test(name)) continue;
+    if (readText(`/proc/${name}/comm`)?.trim() !== 'dnsmasq') continue;
+    try {
+      if (ownNet && readlinkSync(`/proc/${name}/ns/net`) !== ownNet) continue;
+    } catch {
+      continue;
+    }
+    const argv = (readText(`/proc/${name}/cmdline`) ?? '').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
+    out.push({ pid: Number(name), argv, ...dnsmasqReads(argv, realFs) });
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+function readPid(file: string): number | undefined {
+  const text = readText(file)?.trim();
+  return text && /^[1-9]\d*$/.test(text) && exists(`/proc/${text}`) ? Number(text) : undefined;
+}
+
+function readNetworkd(ifnames: Map<number, string>): HostSnapshot['networkd'] {
+  const dir = '/run/systemd/netif/links';
+  const out: HostSnapshot['networkd'] = [];
+  for (const name of list(dir) ?? []) {
+    const ifname = ifnames.get(Number(name));
+    const text = readText(join(dir, name));
+    if (!ifname || text === undefined) continue;
+    const s = parseNetworkdLink(text);
+    if (s.managed) out.push({ ifname, ...(s.networkFile ? { networkFile: s.networkFile } : {}) });
+  }
+  return out;
+}
+
+function readNetplan(): HostSnapshot['netplan'] {
+  const out: HostSnapshot['netplan'] = [];
+  for (const dir of ['/etc/netplan', '/run/netplan']) {
+    for (const name of (list(dir) ?? []).filter((n) => n.endsWith('.yaml')).sort()) {
+      const file = join(dir, name);
+      for (const d of parseNetplan(readText(file) ?? '')) out.push({ ...d, file });
+    }
+  }
+  return out;
+}
+
+/** Reads everything doctor judges. */
+export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> {
+  const { config } = options;
+  const run = options.run ?? defaultRun;
+  const probes = options.probes ?? DEFAULT_PROBES;
+  const kernel = await readState({ families: [4, 6], runDir: config.runDir, run });
+  const candidates = candidateAddresses(kernel, config);
+  const [replyRoutes, daemon] = await Promise.all([
+    Promise.all(candidates.map((c) =>
+      probeReply(run, c.family, c.ifname, c.address, probes[c.family], candidates.some((o) => o.address === c.address && o.ifname !== c.ifname)),
+    )),
+    listLeases(config, { timeoutMs: 2000 }).then(
+      (leases) => ({
+        socketPath: config.socketPath,
+        answering: true,
+        leases: leases.map((l) => ({ ifname: l.ifname, address: l.address.text, family: l.address.family, table: l.table })),
+      }),
+      (err: Error & { code?: string }) => ({ socketPath: config.socketPath, answering: false, error: err.code ?? err.message }),
+    ),
+  ]);
+  const rpFilter = {
+    all: readText('/proc/sys/net/ipv4/conf/all/rp_filter')?.trim() ?? '',
+    byIface: Object.fromEntries(
+      kernel.links.map((l) => [l.ifname, readText(`/proc/sys/net/ipv4/conf/${l.ifname}/rp_filter`)?.trim() ?? '']),
+    ),
+  };
+  const nmPresent = ['/usr/sbin/NetworkManager', '/usr/lib/systemd/system/NetworkManager.service', '/lib/systemd/system/NetworkManager.service', '/etc/NetworkManager/NetworkManager.conf'].some(exists);
+  return {
+    kernel,
+    rpFilter,
+    replyRoutes,
+    daemon,
+    dnsmasq: { running: readDnsmasqs(), ...(readPid(config.dnsmasqPidFile) ? { pidFromFile: readPid(config.dnsmasqPidFile)! } : {}) },
+    tools: {
+      ifupdown: ['/sbin/ifup', '/usr/sbin/ifup'].some(exists),
+      dhclient: ['/sbin/dhclient-script', '/usr/sbin/dhclient-script'].some(exists),
+      udev: ['/usr/bin/udevadm', '/bin/udevadm', '/sbin/udevadm'].some(exists) && exists('/etc/udev'),
+      networkManager: nmPresent,
+    },
+    hooks: {
+      ifUp: readHook(HOOK_PATHS.ifUp),
+      ifPostDown: readHook(HOOK_PATHS.ifPostDown),
+      dhclientEnter: readHook(HOOK_PATHS.dhclientEnter),
+      udevRule: readHook(HOOK_PATHS.udevRule),
+      nmDispatcher: readHook(HOOK_PATHS.nmDispatcher),
+    },
+    networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
+    netplan: readNetplan(),
+  };
+}

@@ -1,0 +1,222 @@
+// `doctor` on a real host: a namespaced host with two uplinks configured by
+// real ifup through our hooks, then one broken state after another — each
+// created the way it happens in the field, diagnosed by the executable, and
+// (where the advice is a command) repaired by running the advice itself.
+
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestBed, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
+import { EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+
+const INTERFACES = `
+iface eth0 inet static
+    address 10.7.0.2/24
+    gateway 10.7.0.1
+
+iface wlan1 inet static
+    address 10.7.1.2/24
+    gateway 10.7.1.1
+`;
+const SERVERS_FILE = '/run/multihomed-routing/dnsmasq-servers.conf';
+
+interface Finding { id: string; severity: string; subject: string; what: string; why: string; fix: string[] }
+interface Report { code: number; healthy: boolean; findings: Finding[]; problems: string[]; stdout: string }
+
+describe('doctor diagnoses broken states on a live host', () => {
+  let bed: TestBed;
+  let rh: RoutingHost;
+  let dnsmasq: SpawnedProcess | undefined;
+
+  /** Runs `doctor --json`; `problems` lists `id subject` of every error and warning. */
+  const doctor = async (): Promise<Report> => {
+    const r = await cli(bed.host, ['doctor', '--json']);
+    if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`doctor failed (${r.exitCode}): ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { healthy: boolean; findings: Finding[] };
+    return { code: r.exitCode, ...out, problems: out.findings.filter((f) => f.severity !== 'info').map((f) => `${f.id} ${f.subject}`), stdout: r.stdout };
+  };
+  const only = async (id: string): Promise<Finding> => {
+    const rep = await doctor();
+    expect(rep.code, rep.stdout).toBe(1);
+    const found = rep.findings.filter((f) => f.id === id);
+    expect(found, rep.stdout).toHaveLength(1);
+    return found[0]!;
+  };
+  /** Runs the advice's commands in the host, as an operator would paste them. */
+  const runFix = async (f: Finding) => {
+    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line]);
+  };
+  const expectHealthy = async () => {
+    const rep = await doctor();
+    expect(rep.problems, rep.stdout).toEqual([]);
+    expect(rep.code).toBe(0);
+  };
+  /**
+   * Writes a file through the host's own mount namespace. (host.writeEtc writes the overlay's
+   * upper directory behind its back: a path the host already looked up and found missing stays
+   * missing for it — the overlay caches the negative lookup.)
+   */
+  const write = async (file: string, content: string, mode = '0644') => {
+    await bed.host.exec(['sh', '-ec', 'mkdir -p "$(dirname "$1")"; cat > "$1"; chmod "$2" "$1"', 'sh', file, mode], { input: content });
+  };
+  const startDnsmasq = async () => {
+    dnsmasq = bed.host.spawn(['dnsmasq', '-k', '-x', '/run/dnsmasq/dnsmasq.pid', '-7', '/etc/dnsmasq.d,.dpkg-dist', '--user=root', '--port=0'], { logName: 'host-dnsmasq' });
+    await waitUntil(async () => (await bed.host.exec(['cat', '/run/dnsmasq/dnsmasq.pid'], { reject: false })).exitCode === 0);
+  };
+  const stopDnsmasq = async () => {
+    dnsmasq?.kill();
+    await dnsmasq?.exited;
+    await bed.host.exec(['rm', '-f', '/run/dnsmasq/dnsmasq.pid']);
+  };
+
+  beforeAll(async () => {
+    bed = await createTestBed({
+      name: 'doctor',
+      routers: [
+        { hostIfname: 'eth0', nat: false, ipv4: { subnet: '10.7.0.0/24', address: '10.7.0.1' } },
+        { hostIfname: 'wlan1', nat: false, ipv4: { subnet: '10.7.1.0/24', address: '10.7.1.1' } },
+      ],
+    });
+    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\n`);
+    // What the other installers put in place (dhclient shim, udev rule), pointing at the executable.
+    await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', `mhr_exe='${EXE}'\n`);
+    await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', `SUBSYSTEM=="net", ACTION=="remove", RUN+="${EXE} udev-remove"\n`);
+    await bed.host.exec(['mkdir', '-p', '/run/dnsmasq', '/run/multihomed-routing']);
+    await bed.host.exec(['touch', SERVERS_FILE]);
+    for (const i of ['eth0', 'wlan1']) await bed.host.ifup(i);
+  });
+  afterAll(async () => {
+    dnsmasq?.kill('SIGKILL');
+    bed?.destroy();
+  });
+
+  test('dnsmasq: not running, then not reading our servers-file, then fixed by the advice', async () => {
+    const missing = await only('dnsmasq-not-running');
+    expect(missing.severity).toBe('warning');
+    await write('/etc/dnsmasq.d/local.conf', 'no-resolv\n');
+    await startDnsmasq();
+    const wrong = await only('dnsmasq-servers-file');
+    expect(wrong.what).toContain(`does not read our servers-file ${SERVERS_FILE}`);
+    expect(wrong.fix[0]).toBe(`echo 'servers-file=${SERVERS_FILE}' > /etc/dnsmasq.d/multihomed-routing.conf`);
+    await bed.host.exec(['sh', '-ec', wrong.fix[0]!]);
+    await stopDnsmasq(); // the advice's `systemctl restart dnsmasq`
+    await startDnsmasq();
+    await expectHealthy();
+  });
+
+  test('healthy host: exit 0, the human report says so', async () => {
+    const r = await cli(bed.host, ['doctor']);
+    expect(r.stdout).toMatch(/^doctor: no problems found .*2 addresses on 2 interfaces checked/);
+    expect(r.exitCode).toBe(0);
+    expect((await cli(bed.host, ['doctor', '--bogus'])).exitCode).toBe(2);
+  });
+
+  test('seed 002: an address added without the hooks answers by the other uplink; strict rp_filter drops', async () => {
+    await bed.host.exec(['ip', 'addr', 'add', '10.7.1.20/24', 'dev', 'wlan1']);
+    await bed.host.setSysctl({ 'net.ipv4.conf.wlan1.rp_filter': 1 });
+    // What the operator sees: the reply path really is wrong (eth0's router drops the foreign source).
+    expect((await bed.host.routeGet('198.51.100.1', { from: '10.7.1.20' })).dev).toBe('eth0');
+    expect(await bed.host.ping('198.51.100.1', { from: '10.7.1.20' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wlan1 10.7.1.20', 'rp-filter-strict wlan1']);
+    const [reply, rp] = rep.findings;
+    expect(reply!.what).toBe('Replies from 10.7.1.20 (on wlan1) would leave by eth0 via 10.7.0.1.');
+    expect(reply!.why).toContain('no rule sends traffic from 10.7.1.20 to a table of its own');
+    expect(reply!.fix).toEqual(['ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
+    expect(rp!.what).toContain('effective rp_filter = max(all=1, wlan1=1) = 1');
+    expect(rp!.fix[0]).toBe('sysctl -w net.ipv4.conf.wlan1.rp_filter=2');
+    await runFix(rp!);
+    expect(await bed.host.sysctl('net.ipv4.conf.wlan1.rp_filter')).toBe('2');
+    await bed.host.exec(['ip', 'addr', 'del', '10.7.1.20/24', 'dev', 'wlan1']);
+    await expectHealthy();
+  });
+
+  test('a default route in main shadows the iif lo rules; who added it; the advice removes it', async () => {
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '1024']);
+    // Shadowing is real: unbound traffic leaves by wlan1 although eth0 comes first.
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('wlan1');
+    const f = await only('main-default');
+    expect(f.what).toContain('added by a DHCP client other than dhclient (proto dhcp');
+    expect(f.why).toContain('main is looked up at priority 32766, before our `iif lo` rules at 91000+');
+    await runFix(f);
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
+
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0']);
+    const boot = await only('main-default');
+    expect(boot.what).toContain("ifupdown's `gateway` line");
+    expect(boot.fix[0]).toBe('ip -4 route del default via 10.7.0.1 dev eth0');
+    await runFix(boot);
+    await expectHealthy();
+  });
+
+  test('a managed address missing a rule, and rules pointing at a flushed table; the advice rebuilds them', async () => {
+    const [eth0] = (await rh.status()).filter((s) => s.ifname === 'eth0');
+    await bed.host.exec(['ip', 'rule', 'del', 'pref', '91000', 'iif', 'lo', 'lookup', String(eth0!.table)]);
+    const inc = await only('incomplete');
+    expect(inc.subject).toBe('eth0 10.7.0.2/24');
+    expect(inc.what).toContain('missing rules: iif lo');
+    await runFix(inc);
+    await expectHealthy();
+
+    const [wlan1] = (await rh.status()).filter((s) => s.ifname === 'wlan1');
+    await bed.host.exec(['ip', 'route', 'flush', 'table', String(wlan1!.table)]);
+    const empty = await only('empty-table');
+    expect(empty.subject).toBe(`table ${wlan1!.table}`);
+    expect(empty.fix).toContain(`ip -4 rule del pref 10000 from 10.7.1.2/32 lookup ${wlan1!.table}`);
+    await runFix(empty);
+    await expectHealthy();
+
+    // Every rule and route of the table gone, the lease still held: the address is managed in name only.
+    const [again] = (await rh.status()).filter((s) => s.ifname === 'wlan1');
+    await bed.host.exec(['ip', 'route', 'flush', 'table', String(again!.table)]);
+    for (const pref of ['10000', '15000', '20000', '91001']) await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', String(again!.table)]);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wlan1 10.7.1.2', 'missing-table wlan1 10.7.1.2']);
+    const missing = rep.findings.find((f) => f.id === 'missing-table')!;
+    expect(missing.what).toBe(`10.7.1.2 on wlan1 has table ${again!.table} leased, but no rule or route of ours uses that table.`);
+    await runFix(missing);
+    await expectHealthy();
+  });
+
+  test('the daemon not answering', async () => {
+    await rh.stopDaemon();
+    try {
+      const f = await only('daemon-down');
+      expect(f.subject).toBe('/run/multihomed-routing/allocator/allocator.sock');
+      expect(f.fix[0]).toBe('systemctl start multihomed-routing   # systemd');
+    } finally {
+      await rh.startDaemon();
+    }
+    await expectHealthy();
+  });
+
+  test('hooks missing or broken, NetworkManager without 01-ifupdown, networkd managing an interface', async () => {
+    await bed.host.exec(['mv', '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing', '/run/saved-hook']);
+    expect((await only('hook-missing')).subject).toBe('/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing');
+    await bed.host.exec(['mv', '/run/saved-hook', '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing']);
+
+    const upHook = await bed.host.readFile('/etc/network/if-up.d/multihomed-routing');
+    await write('/etc/network/if-up.d/multihomed-routing', '#!/bin/sh\nexec /usr/local/sbin/gone/multihomed-routing ifupdown\n', '0755');
+    const broken = await only('hook-broken');
+    expect(broken.what).toBe('/etc/network/if-up.d/multihomed-routing runs /usr/local/sbin/gone/multihomed-routing, which does not exist or is not executable.');
+    await write('/etc/network/if-up.d/multihomed-routing', upHook, '0755');
+
+    await write('/etc/NetworkManager/NetworkManager.conf', '[main]\nplugins=ifupdown,keyfile\n');
+    const nm = await only('nm-dispatcher-missing');
+    expect(nm.fix[0]).toContain('apt-get install --reinstall network-manager');
+    await write('/etc/NetworkManager/dispatcher.d/01-ifupdown', '#!/bin/sh\n', '0755');
+    await expectHealthy();
+
+    const [link] = await bed.host.ipJson<{ ifindex: number }[]>(['link', 'show', 'wlan1']);
+    await write(`/run/systemd/netif/links/${link!.ifindex}`, 'ADMIN_STATE=configured\nNETWORK_FILE=/run/systemd/network/10-netplan-wlan1.network\n');
+    await write('/etc/netplan/01-netcfg.yaml', 'network:\n  version: 2\n  ethernets:\n    wlan1:\n      dhcp4: true\n');
+    const nd = await only('networkd-managed');
+    expect(nd.subject).toBe('wlan1');
+    expect(nd.what).toBe('wlan1 is not configured by ifupdown: systemd-networkd configures it (/run/systemd/network/10-netplan-wlan1.network); netplan hands it to networkd (/etc/netplan/01-netcfg.yaml).');
+    await bed.host.exec(['rm', '-r', '/run/systemd/netif', '/etc/netplan/01-netcfg.yaml']);
+    await expectHealthy();
+  });
+});
+
+async function waitUntil(check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) if (await check()) return;
+  throw new Error('timed out');
+}

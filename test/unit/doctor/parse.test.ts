@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../lib/config/parse.js';
+import { diagnose } from '../../../lib/doctor/checks.js';
+import { formatReport, wrap } from '../../../lib/doctor/format.js';
+import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from '../../../lib/doctor/parse.js';
+
+const fakeFs = (files: Record<string, string>): ConfFs => ({
+  read: (p) => files[p],
+  list: (dir) => {
+    const names = Object.keys(files).filter((f) => f.startsWith(`${dir}/`)).map((f) => f.slice(dir.length + 1));
+    return names.length ? names : undefined;
+  },
+});
+
+describe('dnsmasqReads', () => {
+  const debian = ['/usr/sbin/dnsmasq', '-x', '/run/dnsmasq/dnsmasq.pid', '-u', 'dnsmasq', '-7', '/etc/dnsmasq.d,.dpkg-dist,.dpkg-old,.dpkg-new', '--local-service'];
+  it.each<{ name: string; argv: string[]; files: Record<string, string>; servers: string[]; confs: string[] }>([
+    { name: "Debian's command line, drop-in in conf-dir", argv: debian, files: { '/etc/dnsmasq.conf': '# all commented\n', '/etc/dnsmasq.d/multihomed-routing.conf': 'servers-file=/run/mhr/servers.conf\n', '/etc/dnsmasq.d/x.conf.dpkg-old': 'servers-file=/old\n', '/etc/dnsmasq.d/README': '# readme\n' }, servers: ['/run/mhr/servers.conf'], confs: ['/etc/dnsmasq.conf', '/etc/dnsmasq.d/README', '/etc/dnsmasq.d/multihomed-routing.conf'] },
+    { name: 'servers-file on the command line, --conf-file= disables the default', argv: ['dnsmasq', '--conf-file=/srv/d.conf', '--servers-file=/a'], files: { '/etc/dnsmasq.conf': 'servers-file=/never\n', '/srv/d.conf': 'conf-file=/srv/more.conf\n', '/srv/more.conf': 'servers-file = /b\n' }, servers: ['/b', '/a'], confs: ['/srv/d.conf', '/srv/more.conf'] },
+    { name: 'conf-dir with an only-these filter', argv: ['dnsmasq', '--conf-dir=/etc/d,*.conf'], files: { '/etc/d/a.conf': 'servers-file=/a\n', '/etc/d/b.txt': 'servers-file=/b\n' }, servers: ['/a'], confs: ['/etc/d/a.conf'] },
+    { name: 'nothing', argv: ['dnsmasq', '-C', '/none'], files: {}, servers: [], confs: [] },
+  ])('$name', ({ argv, files, servers, confs }) => {
+    expect(dnsmasqReads(argv, fakeFs(files))).toEqual({ serversFiles: servers, confFiles: confs });
+  });
+});
+
+describe('parseNetplan', () => {
+  it('finds interfaces per section, with global and per-device renderer and set-name', () => {
+    const yaml = `# netplan
+network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    eth0:
+      dhcp4: true
+    lan:
+      match:
+        macaddress: "00:11:22:33:44:55"
+      set-name: eth1
+  wifis:
+    wlan0:
+      renderer: NetworkManager
+      access-points:
+        "home": {}
+`;
+    expect(parseNetplan(yaml)).toEqual([
+      { ifname: 'eth0', renderer: 'networkd' },
+      { ifname: 'eth1', renderer: 'networkd' },
+      { ifname: 'wlan0', renderer: 'NetworkManager' },
+    ]);
+  });
+  it('defaults to networkd', () => expect(parseNetplan('network:\n  ethernets:\n    enp1s0: {dhcp4: true}\n')).toEqual([{ ifname: 'enp1s0', renderer: 'networkd' }]));
+});
+
+describe('parseNetworkdLink', () => {
+  it.each([
+    ['ADMIN_STATE=configured\nOPER_STATE=routable\nNETWORK_FILE=/run/systemd/network/10-netplan-eth0.network\n', { managed: true, networkFile: '/run/systemd/network/10-netplan-eth0.network' }],
+    ['ADMIN_STATE=unmanaged\nOPER_STATE=routable\n', { managed: false }],
+    ['# This is private data. Do not parse.\nADMIN_STATE=configuring\nNETWORK_FILE=/etc/systemd/network/wl.network\n', { managed: true, networkFile: '/etc/systemd/network/wl.network' }],
+  ])('%j', (text, expected) => expect(parseNetworkdLink(text)).toEqual(expected));
+});
+
+describe('hookTarget', () => {
+  it.each([
+    ['#!/bin/sh\nexec /usr/local/sbin/multihomed-routing --config /etc/multihomed-routing/multihomed-routing.conf ifupdown\n', '/usr/local/sbin/multihomed-routing'],
+    ["mhr_exe='/opt/x/multihomed-routing'\nmhr_config='/etc/multihomed-routing/multihomed-routing.conf'\n", '/opt/x/multihomed-routing'],
+    ['SUBSYSTEM=="net", ACTION=="remove", RUN+="/usr/sbin/multihomed-routing udev-remove"\n', '/usr/sbin/multihomed-routing'],
+    ['# only the config: /etc/multihomed-routing/multihomed-routing.conf\n', undefined],
+  ])('%j', (text, expected) => expect(hookTarget(text)).toBe(expected));
+});
+
+describe('human report', () => {
+  it('wraps prose to 80 columns, keeps commands whole', () => {
+    expect(wrap('word '.repeat(40), '  ').every((l) => l.length <= 80)).toBe(true);
+    const config = parseConfig('');
+    const text = formatReport(
+      diagnose(
+        {
+          kernel: { links: [], routes: [], rules: [], sysctls: {} },
+          rpFilter: { all: '1', byIface: {} },
+          replyRoutes: [],
+          daemon: { socketPath: config.socketPath, answering: false, error: 'ENOENT' },
+          dnsmasq: { running: [] },
+          tools: { ifupdown: false, dhclient: false, udev: false, networkManager: false },
+          hooks: {} as never,
+          networkd: [],
+          netplan: [],
+        },
+        config,
+      ),
+      '0 addresses checked',
+    );
+    expect(text).toMatch(/^doctor: 1 error, 1 warning \(0 addresses checked\)\n\nERROR \[daemon-down\]/);
+    for (const line of text.split('\n')) if (!line.startsWith('    ')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+});
