@@ -4,6 +4,7 @@
 #   ./install.sh [--binary PATH] [--prefix DIR] [--sysconfdir DIR] [--destdir DIR]
 #                [--no-start] [--dry-run]
 #   ./install.sh --uninstall [--purge] [same location options] [--dry-run]
+#   ./install.sh --print dhclient-hook|dnsmasq-conf [same location options]
 #
 # Without --binary it builds the executable first (`npm run build`, needs node
 # and the dev dependencies); with --binary it installs the given executable,
@@ -16,6 +17,20 @@
 #   $SYSCONFDIR/multihomed-routing/multihomed-routing.conf   the config file with its
 #       documented defaults (`multihomed-routing config defaults`), written only
 #       when there is none: an existing (edited) config is never overwritten.
+#   $SYSCONFDIR/dhcp/dhclient-enter-hooks.d/multihomed-routing   dhclient enter
+#       hook (0644: dhclient-script sources it; no dot in the name, run-parts
+#       skips such files): hooks/dhclient/shim.sh with @EXECUTABLE@ and
+#       @CONFIG@ replaced by the installed paths
+#   $SYSCONFDIR/dnsmasq.d/multihomed-routing.conf   `servers-file=PATH` (PATH:
+#       dnsmasq_servers_file of the installed config, else the default), so
+#       the host's dnsmasq reads our per-interface servers. Installed when
+#       dnsmasq is there (on PATH, or $SYSCONFDIR/dnsmasq.d exists) and always
+#       under DESTDIR (a package has a fixed file list; without dnsmasq the
+#       file is inert). dnsmasq reads it when (re)started: restart it once.
+#
+# --print NAME writes one generated file to stdout (what would be installed
+# for these location options) and exits; tests use it to install the same
+# hook as install.sh does.
 #
 # Then, when DESTDIR is empty and --no-start is not given: with systemd as
 # PID 1 the unit is enabled and (re)started; without systemd the daemon is
@@ -52,6 +67,7 @@ ACTION=install
 PURGE=0
 DRY_RUN=0
 START=1
+PRINT=
 
 usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "install.sh: $*" >&2; exit 1; }
@@ -71,6 +87,7 @@ while [ $# -gt 0 ]; do
     --purge) PURGE=1 ;;
     --dry-run|-n) DRY_RUN=1 ;;
     --no-start) START=0 ;;
+    --print) ACTION=print; PRINT=${2:?--print needs a file name}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
   esac
@@ -79,6 +96,8 @@ done
 [ "$PURGE" = 1 ] && [ "$ACTION" != uninstall ] && die "--purge goes with --uninstall"
 for v in PREFIX SYSCONFDIR UNITDIR; do
   case ${!v} in /*) ;; *) die "$v must be an absolute path, got '${!v}'" ;; esac
+  # The paths are baked into shell hooks and sed expressions: plain characters only.
+  case ${!v} in *[!A-Za-z0-9_./+-]*) die "$v may only contain A-Z a-z 0-9 _ . / + -, got '${!v}'" ;; esac
 done
 DESTDIR=${DESTDIR%/}
 
@@ -101,6 +120,39 @@ declare_files() {
   add_file 0755 "$SYSCONFDIR/network/if-up.d/$NAME" gen_ifupdown_hook
   add_file 0755 "$SYSCONFDIR/network/if-post-down.d/$NAME" gen_ifupdown_hook
   add_file 0644 "$MANDIR/man8/$NAME.8" gen_man
+  add_file 0644 "$SYSCONFDIR/dhcp/dhclient-enter-hooks.d/$NAME" gen_dhclient_hook
+  if [ "$ACTION" = uninstall ] || want_dnsmasq_conf; then
+    add_file 0644 "$SYSCONFDIR/dnsmasq.d/$NAME.conf" gen_dnsmasq_conf
+  fi
+}
+
+want_dnsmasq_conf() {
+  [ -n "$DESTDIR" ] || [ -d "$SYSCONFDIR/dnsmasq.d" ] || command -v dnsmasq >/dev/null 2>&1
+}
+
+# dhclient-script sources it (no exec bit needed); see hooks/dhclient/shim.sh.
+gen_dhclient_hook() {
+  local src=$SCRIPT_DIR/hooks/dhclient/shim.sh out
+  out=$(sed -e "s|^mhr_exe='@EXECUTABLE@'\$|mhr_exe='$INSTALLED_BINARY'|" \
+            -e "s|^mhr_config='@CONFIG@'\$|mhr_config='$CONFIG_PATH'|" "$src") || die "cannot read $src"
+  case $out in *@EXECUTABLE@*|*@CONFIG@*) die "$src: placeholders not found" ;; esac
+  printf '%s\n' "$out"
+}
+
+# config_value KEY: the value in the installed config, else the default.
+config_value() {
+  local key=$1 v
+  v=$(sed -n "s/^[[:space:]]*$key[[:space:]]*=[[:space:]]*//p" "$DESTDIR$CONFIG_PATH" 2>/dev/null | tail -n 1)
+  if [ -z "$v" ] && [ -x "$BINARY" ]; then v=$(defaults_of "$BINARY" | sed -n "s/^#$key = //p"); fi
+  v=${v%"${v##*[![:space:]]}"}
+  [ -n "$v" ] || die "cannot tell $key (no config at $CONFIG_PATH and no executable to ask)"
+  printf '%s\n' "$v"
+}
+
+gen_dnsmasq_conf() {
+  printf '# multihomed-routing: each uplink'"'"'s DNS servers (server=NS@IFACE), kept by the dhclient hook.\n'
+  printf '# See docs/dns.md: the host resolver set-up this goes with (no-resolv, resolv.conf → 127.0.0.1).\n'
+  printf 'servers-file=%s\n' "$(config_value dnsmasq_servers_file)"
 }
 
 # The manual page, from the executable being installed (so it describes exactly
@@ -320,7 +372,19 @@ do_uninstall() {
   return 0
 }
 
+do_print() {
+  [ -n "$BINARY" ] || BINARY=$SCRIPT_DIR/dist/$NAME
+  case $PRINT in
+    dhclient-hook) gen_dhclient_hook ;;
+    dnsmasq-conf) gen_dnsmasq_conf ;;
+    ifupdown-hook) gen_ifupdown_hook ;;
+    unit) gen_unit ;;
+    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, unit)" ;;
+  esac
+}
+
 case $ACTION in
+  print) do_print ;;
   install) do_install ;;
   uninstall) do_uninstall ;;
 esac

@@ -120,6 +120,9 @@ function listen(server: Server, path: string): Promise<void> {
   });
 }
 
+/** Longest a renewal's new expiry stays in memory only (far below any sane lease_time). */
+export const RENEWAL_SAVE_DELAY_MS = 5000;
+
 /** Loads the store, listens on the socket, and serves until close(). */
 export async function startAllocator(options: AllocatorOptions): Promise<AllocatorService> {
   const { config, log } = options;
@@ -176,6 +179,14 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
         tag: l.tag,
       });
       answer = reply({ ...key, table: l.table, lease_expires: l.lease_expires });
+      if (!outcome.isNew && !outcome.expired.length) {
+        // A renewal only moves lease_expires (and the tag): answered at once,
+        // written with the next save or within RENEWAL_SAVE_DELAY_MS. A crash
+        // in between loses at most that much of the extension; a new lease
+        // or a release is always on disk before it is answered.
+        writer.saveLater(RENEWAL_SAVE_DELAY_MS, (err) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+        return answer;
+      }
     }
     try {
       await writer.save();

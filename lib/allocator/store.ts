@@ -148,7 +148,31 @@ export class StoreWriter {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   }
 
+  private later: NodeJS.Timeout | undefined;
+
+  /**
+   * A save within `delayMs` (one timer for any number of calls), for changes
+   * that may be lost in a crash; any save() before then covers them too.
+   */
+  saveLater(delayMs: number, onError: (err: Error) => void): void {
+    if (this.later) return;
+    this.later = setTimeout(() => {
+      this.later = undefined;
+      this.save().catch(onError);
+    }, delayMs);
+    this.later.unref();
+  }
+
+  /** True while a delayed save is pending (tests). */
+  get pendingLater(): boolean {
+    return this.later !== undefined;
+  }
+
   save(): Promise<void> {
+    if (this.later) {
+      clearTimeout(this.later);
+      this.later = undefined;
+    }
     if (this.queued) return this.queued;
     if (!this.writing) return this.start();
     const queued = this.writing.then(

@@ -141,12 +141,11 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
   if (!address) return undefined;
   const broadcast = readAddress(env, `${prefix}broadcast_address`, 4, false);
   const mtu = readMtu(env, `${prefix}interface_mtu`);
-  // new_dhcp_lease_time is validated but not turned into address lifetimes
-  // (dhclient-script's valid_lft/preferred_lft): the planner only adds an
-  // address that is missing, so a renew would not refresh them and the
-  // kernel would drop a renewed address at the first lease's end. dhclient's
-  // EXPIRE/RELEASE/STOP (and the daemon) remove it instead.
-  readLifetime(env, `${prefix}dhcp_lease_time`);
+  // As dhclient-script (isc-dhcp-client 4.4): the address lives as long as
+  // the lease (valid_lft = preferred_lft = new_dhcp_lease_time), and every
+  // renew refreshes it (the planner's change-address), so an address whose
+  // dhclient died goes away when its lease ends.
+  const leaseTime = readLifetime(env, `${prefix}dhcp_lease_time`);
   const dnsServers = readAddressList(env, `${prefix}domain_name_servers`, 4, MAX_NAME_SERVERS);
   const routers = readAddressList(env, `${prefix}routers`, 4, MAX_ROUTERS);
   const classlessText = valueOf(env, `${prefix}rfc3442_classless_static_routes`);
@@ -182,6 +181,10 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
   };
   if (broadcast) up.broadcast = broadcast;
   if (mtu !== undefined) up.mtu = mtu;
+  if (leaseTime !== undefined) {
+    up.validLifetime = leaseTime;
+    up.preferredLifetime = leaseTime;
+  }
   return up;
 }
 

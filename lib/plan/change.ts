@@ -50,7 +50,8 @@ export type Change =
   | (Base & { kind: 'add-route' | 'del-route'; route: RouteSpec })
   | (Base & { kind: 'add-rule' | 'del-rule'; rule: RuleSpec })
   | (Base & {
-      kind: 'add-address' | 'del-address';
+      /** change-address: the address is there; only its lifetimes are refreshed (a renewed lease). */
+      kind: 'add-address' | 'del-address' | 'change-address';
       ifname: string;
       address: IpInterfaceAddress;
       broadcast?: IpAddress;
@@ -94,6 +95,7 @@ export function familyOfChange(change: Change): Family | undefined {
       return change.rule.family;
     case 'add-address':
     case 'del-address':
+    case 'change-address':
       return change.address.address.family;
     case 'set-mtu':
       return 4;

@@ -35,7 +35,11 @@ export interface AddressUp {
   /** IPv4 broadcast address and MTU, when manageAddress is set. */
   broadcast?: IpAddress;
   mtu?: number;
-  /** IPv6 lifetimes in seconds, when manageAddress is set (DHCPv6). */
+  /**
+   * Address lifetimes in seconds, when manageAddress is set (DHCPv6; DHCPv4:
+   * the lease time, as dhclient-script sets it). An address already on the
+   * interface gets them refreshed (`ip addr change`).
+   */
   preferredLifetime?: number;
   validLifetime?: number;
 }

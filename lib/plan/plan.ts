@@ -28,7 +28,7 @@ import type { Config } from '../config/schema.js';
 import { hostPrefix, isLinkLocal, prefixContains, type Family, type IpAddress, type IpInterfaceAddress, type IpPrefix, parsePrefix } from '../net/address.js';
 import { ifnameMatches } from '../net/ifname.js';
 import { managedSysctlKeys, RP_FILTER_ALL } from '../state/sysctl.js';
-import { PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route, type Rule } from '../state/types.js';
+import { PROTO_KERNEL, PROTO_RA, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route, type Rule } from '../state/types.js';
 import type { Change, Plan, RouteSpec, RuleSpec, Subject } from './change.js';
 import type { AddressDown, AddressUp, InterfaceGone, RoutingEvent } from './event.js';
 import { indexState, tableKey, type Entry, type StateIndex } from './index.js';
@@ -128,6 +128,24 @@ function desiredRoutes(e: AddressUp, table: number, metric: number, protocol: nu
     });
   }
   return out;
+}
+
+/**
+ * An IPv6 address that came without gateways (DHCPv6: the gateway comes from
+ * router advertisements; a static inet6 stanza without one) gets the kernel's
+ * RA-learned default routes on its interface (main, `proto ra`), in the
+ * order of their metric, as its table's gateways. Main keeps the kernel's
+ * routes (the kernel owns and refreshes them). The table reflects the RAs as
+ * they are when the event is planned: an event planned again after the RAs
+ * changed (the kernel watcher) brings it up to date.
+ */
+function withRaGateways(idx: StateIndex, e: AddressUp): AddressUp {
+  if (e.address.address.family !== 6 || e.gateways.length) return e;
+  const ra = (idx.mainByDev.get(`6:${e.ifname}`) ?? [])
+    .filter((r) => r.type === 1 && r.protocol === PROTO_RA && r.dst.length === 0 && r.gateway)
+    .sort((x, y) => x.metric - y.metric || x.gateway!.text.localeCompare(y.gateway!.text));
+  if (!ra.length) return e;
+  return { ...e, gateways: ra.map((r) => r.gateway!) };
 }
 
 function desiredRules(config: Config, f: Family, ifname: string, a: IpInterfaceAddress, table: number, rank: number): RuleSpec[] {
@@ -278,6 +296,20 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
       subject, reason: `${e.source} lease: put the address on the interface`,
     });
   }
+  const onLinkAddress = link.addresses.find((a) => a.address.address.text === A.text);
+  if (onLinkAddress && e.manageAddress && e.validLifetime !== undefined) {
+    // A renewed lease (dhclient RENEW, RENEW6, a repeated BOUND): the address
+    // is there, its lifetimes count down from the old lease. dhclient-script
+    // refreshes them (`ip addr change … valid_lft`), so do we; the flags stay
+    // as they are (IPv6 would re-add a prefix route without noprefixroute).
+    b.pre.push({
+      kind: 'change-address', ifname: e.ifname, address: e.address,
+      ...(onLinkAddress.flags.includes('noprefixroute') ? { noprefixroute: true } : {}),
+      ...(e.preferredLifetime !== undefined ? { preferredLifetime: e.preferredLifetime } : {}),
+      validLifetime: e.validLifetime,
+      subject, reason: `${e.source} lease renewed: refresh the address lifetimes`,
+    });
+  }
   if (e.mtu !== undefined && f === 4) b.pre.push({ kind: 'set-mtu', ifname: e.ifname, mtu: e.mtu, subject, reason: 'MTU from the lease' });
 
   // Entries of the same (interface, address) under another table are stale;
@@ -330,7 +362,7 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
   } else {
     const entry = idx.entries.get(tableKey(f, table));
     const existing = idx.routesByTable.get(tableKey(f, table)) ?? [];
-    const want = desiredRoutes(e, table, defaultMetric(f), config.protocol, false);
+    const want = desiredRoutes(withRaGateways(idx, e), table, defaultMetric(f), config.protocol, false);
     for (const r of entry?.routes ?? []) {
       if (!want.some((s) => routeMatches(r, s))) b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject, reason: 'no longer part of the address configuration' });
     }

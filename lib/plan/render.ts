@@ -37,8 +37,9 @@ export function ipArgs(change: Change): string[] | undefined {
       return ruleArgs('add', change.rule);
     case 'del-rule':
       return ruleArgs('del', change.rule);
-    case 'add-address': {
-      const args = ['address', 'add', change.address.address.text + '/' + change.address.prefix.length];
+    case 'add-address':
+    case 'change-address': {
+      const args = ['address', change.kind === 'add-address' ? 'add' : 'change', change.address.address.text + '/' + change.address.prefix.length];
       if (change.broadcast) args.push('broadcast', change.broadcast.text);
       args.push('dev', change.ifname);
       if (change.validLifetime !== undefined) args.push('valid_lft', String(change.validLifetime));

@@ -10,6 +10,8 @@ export const TABLE_LOCAL = 255;
 /** Well-known route protocols (rt_protos). */
 export const PROTO_KERNEL = 2;
 export const PROTO_BOOT = 3;
+/** Routes the kernel learned from router advertisements. */
+export const PROTO_RA = 9;
 /** Route scopes (rt_scopes). */
 export const SCOPE_UNIVERSE = 0;
 export const SCOPE_LINK = 253;

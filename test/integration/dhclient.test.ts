@@ -6,10 +6,10 @@
 // host configured by dhclient-script alone.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestBed, INTERNET_ADDRESS4, type Dhclient, type TestBed } from '../helpers/testbed.js';
+import { createTestBed, INTERNET_ADDRESS4, waitFor, type Dhclient, type TestBed } from '../helpers/testbed.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BUNDLE = join(ROOT, 'dist/multihomed-routing.cjs');
@@ -19,10 +19,11 @@ const SERVERS = '/run/multihomed-routing/dnsmasq-servers.conf';
 let bed: TestBed;
 let exe: string;
 
-const shim = (executable: string) =>
-  readFileSync(join(ROOT, 'hooks/dhclient/shim.sh'), 'utf8')
-    .replace("'@EXECUTABLE@'", `'${executable}'`)
-    .replace("'@CONFIG@'", `'${CONFIG}'`);
+/** The shim as install.sh renders it for an executable at PREFIX/sbin/multihomed-routing (one code path). */
+const shim = (prefix: string) =>
+  execFileSync(join(ROOT, 'install.sh'), ['--print', 'dhclient-hook', '--prefix', prefix], { encoding: 'utf8' });
+const ETH0_MAC = '02:00:00:00:01:01';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const serverLines = async () =>
   (await bed.host.readFile(SERVERS).catch(() => '')).split('\n').filter((l) => l.startsWith('server='));
@@ -44,6 +45,26 @@ async function ourRules(): Promise<string[]> {
 
 const tableOf = async (address: string) => (await bed.host.rules(4)).find((r) => r.src === address)?.table;
 
+/** The allocator's leases, as `ifname address table`. */
+async function leases(): Promise<string[]> {
+  const r = await bed.host.exec([exe, 'lease', 'list', '--json']);
+  return (JSON.parse(r.stdout) as { ifname: string; address: string; table: number }[]).map((l) => `${l.ifname} ${l.address} ${l.table}`);
+}
+
+/** What an operator compares between renewals: our rules, the table's routes, the servers-file. */
+async function snapshot(address: string) {
+  const table = await tableOf(address);
+  return { rules: await ourRules(), routes: table ? await bed.host.routes(table) : [], servers: await serverLines() };
+}
+
+/** Nothing of ours for this address and interface is left (rules, table routes, lease, server line). */
+async function expectNothingOf(ifname: string, address: string, table?: string) {
+  expect((await ourRules()).filter((r) => r.includes(`from ${address} `) || r.includes(`oif ${ifname} `) || (table && r.endsWith(` ${table}`)))).toEqual([]);
+  if (table) expect(await bed.host.routes(table)).toEqual([]);
+  expect((await leases()).filter((l) => l.startsWith(`${ifname} `))).toEqual([]);
+  expect((await serverLines()).filter((l) => l.endsWith(`@${ifname}`))).toEqual([]);
+}
+
 beforeAll(async () => {
   if (!existsSync(BUNDLE)) execFileSync('npx', ['zx', 'build/build.mjs', '--bundle-only'], { cwd: ROOT, stdio: 'ignore' });
   bed = await createTestBed({
@@ -51,6 +72,7 @@ beforeAll(async () => {
     routers: [
       {
         hostIfname: 'eth0',
+        hostMac: ETH0_MAC,
         ipv4: { subnet: '192.168.1.0/24', address: '192.168.1.1' },
         ipv6: { subnet: '2001:db8:1::/64', address: '2001:db8:1::1' },
         dhcp: { range: ['192.168.1.100', '192.168.1.150'], leaseTime: '2m', renewSeconds: 6, rebindSeconds: 100 },
@@ -70,11 +92,15 @@ beforeAll(async () => {
       },
     ],
   });
-  exe = join(bed.dir, 'multihomed-routing');
+  mkdirSync(join(bed.dir, 'sbin'));
+  exe = join(bed.dir, 'sbin/multihomed-routing');
   writeFileSync(exe, `#!/bin/sh\nexec '${process.execPath}' '${BUNDLE}' "$@"\n`);
   chmodSync(exe, 0o755);
-  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', 'syslog = no\n');
-  await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(exe));
+  // The lease store under the host's private /run: never the machine's /var/lib.
+  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\n');
+  await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(bed.dir));
+  // A short DHCP timeout for the TIMEOUT tests (the bed's default is 20 s).
+  await bed.host.writeEtc('dhcp/dhclient-short.conf', (await bed.host.readFile('/etc/dhcp/dhclient.conf')).replace(/^timeout \d+;/m, 'timeout 3;'));
   bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
   for (let i = 0; i < 100 && !existsSync(bed.host.path('/run/multihomed-routing/allocator.sock')); i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -103,6 +129,10 @@ describe('dhclient with the enter hook', () => {
     // dhclient-script did not add its own default route to main (reason was unset)
     expect((await bed.host.routes('main')).filter((r) => r.dst === 'default')).toEqual([]);
     expect(await serverLines()).toEqual(['server=192.168.1.1@eth0']);
+    // The address lives as long as the lease, as dhclient-script sets it.
+    expect(addr!.valid_life_time).toBeGreaterThan(100);
+    expect(addr!.valid_life_time).toBeLessThanOrEqual(120);
+    expect(await leases()).toEqual([`eth0 ${a0} ${table}`]);
     expect(await bed.host.ping(INTERNET_ADDRESS4, { from: a0 })).toBe(true);
     // resolv.conf was not rewritten by dhclient-script (dnsmasq mode)
     expect(await bed.host.readFile('/etc/resolv.conf').catch(() => '')).not.toContain('192.168.1.1');
@@ -123,17 +153,36 @@ describe('dhclient with the enter hook', () => {
     expect(await bed.host.ping(INTERNET_ADDRESS4, { from: 'wlan1' })).toBe(true);
   });
 
-  it('RENEW with nothing changed leaves exactly one copy of everything', async () => {
-    const before = { rules: await ourRules(), table: await bed.host.routes((await tableOf(a0))!), servers: await serverLines() };
-    const acks = () => (bed.routers[0]!.dnsmasq!.log().match(/DHCPACK\(lan\)/g) ?? []).length;
+  it('20 REBOOTs and a RENEW with the same address: exactly one copy of everything after each, nothing rewritten', async () => {
+    // dnsmasq ignores a T1 below 3 s and dhclient did not renew faster than
+    // T1 = 6 s here, so most renewals are INIT-REBOOTs: dhclient killed
+    // (no script run) and started again on its lease file → REQUEST, ACK,
+    // reason REBOOT with the same lease: the hook's renewal path.
+    const r0 = bed.routers[0]!;
+    const acks = () => (r0.dnsmasq!.log().match(/DHCPACK\(lan\)/g) ?? []).length;
+    const before = await snapshot(a0);
+    const serversMtime = statSync(bed.host.path(SERVERS)).mtimeMs;
     const start = acks();
-    for (let i = 0; i < 150 && acks() < start + 2; i++) await new Promise((r) => setTimeout(r, 100));
-    expect(acks()).toBeGreaterThanOrEqual(start + 2);
-    await new Promise((r) => setTimeout(r, 500)); // let the hook of the last renew finish
-    expect(await ourRules()).toEqual(before.rules);
-    expect(await bed.host.routes((await tableOf(a0))!)).toEqual(before.table);
-    expect(await serverLines()).toEqual(before.servers);
-  });
+    eth0.kill();
+    for (let i = 0; i < 20; i++) {
+      const dh = await bed.host.dhclient('eth0');
+      eth0 = dh;
+      expect(await snapshot(a0), `after REBOOT ${i + 1}`).toEqual(before);
+      if (i < 19) dh.kill();
+      await waitFor('dhclient gone', () => !dh.pid() || !existsSync(`/proc/${dh.pid()}`), 2000, 20).catch(() => {});
+    }
+    expect(acks()).toBeGreaterThanOrEqual(start + 20);
+    // And a real RENEW (T1 = 6 s) by the last client.
+    const renewed = acks();
+    await waitFor('a RENEW', () => acks() > renewed, 15_000, 200);
+    await sleep(700); // the hook of that renewal
+    expect(await snapshot(a0)).toEqual(before);
+    expect(statSync(bed.host.path(SERVERS)).mtimeMs).toBe(serversMtime);
+    const [addr] = await bed.host.addresses('eth0', 4);
+    expect(addr!.local).toBe(a0);
+    // Refreshed by each renewal: the lease is 120 s and this took longer than 20 s.
+    expect(addr!.valid_life_time).toBeGreaterThan(110);
+  }, 120_000);
 
   it('RELEASE on eth0: its rules, table routes and DNS line are gone; wlan1 untouched', async () => {
     const table = (await tableOf(a0))!;
@@ -142,6 +191,98 @@ describe('dhclient with the enter hook', () => {
     expect((await ourRules()).filter((r) => r.includes(a0) || r.includes('192.168.1.0/24') || r.endsWith(` ${table}`))).toEqual([]);
     expect(await bed.host.routes(table)).toEqual([]);
     expect(await serverLines()).toEqual(['server=192.168.2.1@wlan1']);
+    expect((await leases()).filter((l) => l.startsWith('eth0 '))).toEqual([]);
+  });
+
+  it('RENEW with a changed address: the old one\'s rules, routes, lease and DNS line go, the new ones are in place', async () => {
+    const r0 = bed.routers[0]!;
+    eth0 = await bed.host.dhclient('eth0');
+    a0 = (await bed.host.addresses('eth0', 4))[0]!.local;
+    const oldTable = (await tableOf(a0))!;
+    const next = a0 === '192.168.1.140' ? '192.168.1.141' : '192.168.1.140';
+    await r0.restartDnsmasq({ dhcp: { ...r0.spec.dhcp!, hosts: [`${ETH0_MAC},${next}`] } });
+    await waitFor(`eth0 to move to ${next}`, async () => (await bed.host.addresses('eth0', 4)).map((a) => a.local).join() === next, 30_000, 200);
+    await waitFor('rules of the new address', async () => (await tableOf(next)) !== undefined, 5000);
+    await sleep(500);
+    const table = (await tableOf(next))!;
+    expect(await ourRules()).toEqual(expect.arrayContaining([`10000 from ${next} ${table}`, `15000 oif eth0 ${table}`]));
+    expect((await ourRules()).filter((r) => r.includes(a0))).toEqual([]);
+    expect((await ourRules()).filter((r) => r.includes('oif eth0'))).toEqual([`15000 oif eth0 ${table}`]);
+    if (table !== oldTable) expect(await bed.host.routes(oldTable)).toEqual([]);
+    expect(await bed.host.routes(table)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '192.168.1.1', prefsrc: next }));
+    expect((await leases()).filter((l) => l.startsWith('eth0 '))).toEqual([`eth0 ${next} ${table}`]);
+    expect((await serverLines()).filter((l) => l.endsWith('@eth0'))).toEqual(['server=192.168.1.1@eth0']);
+    expect(await bed.host.ping(INTERNET_ADDRESS4, { from: next })).toBe(true);
+    a0 = next;
+    // Back to a slow T1 for the rest of the file; the client dies without a script run.
+    await r0.restartDnsmasq({ dhcp: { ...r0.spec.dhcp!, renewSeconds: 60 } });
+    eth0.kill();
+  }, 60_000);
+
+  it('EXPIRE (the real dhclient-script with the shim): everything of the lease goes', async () => {
+    // dnsmasq leases last at least 2 min, so the lease is bound by a -1 run and
+    // expired by running dhclient-script as dhclient would at the lease's end.
+    const dh = await bed.host.dhclient('eth0');
+    const [addr] = await bed.host.addresses('eth0', 4);
+    const table = (await tableOf(addr!.local))!;
+    dh.kill(); // no RELEASE: dhclient dies, the lease stays
+    const r = await bed.host.exec(['/sbin/dhclient-script'], {
+      env: { reason: 'EXPIRE', interface: 'eth0', old_ip_address: addr!.local, old_subnet_mask: '255.255.255.0', old_routers: '192.168.1.1', old_domain_name_servers: '192.168.1.1' },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(await bed.host.addresses('eth0', 4)).toEqual([]);
+    await expectNothingOf('eth0', addr!.local, table);
+  });
+
+  it('STOP (dhclient -x) on wlan1: address, rules, routes, lease and DNS line are gone', async () => {
+    const [addr] = await bed.host.addresses('wlan1', 4);
+    const table = (await tableOf(addr!.local))!;
+    await bed.host.exec(['dhclient', '-4', '-pf', '/run/dhclient.wlan1.pid', '-lf', '/var/lib/dhcp/dhclient.wlan1.leases', '-x', 'wlan1']);
+    expect(await bed.host.addresses('wlan1', 4)).toEqual([]);
+    await expectNothingOf('wlan1', addr!.local, table);
+    expect(await ourRules()).toEqual([]);
+  });
+
+  describe('TIMEOUT: no DHCP server, a recorded lease', () => {
+    const recorded = (address: string, router: string) => `lease {
+  interface "eth0";
+  fixed-address ${address};
+  option subnet-mask 255.255.255.0;
+  option routers ${router};
+  option domain-name-servers 192.168.1.1;
+  option dhcp-lease-time 120;
+  option dhcp-server-identifier 192.168.1.1;
+  renew 4 2099/01/01 00:00:00;
+  rebind 4 2099/01/01 00:00:00;
+  expire 4 2099/01/01 00:00:00;
+}
+`;
+    const args = ['-4', '-cf', '/etc/dhcp/dhclient-short.conf', '-pf', '/run/dhclient.eth0.pid', '-lf', '/var/lib/dhcp/recorded.eth0.leases'];
+    beforeAll(() => bed.routers[0]!.stopDnsmasq());
+    afterAll(() => bed.routers[0]!.startDnsmasq());
+
+    it('its router answers: the host is configured from the recorded lease', async () => {
+      writeFileSync(bed.host.path('/var/lib/dhcp/recorded.eth0.leases'), recorded('192.168.1.150', '192.168.1.1'));
+      const r = await bed.host.exec(['dhclient', ...args, '-1', '-v', 'eth0'], { timeoutMs: 60_000 });
+      expect(r.stderr).toMatch(/Trying recorded lease 192\.168\.1\.150/);
+      const table = await tableOf('192.168.1.150');
+      expect(table).toMatch(/^\d+$/);
+      expect(await bed.host.routes(table!)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }));
+      expect(await serverLines()).toEqual(['server=192.168.1.1@eth0']);
+      expect(await bed.host.ping(INTERNET_ADDRESS4, { from: '192.168.1.150' })).toBe(true);
+      await bed.host.exec(['dhclient', ...args, '-x', 'eth0']);
+      await expectNothingOf('eth0', '192.168.1.150', table);
+    }, 60_000);
+
+    it('its router does not answer: the unusable outcome, dhclient gives up, nothing of it stays', async () => {
+      writeFileSync(bed.host.path('/var/lib/dhcp/recorded.eth0.leases'), recorded('192.168.1.151', '192.168.1.99'));
+      const r = await bed.host.exec(['dhclient', ...args, '-1', '-v', 'eth0'], { reject: false, timeoutMs: 60_000 });
+      expect(r.stderr).toMatch(/Trying recorded lease 192\.168\.1\.151/);
+      expect(r.stderr).toContain('Unable to obtain a lease on first try');
+      expect(r.exitCode).toBe(2);
+      expect(await bed.host.addresses('eth0', 4)).toEqual([]);
+      await expectNothingOf('eth0', '192.168.1.151');
+    }, 60_000);
   });
 
   describe('DHCPv6 on eth0', () => {
@@ -152,43 +293,89 @@ describe('dhclient with the enter hook', () => {
       dh6 = await bed.host.dhclient('eth0', { family: 6 });
       const v6 = (await bed.host.addresses('eth0', 6)).filter((a) => a.scope === 'global');
       expect(v6.map((a) => `${a.local}/${a.prefixlen}`)).toEqual([expect.stringMatching(/^2001:db8:1::1[0-9a-f]{2}\/128$/)]);
+      await waitFor('rules of the DHCPv6 address', async () => (await bed.host.rules(6)).some((r) => r.src === v6[0]!.local), 3000);
       table = (await bed.host.rules(6)).find((r) => r.src === v6[0]!.local)?.table;
       expect(table, JSON.stringify(await bed.host.rules(6))).toMatch(/^\d+$/);
-      expect(await serverLines()).toEqual(['server=192.168.2.1@wlan1', 'server=2001:db8:1::1@eth0']);
+      expect(await serverLines()).toEqual(['server=2001:db8:1::1@eth0']);
     });
 
-    // KNOWN GAP (routing library): the RA default (proto ra, in main) is not
-    // mirrored into the DHCPv6 address's table, which stays empty. it.fails
-    // turns red once it works: then make this a plain `it`.
-    it.fails('the per-address table gets the RA-learned default route', async () => {
-      for (let i = 0; i < 20 && !(await bed.host.routes(table!, 6)).some((r) => r.dst === 'default'); i++) {
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      expect(await bed.host.routes('main', 6)).toContainEqual(expect.objectContaining({ dst: 'default', dev: 'eth0', protocol: 'ra' }));
-      expect(await bed.host.routes(table!, 6)).toContainEqual(expect.objectContaining({ dst: 'default', dev: 'eth0' }));
+    it("the per-address table gets the RA-learned default route (main keeps the kernel's)", async () => {
+      const [ra] = (await bed.host.routes('main', 6)).filter((r) => r.dst === 'default' && r.dev === 'eth0' && r.protocol === 'ra');
+      expect(ra, 'an RA default route in main').toBeDefined();
+      const v6 = (await bed.host.addresses('eth0', 6)).find((a) => a.scope === 'global')!;
+      expect(await bed.host.routes(table!, 6)).toContainEqual(
+        expect.objectContaining({ dst: 'default', gateway: ra!.gateway, dev: 'eth0', prefsrc: v6.local }),
+      );
+      expect(await bed.host.ping('2001:db8:ffff::1', { from: v6.local })).toBe(true);
     });
 
     it('STOP6 (dhclient -6 -x): address, rules and the server line are gone', async () => {
       await dh6.stop();
       expect((await bed.host.addresses('eth0', 6)).filter((a) => a.scope === 'global')).toEqual([]);
       expect((await bed.host.rules(6)).filter((r) => r.table === table)).toEqual([]);
-      expect(await serverLines()).toEqual(['server=192.168.2.1@wlan1']);
+      expect(await serverLines()).toEqual([]);
     });
   });
 
-  it('without the executable, dhclient-script configures eth0 itself and the log says why', async () => {
-    await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim('/nonexistent/multihomed-routing'));
-    // The same pid and lease files as bed.host.dhclient('eth0'), so teardown knows this client too.
-    const args = ['-4', '-pf', '/run/dhclient.eth0.pid', '-lf', '/var/lib/dhcp/dhclient.eth0.leases'];
-    const started = await bed.host.exec(['dhclient', ...args, '-1', '-v', 'eth0'], { timeoutMs: 60_000 });
-    expect(started.stderr).toContain(
-      'multihomed-routing dhclient hook: executable /nonexistent/multihomed-routing missing or not executable; leaving reason=BOUND on eth0 to dhclient-script',
-    );
-    const [addr] = await bed.host.addresses('eth0', 4);
-    expect(addr?.local).toMatch(/^192\.168\.1\./);
-    expect(await bed.host.routes('main')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }));
-    expect(await tableOf(addr!.local)).toBeUndefined();
-    expect(await bed.host.ping(INTERNET_ADDRESS4, { from: addr!.local })).toBe(true);
-    await bed.host.exec(['dhclient', ...args, '-x', 'eth0']);
-  });
+  for (const [what, prefix, log] of [
+    ['missing', '/nonexistent', /executable \/nonexistent\/sbin\/multihomed-routing missing or not executable; leaving reason=(BOUND|REBOOT) on eth0 to dhclient-script/],
+    ['failing', 'FAILING', /failing\/sbin\/multihomed-routing failed \(exit status 3\); leaving reason=(BOUND|REBOOT) on eth0 to dhclient-script/],
+  ] as const) {
+    it(`executable ${what}: dhclient-script configures eth0 itself and the log says why`, async () => {
+      let dir: string = prefix;
+      if (prefix === 'FAILING') {
+        dir = join(bed.dir, 'failing');
+        mkdirSync(join(dir, 'sbin'), { recursive: true });
+        writeFileSync(join(dir, 'sbin/multihomed-routing'), '#!/bin/sh\necho outcome=handled\nexit 3\n', { mode: 0o755 });
+      }
+      await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(dir));
+      try {
+        // The same pid and lease files as bed.host.dhclient('eth0'), so teardown knows this client too.
+        const args = ['-4', '-pf', '/run/dhclient.eth0.pid', '-lf', '/var/lib/dhcp/dhclient.eth0.leases'];
+        const started = await bed.host.exec(['dhclient', ...args, '-1', '-v', 'eth0'], { timeoutMs: 60_000 });
+        expect(started.stderr).toMatch(new RegExp(`multihomed-routing dhclient hook: .*${log.source}`));
+        const [addr] = await bed.host.addresses('eth0', 4);
+        expect(addr?.local).toMatch(/^192\.168\.1\./);
+        expect(await bed.host.routes('main')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }));
+        expect(await tableOf(addr!.local)).toBeUndefined();
+        expect(await bed.host.ping(INTERNET_ADDRESS4, { from: addr!.local })).toBe(true);
+        await bed.host.exec(['dhclient', ...args, '-x', 'eth0']);
+      } finally {
+        await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(bed.dir));
+      }
+    });
+  }
+
+  // Hostile DHCP values from a real server: the whole event is refused (one
+  // log line naming the option), nothing of ours is written, and the reason
+  // is left to dhclient-script, which configures the host as it would
+  // without us (with junk option 121 that is the address and no default
+  // route: stock behaviour, not ours to fix).
+  for (const [what, dhcp, refused, online] of [
+    ['a name server that is not unicast (127.0.0.1)', { dnsServers: ['127.0.0.1'] }, 'new_domain_name_servers: expected a unicast IPv4 address, received "127.0.0.1"', true],
+    ['an option 121 that does not parse (prefix length 33)', { extra: '--dhcp-option-force=121,21:0a:00:00:00:c0:a8:02:01' }, 'new_rfc3442_classless_static_routes', false],
+  ] as const) {
+    it(`hostile DHCP value, ${what}: refused with a log line, nothing of ours written`, async () => {
+      const r1 = bed.routers[1]!;
+      const { extra, ...changes } = dhcp as { extra?: string; dnsServers?: string[] };
+      await r1.restartDnsmasq({ dhcp: { range: ['192.168.2.100', '192.168.2.150'], leaseTime: '2m', ...changes }, dnsmasqArgs: extra ? [extra] : [] });
+      const args = ['-4', '-pf', '/run/dhclient.wlan1.pid', '-lf', '/var/lib/dhcp/dhclient.wlan1.leases'];
+      const resolv = await bed.host.readFile('/etc/resolv.conf');
+      try {
+        const started = await bed.host.exec(['dhclient', ...args, '-1', '-v', 'wlan1'], { timeoutMs: 60_000 });
+        expect(started.stderr).toContain('refused DHCP values');
+        expect(started.stderr).toContain(refused);
+        const [addr] = await bed.host.addresses('wlan1', 4);
+        expect(addr?.local, 'dhclient-script configured the address').toMatch(/^192\.168\.2\./);
+        expect(await ourRules()).toEqual([]);
+        expect(await leases()).toEqual([]);
+        expect(await serverLines()).toEqual([]);
+        expect(await bed.host.readFile('/etc/resolv.conf')).toBe(resolv); // dnsmasq mode: never rewritten
+        expect(await bed.host.ping(INTERNET_ADDRESS4, { from: addr!.local })).toBe(online);
+      } finally {
+        await bed.host.exec(['dhclient', ...args, '-x', 'wlan1'], { reject: false });
+      }
+      expect(await bed.host.addresses('wlan1', 4)).toEqual([]);
+    });
+  }
 });

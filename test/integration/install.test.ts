@@ -18,6 +18,8 @@ const CONF = '/etc/multihomed-routing/multihomed-routing.conf';
 const IFUP = '/etc/network/if-up.d/multihomed-routing';
 const IFDOWN = '/etc/network/if-post-down.d/multihomed-routing';
 const MAN = '/usr/local/share/man/man8/multihomed-routing.8';
+const DHCLIENT = '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing';
+const DNSMASQ = '/etc/dnsmasq.d/multihomed-routing.conf';
 
 let scratch: tmp.DirResult;
 let destdir: string;
@@ -65,12 +67,19 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`].sort());
     expect(fs.readFileSync(real(MAN), 'utf8')).toMatch(/^'\\" t\n(\.\\".*\n)*\.TH MULTIHOMED\\-ROUTING 8 /);
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
     for (const hook of [IFUP, IFDOWN]) {
       expect(fs.readFileSync(real(hook), 'utf8')).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*exec ${BIN} --config ${CONF} ifupdown\n$`));
     }
+    // The dhclient shim: sourced by dhclient-script, the placeholders replaced by the installed paths.
+    const shim = fs.readFileSync(path.join(ROOT, 'hooks/dhclient/shim.sh'), 'utf8');
+    expect(fs.readFileSync(real(DHCLIENT), 'utf8')).toBe(
+      shim.replace("mhr_exe='@EXECUTABLE@'", `mhr_exe='${BIN}'`).replace("mhr_config='@CONFIG@'", `mhr_config='${CONF}'`),
+    );
+    await execa('sh', ['-n', real(DHCLIENT)]);
+    expect(fs.readFileSync(real(DNSMASQ), 'utf8')).toMatch(/\nservers-file=\/run\/multihomed-routing\/dnsmasq-servers\.conf\n$/);
     const unit = fs.readFileSync(real(UNIT), 'utf8');
     expect(unit).toContain(`ExecStart=${BIN} --config ${CONF} daemon\n`);
     expect(unit).toContain('Restart=on-failure\n');
@@ -133,13 +142,29 @@ describe('install.sh', () => {
     expect(files()).toEqual([
       `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing', '644 /opt/mhr/share/man/man8/multihomed-routing.8',
       '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
+      '644 /etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing', '644 /etc/netns/mhr-x/dnsmasq.d/multihomed-routing.conf',
     ].sort());
+    expect(fs.readFileSync(real('/etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing'), 'utf8')).toContain(
+      `mhr_exe='/opt/mhr/sbin/multihomed-routing'\nmhr_config='${conf}'\n`,
+    );
     expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);
     expect((await uninstall('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x')).exitCode).toBe(0);
     expect(files()).toEqual([]);
   });
 
+  test('the dnsmasq drop-in names the servers-file of an edited config', async () => {
+    fs.mkdirSync(path.dirname(real(CONF)), { recursive: true });
+    fs.writeFileSync(real(CONF), `${defaults}dnsmasq_servers_file = /var/lib/mhr/servers.conf\n`);
+    const r = await install();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(fs.readFileSync(real(DNSMASQ), 'utf8')).toContain('\nservers-file=/var/lib/mhr/servers.conf\n');
+    // --print renders the same file without installing anything
+    const printed = await execa(INSTALL, ['--print', 'dnsmasq-conf'], { env: { DESTDIR: destdir } });
+    expect(printed.stdout + '\n').toBe(fs.readFileSync(real(DNSMASQ), 'utf8'));
+  });
+
   test('bad arguments are refused', async () => {
+    expect((await install('--prefix', "/opt/it's")).stderr).toContain('PREFIX may only contain');
     expect((await install('--frobnicate')).exitCode).not.toBe(0);
     expect((await install('--prefix', 'relative/dir')).stderr).toContain('PREFIX must be an absolute path');
     expect((await execa(INSTALL, ['--binary', '/nonexistent'], { env: { DESTDIR: destdir }, reject: false })).stderr).toContain(

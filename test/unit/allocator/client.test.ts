@@ -69,6 +69,22 @@ describe('allocator client', () => {
     expect(await requestTable(config, key(5))).toBe(501);
   });
 
+  it('a renewal is answered without a store write; the write follows, and a new lease is on disk when answered', async () => {
+    const { readFileSync } = await import('node:fs');
+    await service.writer.idle();
+    const writes = service.writer.writes;
+    clock += 10;
+    expect(await requestTable(config, key(1))).toBe(500); // renewal: expires clock + 100
+    expect(service.writer.writes).toBe(writes);
+    expect(service.writer.pendingLater).toBe(true);
+    expect(await requestTable(config, key(6, 6))).toBeGreaterThan(0); // new: written before the answer (and the renewal with it)
+    expect(service.writer.writes).toBe(writes + 1);
+    expect(service.writer.pendingLater).toBe(false);
+    const stored = readFileSync(config.storePath, 'utf8');
+    expect(stored).toContain(`"address":"2001:db8::6"`);
+    expect(stored).toMatch(new RegExp(`"address":"198\\.51\\.100\\.1".*"lease_expires":${clock + 100}`));
+  });
+
   it('answers a malformed request with an error and keeps the connection usable', async () => {
     const r = await call(config.socketPath, { version: 1, cmd: 'request', ifname: 'x'.repeat(20), address: '1.2.3.4', addr_family: 4 });
     expect(r).toMatchObject({ table: 0, error: expect.stringMatching(/longer than 15 bytes/) });

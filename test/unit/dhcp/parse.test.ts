@@ -71,7 +71,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       BOUND,
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -86,7 +86,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'RENEW' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -96,7 +96,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'RENEW', new_ip_address: '10.99.0.77', new_domain_name_servers: '10.99.0.2' },
       {
         handled: true,
-        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.77/24 gw 10.99.0.1 dns 10.99.0.2 brd 10.99.0.255 mtu 1400'],
+        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.77/24 gw 10.99.0.1 dns 10.99.0.2 brd 10.99.0.255 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.2',
         probe: undefined,
       },
@@ -106,7 +106,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'REBIND', new_subnet_mask: '255.255.255.128', new_broadcast_address: '10.99.0.127' },
       {
         handled: true,
-        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.60/25 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.127 mtu 1400'],
+        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.60/25 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.127 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -114,14 +114,14 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'several routers keep their order, duplicates dropped',
       { ...BOUND, new_routers: '10.99.0.1 10.99.0.2 10.99.0.1', new_domain_name_servers: '', new_interface_mtu: '576' },
-      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 brd 10.99.0.255'], dns: 'eth1 v4: ', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 brd 10.99.0.255 life 120/120'], dns: 'eth1 v4: ', probe: undefined },
     ],
     [
       'classless routes: routers ignored, its default route is the gateway',
       { ...BOUND, new_routers: '10.99.0.9', new_rfc3442_classless_static_routes: '24 192 168 10 10 99 0 1 0 10 99 0 1' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 route 192.168.10.0/24 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 route 192.168.10.0/24 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -131,7 +131,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, new_rfc3442_classless_static_routes: '8 10 10 99 0 1' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 route 10.0.0.0/8 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400'],
+        events: ['up eth1 10.99.0.60/24 route 10.0.0.0/8 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -151,7 +151,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'TIMEOUT', new_routers: '10.99.0.1 10.99.0.2' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: '10.99.0.1',
       },
@@ -159,7 +159,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'TIMEOUT without routers: nothing to ping (usable)',
       { ...BOUND, reason: 'TIMEOUT', new_routers: undefined },
-      { handled: true, events: ['up eth1 10.99.0.60/24 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
     ],
     ...(['EXPIRE', 'FAIL', 'RELEASE', 'STOP'] as string[]).map(
       (reason) =>

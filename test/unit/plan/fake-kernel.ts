@@ -110,7 +110,7 @@ export function applyToState(s: KernelState, changes: readonly Change[]): Kernel
     } else if (c.kind === 'forget-sysctls') {
       if (next.sysctls[c.ifname]) next.sysctls[c.ifname]!.saved = {};
     } else if (c.kind === 'add-address') {
-      next.links.find((l) => l.ifname === c.ifname)!.addresses.push({ address: c.address, scope: 0, flags: [] });
+      next.links.find((l) => l.ifname === c.ifname)!.addresses.push({ address: c.address, scope: 0, flags: c.noprefixroute ? ['noprefixroute'] : [] });
     }
   }
   return next;

@@ -277,6 +277,67 @@ describe('IPv6', () => {
   });
 });
 
+describe('DHCPv6: the gateway comes from router advertisements', () => {
+  // After BOUND6 on eth0: the kernel learned a default route from an RA (main, proto ra = 9).
+  const raState = state({
+    links: [link(1, 'lo', '127.0.0.1/8'), link(2, 'eth0'), link(3, 'eth1')],
+    routes: [
+      '2001:db8:1::/64 dev eth0 proto 9 metric 256',
+      'default via fe80::2 dev eth0 proto 9 metric 1024',
+      'default via fe80::1 dev eth0 proto 9 metric 1024',
+      'default via fe80::9 dev eth1 proto 9 metric 1024',
+    ],
+  });
+  const bound6 = up('eth0', '2001:db8:1::123/128', [], {
+    source: 'dhclient', manageAddress: true, validLifetime: 120, preferredLifetime: 100,
+  });
+
+  it("mirrors the interface's RA default routes into the address's table, leaving main's to the kernel", () => {
+    expect(commands(raState, bound6, 10200)).toEqual([
+      'ip -6 address add 2001:db8:1::123/128 dev eth0 valid_lft 120 preferred_lft 100 noprefixroute',
+      'ip -6 route add default via fe80::1 dev eth0 table 10200 proto 201 src 2001:db8:1::123 metric 1024',
+      'ip -6 route add default via fe80::2 dev eth0 table 10200 proto 201 src 2001:db8:1::123 metric 1025',
+      'ip -6 rule add pref 10000 from 2001:db8:1::123/128 lookup 10200 protocol 201',
+      'ip -6 rule add pref 15000 oif eth0 lookup 10200 protocol 201',
+      'ip -6 rule add pref 91000 iif lo lookup 10200 protocol 201',
+    ]);
+  });
+
+  it('a renew (RENEW6) refreshes only the lifetimes, keeping noprefixroute', () => {
+    const bound = applyToState(raState, planEvent({ state: raState, event: bound6, config, table: 10200 }).changes);
+    expect(commands(bound, { ...bound6, validLifetime: 120, preferredLifetime: 100 }, 10200)).toEqual([
+      'ip -6 address change 2001:db8:1::123/128 dev eth0 valid_lft 120 preferred_lft 100 noprefixroute',
+    ]);
+  });
+
+  it('an RA that went away takes its route out of the table at the next event', () => {
+    const bound = applyToState(raState, planEvent({ state: raState, event: bound6, config, table: 10200 }).changes);
+    bound.routes = bound.routes.filter((r) => !(r.table === 254 && r.gateway?.text === 'fe80::2'));
+    expect(commands(bound, { ...bound6, validLifetime: undefined }, 10200)).toEqual([
+      'ip -6 route del default via fe80::2 dev eth0 table 10200 proto 201 src 2001:db8:1::123 metric 1025',
+    ]);
+  });
+
+  it('no RA yet: no default route; a gateway the event names wins over RAs', () => {
+    const noRa = state({ links: [link(2, 'eth0')] });
+    expect(commands(noRa, bound6, 10200).filter((c) => c.includes('default'))).toEqual([]);
+    const withGw = commands(raState, { ...bound6, gateways: [parseIp('2001:db8:1::1')] }, 10200).filter((c) => c.includes('default'));
+    expect(withGw).toEqual(['ip -6 route add default via 2001:db8:1::1 dev eth0 table 10200 proto 201 src 2001:db8:1::123 metric 1024 onlink']);
+  });
+});
+
+describe('DHCPv4 renew with nothing changed', () => {
+  it('refreshes the lease lifetime (as dhclient-script does) and nothing else', () => {
+    const s = state({ links: [link(2, 'eth0')], routes: [] , sysctls: strict('eth0') });
+    const bound = up('eth0', '192.0.2.10/24', ['192.0.2.1'], { source: 'dhclient', manageAddress: true, validLifetime: 120, preferredLifetime: 120 });
+    const after = applyToState(s, planEvent({ state: s, event: bound, config, table: 10000 }).changes);
+    expect(commands(after, bound, 10000)).toEqual([
+      'ip -4 address change 192.0.2.10/24 dev eth0 valid_lft 120 preferred_lft 120 noprefixroute',
+    ]);
+    expect(commands(after, { ...bound, validLifetime: undefined, preferredLifetime: undefined }, 10000)).toEqual([]);
+  });
+});
+
 describe('scale', () => {
   it('plans one more address on a host with 500 rules of ours in linear time', () => {
     const links = [];

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// dhclient hook benchmarks (issue 4), printed as one JSON object:
+// - bound: `dhclient-hook` with reason=BOUND for one IPv4 address (address,
+//   table, routes, rules, servers-file line), start to outcome, p50/p99 over
+//   30 runs (each followed by a RELEASE, so every BOUND does the full work),
+//   as a ratio to `--version` of the same executable. Target ≤ 1.3×.
+// - renew: reason=RENEW with the same lease, nothing changed: p50/p99 and
+//   ratio; target ≤ 1.15×. Also what it changed: ip changes (only the
+//   lifetime refresh, as dhclient-script), servers-file writes, lease-store
+//   writes (renewals are written lazily by the allocator).
+// Runs in a scratch network namespace with its own config, socket, store and
+// servers-file under a temp dir; all of it is removed at the end.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { exe, percentile, round } from './lib.mjs';
+
+const ns = `mhr-bench-dhcp-${process.pid}`;
+const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-dhcp-'));
+const conf = path.join(dir, 'c.conf');
+const servers = path.join(dir, 'servers.conf');
+const store = path.join(dir, 'leases.json');
+writeFileSync(
+  conf,
+  `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${store}\nrun_dir = ${dir}/run\n` +
+    `dnsmasq_servers_file = ${servers}\ndnsmasq_pid_file = ${dir}/no-dnsmasq.pid\n`,
+);
+const ip = (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const baseEnv = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const stats = (xs) => ({ p50: round(percentile(xs, 50)), p99: round(percentile(xs, 99)) });
+let daemon;
+
+/** Runs argv in the namespace; returns [ms, stdout, stderr]. */
+function timed(argv, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const t = ms(t0);
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return [t, r.stdout.toString(), r.stderr.toString()];
+}
+
+const lease = {
+  interface: 'eth0',
+  new_ip_address: '10.1.0.2',
+  new_subnet_mask: '255.255.255.0',
+  new_broadcast_address: '10.1.0.255',
+  new_routers: '10.1.0.1',
+  new_domain_name_servers: '10.1.0.1',
+  new_dhcp_lease_time: '3600',
+};
+const old = Object.fromEntries(Object.entries(lease).map(([k, v]) => [k.replace(/^new_/, 'old_'), v]));
+const hook = (env) => timed([exe, 'dhclient-hook'], env);
+
+try {
+  execFileSync('ip', ['netns', 'add', ns]);
+  ip('link', 'set', 'lo', 'up');
+  daemon = spawn('ip', ['netns', 'exec', ns, exe, 'daemon'], { env: baseEnv, stdio: 'ignore' });
+  for (let i = 0; i < 100 && !existsSync(`${dir}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
+  ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
+  ip('link', 'set', 'eth0', 'up');
+  ip('link', 'set', 'peer0', 'up');
+
+  const version = [];
+  const bound = [];
+  for (let i = 0; i < 33; i++) {
+    const [v] = timed([exe, '--version']);
+    const [b, out] = hook({ ...lease, reason: 'BOUND' });
+    if (!out.includes('outcome=handled')) throw new Error(`BOUND not handled: ${out}`);
+    hook({ ...old, reason: 'RELEASE' });
+    if (i >= 3) version.push(v), bound.push(b);
+  }
+
+  hook({ ...lease, reason: 'BOUND' });
+  execFileSync('sleep', ['6']); // let the allocator's lazy save of earlier renewals pass
+  const serversMtime = statSync(servers).mtimeMs;
+  const storeMtime = statSync(store).mtimeMs;
+  const renew = [];
+  const renewVersion = [];
+  let changes = '';
+  let storeWrittenBeforeAnswer = false;
+  for (let i = 0; i < 33; i++) {
+    const [v] = timed([exe, '--version']);
+    const [r, out, err] = hook({ ...lease, ...old, reason: 'RENEW' });
+    if (!out.includes('outcome=handled')) throw new Error(`RENEW not handled: ${out}`);
+    if (i >= 3) renewVersion.push(v), renew.push(r);
+    if (i === 0) storeWrittenBeforeAnswer = statSync(store).mtimeMs !== storeMtime;
+    if (i === 32) changes = err;
+  }
+  const ipChanges = (changes.match(/ do="ip [^"]*"/g) ?? []).map((s) => s.slice(5, -1));
+  const result = {
+    runs: bound.length,
+    version_ms: stats(version),
+    bound_ms: stats(bound),
+    bound_ratio_p50: round(percentile(bound, 50) / percentile(version, 50), 2),
+    bound_ratio_p99: round(percentile(bound, 99) / percentile(version, 99), 2),
+    bound_target_ratio: 1.3,
+    renew_version_ms: stats(renewVersion),
+    renew_ms: stats(renew),
+    renew_ratio_p50: round(percentile(renew, 50) / percentile(renewVersion, 50), 2),
+    renew_ratio_p99: round(percentile(renew, 99) / percentile(renewVersion, 99), 2),
+    renew_target_ratio: 1.15,
+    renew_ip_changes: ipChanges,
+    renew_servers_file_written: statSync(servers).mtimeMs !== serversMtime,
+    renew_store_written_before_answer: storeWrittenBeforeAnswer,
+  };
+  console.log(JSON.stringify(result));
+} finally {
+  daemon?.kill('SIGTERM');
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+}
