@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('../lib/cli/status-command.js')).statusCommand,
   daemon: async () => (await import('../lib/daemon/command.js')).daemonCommand,
   lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
+  'udev-remove': async () => (await import('./udev/command.js')).udevRemoveCommand,
 };
 
 function usage(): string {

@@ -28,6 +28,12 @@ export interface HandleDeps {
   out?: (text: string) => void;
   /** Root of the sysctl tree (tests). */
   procSys?: string;
+  /**
+   * Checked against the state read under the routing lock, before planning:
+   * a reason string skips the event (the watcher acts on what it saw a moment
+   * ago; a hook may have changed it meanwhile).
+   */
+  precondition?: (state: KernelState) => string | undefined;
 }
 
 export interface HandleResult {
@@ -116,6 +122,11 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   try {
     for (let attempt = 1; ; attempt++) {
       const state = attempt === 1 && first ? first : await read();
+      const stale = deps.precondition?.(state);
+      if (stale) {
+        log.debug(`nothing to do: ${stale}`, { iface, address });
+        return { table: 0, degraded: false, changes: 0 };
+      }
       let table = leased;
       if (event.kind === 'address-up' && table === 0) {
         table = tableInKernel(state, config, event);

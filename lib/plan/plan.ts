@@ -262,7 +262,9 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
   if (!onLink && !e.manageAddress) return none(`address ${A.text} is not on ${e.ifname}`);
 
   const b = new Builder();
-  const nm = e.source === 'NetworkManager';
+  // NetworkManager's main-table metrics stand; so do the kernel's own RA
+  // routes for a SLAAC address (it would re-add them on the next RA).
+  const nm = e.source === 'NetworkManager' || e.source === 'kernel';
   const fallback = leased === 0;
   const table = fallback ? 0 : leased;
   const subject = subjectOf(e.ifname, e.address, table);

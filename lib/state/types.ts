@@ -21,6 +21,10 @@ export interface LinkAddress {
   scope: number;
   /** Deprecated or tentative IPv6 addresses are still listed; flags kept for status. */
   flags: string[];
+  /** Seconds the address stays valid; absent when forever. */
+  validLifetime?: number;
+  /** Who added it (IFA_PROTO: `kernel_ra` for SLAAC), when iproute2 prints it. */
+  protocol?: string;
 }
 
 export interface Link {

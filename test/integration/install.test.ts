@@ -17,6 +17,7 @@ const UNIT = '/etc/systemd/system/multihomed-routing.service';
 const CONF = '/etc/multihomed-routing/multihomed-routing.conf';
 const IFUP = '/etc/network/if-up.d/multihomed-routing';
 const IFDOWN = '/etc/network/if-post-down.d/multihomed-routing';
+const UDEV = '/etc/udev/rules.d/99-multihomed-routing.rules';
 
 let scratch: tmp.DirResult;
 let destdir: string;
@@ -64,11 +65,13 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${UDEV}`].sort());
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
     for (const hook of [IFUP, IFDOWN]) {
       expect(fs.readFileSync(real(hook), 'utf8')).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*exec ${BIN} --config ${CONF} ifupdown\n$`));
     }
+    const rules = fs.readFileSync(real(UDEV), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(rules).toEqual([`SUBSYSTEM=="net", ACTION=="remove", RUN+="${BIN} --config ${CONF} udev-remove"`]);
     const unit = fs.readFileSync(real(UNIT), 'utf8');
     expect(unit).toContain(`ExecStart=${BIN} --config ${CONF} daemon\n`);
     expect(unit).toContain('Restart=on-failure\n');
@@ -131,7 +134,11 @@ describe('install.sh', () => {
     expect(files()).toEqual([
       `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing',
       '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
+      '644 /etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules',
     ].sort());
+    expect(fs.readFileSync(real('/etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules'), 'utf8')).toContain(
+      `RUN+="/opt/mhr/sbin/multihomed-routing --config ${conf} udev-remove"`,
+    );
     expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);
     expect((await uninstall('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x')).exitCode).toBe(0);
     expect(files()).toEqual([]);

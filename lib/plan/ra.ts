@@ -1,0 +1,48 @@
+// Router advertisements as the kernel shows them: which addresses the kernel
+// made itself from an RA's prefix (SLAAC), and which default routers the RAs
+// announced on an interface (`default via fe80::… proto ra` in main). Pure:
+// the watcher uses both to give a SLAAC address its table with the RA's
+// default route mirrored into it. (A DHCPv6 address, /128 from dhclient, has
+// no gateway of its own either: the same `raGateways` serves it.)
+
+import type { IpAddress } from '../net/address.js';
+import { TABLE_MAIN, type KernelState, type Link, type LinkAddress } from '../state/types.js';
+
+/** rt_protos: routes the kernel learned from router advertisements. */
+export const PROTO_RA = 9;
+
+/**
+ * True for an address the kernel autoconfigured from an RA: IPv6, global,
+ * dynamic (it has lifetimes), shorter than /128 (dhclient's DHCPv6 addresses
+ * are /128), not a privacy (temporary) address, usable (not tentative, not
+ * failed DAD). When iproute2 prints the address protocol, it must be kernel_ra.
+ */
+export function isSlaacAddress(a: LinkAddress): boolean {
+  const A = a.address;
+  if (A.address.family !== 6 || a.scope !== 0 || A.prefix.length >= 128) return false;
+  if (a.protocol !== undefined && a.protocol !== 'kernel_ra' && a.protocol !== '2') return false;
+  if (!a.flags.includes('dynamic')) return false;
+  return !a.flags.some((f) => f === 'temporary' || f === 'tentative' || f === 'dadfailed');
+}
+
+/** The SLAAC addresses of a link. */
+export const slaacAddresses = (link: Link): LinkAddress[] => link.addresses.filter(isSlaacAddress);
+
+/**
+ * The default routers RAs announced on `ifname`, best first (lowest metric,
+ * then address text for a stable order): the gateways of `proto ra` default
+ * routes in main through that device.
+ */
+export function raGateways(state: KernelState, ifname: string): IpAddress[] {
+  const routes = state.routes
+    .filter((r) => r.family === 6 && r.table === TABLE_MAIN && r.dev === ifname && r.dst.length === 0 && r.protocol === PROTO_RA && r.gateway && r.type === 1)
+    .sort((a, b) => a.metric - b.metric || a.gateway!.text.localeCompare(b.gateway!.text));
+  const seen = new Set<string>();
+  const out: IpAddress[] = [];
+  for (const r of routes) {
+    if (seen.has(r.gateway!.text)) continue;
+    seen.add(r.gateway!.text);
+    out.push(r.gateway!);
+  }
+  return out;
+}
