@@ -29,13 +29,27 @@ export function isSlaacAddress(a: LinkAddress): boolean {
 export const slaacAddresses = (link: Link): LinkAddress[] => link.addresses.filter(isSlaacAddress);
 
 /**
- * The default routers RAs announced on `ifname`, best first (lowest metric,
+ * Seconds until the next RA default route on one of `ifnames` expires (the
+ * kernel sends no event for that: the route only goes at its next gc), or
+ * undefined when none will.
+ */
+export function nextRaExpiry(state: KernelState, ifnames: ReadonlySet<string>): number | undefined {
+  let next: number | undefined;
+  for (const r of state.routes) {
+    if (r.family !== 6 || r.table !== TABLE_MAIN || r.protocol !== PROTO_RA || r.dst.length !== 0 || !r.dev || !ifnames.has(r.dev)) continue;
+    if (r.expires !== undefined && r.expires > 0) next = Math.min(next ?? Infinity, r.expires);
+  }
+  return next;
+}
+
+/**
+ * The default routers RAs announced on `ifname` and not yet expired, best first (lowest metric,
  * then address text for a stable order): the gateways of `proto ra` default
  * routes in main through that device.
  */
 export function raGateways(state: KernelState, ifname: string): IpAddress[] {
   const routes = state.routes
-    .filter((r) => r.family === 6 && r.table === TABLE_MAIN && r.dev === ifname && r.dst.length === 0 && r.protocol === PROTO_RA && r.gateway && r.type === 1)
+    .filter((r) => r.family === 6 && r.table === TABLE_MAIN && r.dev === ifname && r.dst.length === 0 && r.protocol === PROTO_RA && r.gateway && r.type === 1 && (r.expires === undefined || r.expires > 0))
     .sort((a, b) => a.metric - b.metric || a.gateway!.text.localeCompare(b.gateway!.text));
   const seen = new Set<string>();
   const out: IpAddress[] = [];

@@ -105,6 +105,7 @@ export function parseRouteJson(text: string, family: Family): Route[] {
         scope: r.scope === undefined ? 0 : (numberOf(r.scope, SCOPE_NAMES) ?? -1),
         metric: typeof r.metric === 'number' ? r.metric : 0,
         flags,
+        ...(typeof r.expires === 'number' ? { expires: r.expires } : {}),
       };
       if (typeof r.dev === 'string') route.dev = r.dev;
       // An IPv4-via-IPv6 gateway (`via inet6 …`) is not one we create; skip its address.

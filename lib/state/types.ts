@@ -54,6 +54,11 @@ export interface Route {
   metric: number;
   /** `linkdown`, `dead`, `onlink`, … */
   flags: string[];
+  /**
+   * Seconds left (RA routes). An expired IPv6 route is no longer used but
+   * stays listed, with 0 or a negative value, until the kernel's route gc.
+   */
+  expires?: number;
 }
 
 export interface Rule {

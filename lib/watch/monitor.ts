@@ -109,9 +109,11 @@ export interface RelevanceConfig {
 }
 
 /**
- * Whether a line can change what the watcher has to do. Our own additions
- * (protocol 201) are not: otherwise each repair would trigger another pass.
- * Deletions of ours are (someone removed a rule or route of ours).
+ * Whether a line can change what the watcher has to do. Rules and routes of
+ * ours are, added or deleted: a hook finishing is when the watcher learns
+ * what a complete entry looks like (its snapshot, to rebuild a flushed
+ * table), and a deletion may be someone else's. A repair's own additions
+ * cause one more pass, which finds nothing to do: no loop.
  */
 export function isRelevant(ev: MonitorEvent, config: RelevanceConfig): boolean {
   const ours = ev.protocol === String(config.protocol);
@@ -122,12 +124,12 @@ export function isRelevant(ev: MonitorEvent, config: RelevanceConfig): boolean {
     case 'address':
       return ev.scope !== 'link' && ev.scope !== 'host';
     case 'route':
-      if (ours) return ev.deleted;
+      if (ours) return true;
       if (ev.routeType !== 'unicast' || ev.table === 'local') return false;
       // RA default routers come and go (router lifetime): mirrored into tables.
       return ev.protocol === 'ra' && ev.address === 'default';
     case 'rule':
-      return ours && ev.deleted;
+      return ours;
     default:
       return true; // unknown: a re-read is cheap, a missed change is not
   }

@@ -27,7 +27,7 @@ import { hostPrefix, parseInterfaceAddress, type Family, type IpAddress, type Ip
 import type { AddressUp, ExtraRoute, RoutingEvent } from '../plan/event.js';
 import { indexState, type Entry } from '../plan/index.js';
 import { isIgnored } from '../plan/plan.js';
-import { isSlaacAddress, raGateways } from '../plan/ra.js';
+import { isSlaacAddress, nextRaExpiry, raGateways } from '../plan/ra.js';
 import { PROTO_KERNEL, TABLE_MAIN, type KernelState, type Link } from '../state/types.js';
 
 /** The lease key as the allocator spells it: `family|ifname|address`. */
@@ -75,6 +75,8 @@ export interface ReconcileInput {
   leases: readonly WireLease[];
   config: Pick<Config, 'protocol' | 'prefFrom' | 'prefOif' | 'prefTo' | 'prefDefault' | 'ignoreInterfaces' | 'leaseTime'>;
   memory: WatchMemory;
+  /** What hooks recorded per table (records.ts): preferred over the memory's snapshots. */
+  records?: readonly Snapshot[];
   /** Unix seconds. */
   now: number;
   manageSlaac: boolean;
@@ -82,6 +84,8 @@ export interface ReconcileInput {
 
 export interface ReconcileResult {
   actions: Action[];
+  /** Seconds until something changes without a kernel event (an RA default route expiring): pass again then. */
+  recheckInS?: number;
   /** The memory after this pass (new objects; the input is not changed). */
   memory: WatchMemory;
 }
@@ -189,7 +193,8 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       }
       continue;
     }
-    const snap = snapshots.get(key);
+    const recorded = input.records?.find((r) => r.table === e.table && r.family === e.family && r.ifname === e.ifname && r.address.split('/')[0] === e.address!.text);
+    const snap = recorded ?? snapshots.get(key);
     if (!link.up || !snap || snap.table !== e.table) continue; // down: nothing can be added; unknown: not ours to invent
     handled.add(key);
     actions.push({
@@ -200,11 +205,13 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     });
   }
 
+  const slaacLinks = new Set<string>();
   if (input.manageSlaac) {
     for (const link of idx.links.values()) {
       if (!link.up || isIgnored(config as Config, link.ifname)) continue;
       const addrs = link.addresses.filter(isSlaacAddress);
       if (!addrs.length) continue;
+      slaacLinks.add(link.ifname);
       const gateways = raGateways(state, link.ifname);
       for (const a of addrs) {
         const key = leaseKey(6, link.ifname, a.address.address.text);
@@ -253,7 +260,8 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   // Forget what no longer exists anywhere.
   for (const key of held) if (!leaseByKey.has(key)) held.delete(key);
   for (const key of snapshots.keys()) if (!entryByKey.has(key)) snapshots.delete(key);
-  return { actions, memory: { held, snapshots } };
+  const recheckInS = nextRaExpiry(state, slaacLinks);
+  return { actions, memory: { held, snapshots }, ...(recheckInS !== undefined ? { recheckInS } : {}) };
 }
 
 /** Evaluates a check on state read under the lock; a reason when the event no longer applies. */

@@ -23,6 +23,7 @@ import type { KernelState } from '../state/types.js';
 import { Coalescer } from './coalesce.js';
 import { isRelevant, parseMonitorLine } from './monitor.js';
 import { checkFails, leaseKey, reconcile, type WatchMemory } from './reconcile.js';
+import { readRecords } from './records.js';
 import { writeView, type DaemonView, type LeaseView, type RepairView } from './view.js';
 
 export const MONITOR_ARGV = ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'rule'];
@@ -70,6 +71,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   let lastViewText = '';
   let lastViewAt = 0;
   let retryTimer: NodeJS.Timeout | undefined;
+  let recheckTimer: NodeJS.Timeout | undefined;
 
   const { table, writer } = allocator;
   const inProcess: TableAllocator = {
@@ -128,7 +130,9 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
     let failed = false;
     try {
       const state = await read();
-      const result = reconcile({ state, leases: table.list(), config, memory, now: now(), manageSlaac });
+      const { records, bad } = readRecords(config.runDir);
+      for (const name of bad) log.warn('ignoring a damaged address record', { file: name });
+      const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac });
       memory = result.memory;
       let save = false;
       for (const action of result.actions) {
@@ -179,6 +183,11 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
         }
       }
+      clearTimeout(recheckTimer);
+      if (result.recheckInS !== undefined && !closed) {
+        recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);
+      }
+      log.debug('watcher pass', { actions: result.actions.length, kinds: [...new Set(result.actions.map((a) => a.kind))].join(',') || undefined });
       if (save) await writer.save().catch((err: Error) => log.error(`lease store not writable: ${err.message}`));
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
       publish(result.actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, result.actions.length > 0);
@@ -240,6 +249,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       clearInterval(ticker);
       clearTimeout(restartTimer);
       clearTimeout(retryTimer);
+      clearTimeout(recheckTimer);
       monitor?.stop();
       await coalescer.close();
       await monitor?.exited;
