@@ -11,6 +11,7 @@ const suites = {
   startup: benchStartup,
   allocator: () => runJsonScript('build/bench/allocator.mjs'),
   routing: () => runJsonScript('build/bench/routing.mjs'),
+  hotplug: () => runJsonScript('build/bench/hotplug.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);
