@@ -101,9 +101,9 @@ try {
   await sleep(2000);
   clearInterval(sampler);
   const end = rss(pid);
+  await stopDaemon(); // writes its final view
   const view = JSON.parse(readFileSync(`${dir}/run/daemon-view.json`, 'utf8'));
   const churn = { rss_mib: { start: round(start), peak: round(peak), end: round(end) }, events: view.events, passes: view.passes };
-  await stopDaemon();
 
   // udev path (watcher off: the handler does the work).
   await startDaemon('watch_kernel = no\n');

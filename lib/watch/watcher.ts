@@ -70,6 +70,8 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   let closed = false;
   let lastViewText = '';
   let lastViewAt = 0;
+  let lastCounters = '';
+  let lastState: KernelState | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let recheckTimer: NodeJS.Timeout | undefined;
 
@@ -115,7 +117,11 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
     const body = { leases, repairs, monitorRestarts };
     const text = JSON.stringify(body);
     const t = now();
-    if (!force && text === lastViewText && t - lastViewAt < 60) return;
+    lastState = state;
+    // Unchanged leases and repairs: rewritten at most every 5 s (the pass and event counters), else every minute.
+    const counters = `${coalescer.passes}/${coalescer.events}`;
+    if (!force && text === lastViewText && t - lastViewAt < (counters !== lastCounters ? 5 : 60)) return;
+    lastCounters = counters;
     const view: DaemonView = { version: 1, pid: process.pid, updated: t, started, passes: coalescer.passes, events: coalescer.events, ...body };
     try {
       writeView(config.runDir, view);
@@ -253,6 +259,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       monitor?.stop();
       await coalescer.close();
       await monitor?.exited;
+      if (lastState) publish(lastState, true); // final counters
       log.info('watcher stopped', { passes: coalescer.passes, events: coalescer.events });
     },
   };
