@@ -10,6 +10,7 @@
 // may have been missed). A failed pass is logged and retried in 2 s. A
 // periodic pass (lease_time/4, at most 5 min) renews leases on a quiet host.
 
+import { existsSync } from 'node:fs';
 import type { AllocatorService, Service } from '../allocator/server.js';
 import type { TableAllocator } from '../apply/allocator.js';
 import { handleEvent } from '../apply/handle.js';
@@ -27,6 +28,16 @@ import { readRecords } from './records.js';
 import { writeView, type DaemonView, type LeaseView, type RepairView } from './view.js';
 
 export const MONITOR_ARGV = ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'rule'];
+
+/**
+ * The monitor dies with the daemon (kill -9 included: an orphaned `ip
+ * monitor` would otherwise wait for netlink messages forever) through
+ * util-linux's setpriv --pdeathsig, when the host has it.
+ */
+export function monitorArgv(): string[] {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  return setpriv ? [setpriv, '--pdeathsig', 'TERM', '--', ...MONITOR_ARGV] : [...MONITOR_ARGV];
+}
 
 export interface WatcherOptions {
   config: Config;
@@ -213,7 +224,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   let monitor: Followed | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let backoffMs = 250;
-  const argv = options.monitorArgv ?? MONITOR_ARGV;
+  const argv = options.monitorArgv ?? monitorArgv();
   function startMonitor() {
     const since = Date.now();
     const m = follow(argv, (line) => {

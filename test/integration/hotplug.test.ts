@@ -233,8 +233,11 @@ describe('restarts and storms', () => {
       for (let i = 10; i < 15; i++) await bed.host.exec(['ip', 'addr', 'del', `10.90.${i}.2/24`, 'dev', `ch${i}`]);
     })();
     await new Promise((r) => setTimeout(r, 30));
+    const children = (await bed.host.exec(['ps', '-o', 'pid=', '--ppid', String(rh.daemon!.pid)])).stdout.trim().split(/\s+/).map(Number);
     rh.daemon!.kill('SIGKILL');
     await rh.daemon!.exited;
+    // its ip monitor does not outlive it
+    await waitFor('the daemon\'s ip monitor to exit', () => children.every((pid) => !isAlive(pid)), 2000, 20);
     await churn;
     await startDaemon();
 
