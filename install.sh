@@ -47,7 +47,8 @@
 # environment. SYSCONFDIR=/etc/netns/NAME installs the config for a test
 # namespace (use --no-start there).
 #
-# Later files (hooks, udev rule, dnsmasq drop-in) are added in declare_files:
+#   $SYSCONFDIR/udev/rules.d/99-multihomed-routing.rules    udev remove handler (0644)
+# Later files (hooks, dnsmasq drop-in) are added in declare_files:
 # one `add_file MODE PATH GENERATOR` line each; GENERATOR is `copy:SRC` or the
 # name of a function printing the content. Generators that need the config
 # path use $CONFIG_PATH (the installed path, without DESTDIR).
@@ -124,6 +125,18 @@ declare_files() {
   if [ "$ACTION" = uninstall ] || want_dnsmasq_conf; then
     add_file 0644 "$SYSCONFDIR/dnsmasq.d/$NAME.conf" gen_dnsmasq_conf
   fi
+  add_file 0644 "$SYSCONFDIR/udev/rules.d/99-$NAME.rules" gen_udev_rule
+}
+
+# udev runs it when a network interface goes away (hooks/udev/99-multihomed-routing.rules
+# with the executable and config substituted). udev splits RUN on white space:
+# the paths must not hold any, nor quotes.
+gen_udev_rule() {
+  local p
+  for p in "$INSTALLED_BINARY" "$CONFIG_PATH"; do
+    case $p in *[[:space:]\"\'\|\\]*) die "a path in the udev rule cannot hold white space, quotes, | or \\: '$p'" ;; esac
+  done
+  sed -e "s|@EXECUTABLE@|$INSTALLED_BINARY|g" -e "s|@CONFIG@|$CONFIG_PATH|g" "$SCRIPT_DIR/hooks/udev/99-$NAME.rules"
 }
 
 want_dnsmasq_conf() {

@@ -12,6 +12,7 @@ const suites = {
   allocator: () => runJsonScript('build/bench/allocator.mjs'),
   routing: () => runJsonScript('build/bench/routing.mjs'),
   dhcp: () => runJsonScript('build/bench/dhcp.mjs'),
+  hotplug: () => runJsonScript('build/bench/hotplug.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

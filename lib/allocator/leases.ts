@@ -170,6 +170,23 @@ export class LeaseTable {
     return { ok: true, lease: { ...lease }, isNew: true, expired };
   }
 
+  /**
+   * Gives `key` exactly `table` when nobody holds that table (the kernel
+   * already routes the address through it, e.g. after the store was lost):
+   * the existing lease of the key is renewed instead; undefined when the
+   * table is someone else's or outside the range.
+   */
+  claim(key: LeaseKeyText & { tag?: string }, table: number, now: number): WireLease | undefined {
+    const existing = this.leases.get(keyOf(key));
+    if (existing) return this.request(key, now).ok ? { ...existing } : undefined;
+    if (table < this.rules.tableMin || table > this.rules.tableMax) return undefined;
+    if (!this.pools[key.addr_family].claim(table)) return undefined;
+    const lease: WireLease = { ifname: key.ifname, address: key.address, addr_family: key.addr_family, table, lease_expires: now + this.rules.leaseTime };
+    if (key.tag !== undefined) lease.tag = key.tag;
+    this.leases.set(keyOf(key), lease);
+    return { ...lease };
+  }
+
   /** Ends the lease of `key`; returns it, or undefined when there was none. */
   release(key: LeaseKeyText): WireLease | undefined {
     const k = keyOf(key);

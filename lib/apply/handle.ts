@@ -17,6 +17,7 @@ import type { KernelState } from '../state/types.js';
 import { socketAllocator, type TableAllocator } from './allocator.js';
 import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
 import { takeLock } from './lock.js';
+import { removeRecord, writeRecord } from '../watch/records.js';
 
 export interface HandleDeps {
   config: Config;
@@ -28,6 +29,12 @@ export interface HandleDeps {
   out?: (text: string) => void;
   /** Root of the sysctl tree (tests). */
   procSys?: string;
+  /**
+   * Checked against the state read under the routing lock, before planning:
+   * a reason string skips the event (the watcher acts on what it saw a moment
+   * ago; a hook may have changed it meanwhile).
+   */
+  precondition?: (state: KernelState) => string | undefined;
 }
 
 export interface HandleResult {
@@ -116,6 +123,11 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   try {
     for (let attempt = 1; ; attempt++) {
       const state = attempt === 1 && first ? first : await read();
+      const stale = deps.precondition?.(state);
+      if (stale) {
+        log.debug(`nothing to do: ${stale}`, { iface, address });
+        return { table: 0, degraded: false, changes: 0 };
+      }
       let table = leased;
       if (event.kind === 'address-up' && table === 0) {
         table = tableInKernel(state, config, event);
@@ -151,6 +163,14 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
     log.error('no routing table lease: fallback to the main table with metric = interface index (degraded)', { iface, address });
   }
   if (!dryRun) {
+    // What the address came with, for the watcher to rebuild a flushed table (lib/watch/records.ts).
+    try {
+      if (event.kind === 'address-up' && plan.table > 0) writeRecord(config.runDir, event, plan.table);
+      for (const k of plan.released) removeRecord(config.runDir, k.address.address.family, k.table);
+      if (event.kind === 'address-down' && plan.table > 0) removeRecord(config.runDir, event.address.address.family, plan.table);
+    } catch (err) {
+      log.warn('could not record the address configuration (a flushed table is not rebuilt)', { iface, error: (err as Error).message });
+    }
     // address-down releases its own lease even when the kernel held nothing of it.
     const keys = event.kind === 'address-down' ? [{ ifname: iface, address: event.address }] : plan.released;
     for (const k of keys) {

@@ -1,18 +1,50 @@
 import { readState } from '../state/read.js';
 import { buildStatus, formatStatus } from '../status/status.js';
+import { formatView, readView, type DaemonView } from '../watch/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
 
-/** `status [--json]`: every managed address with its table, rules, routes and degraded flag. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * `status [--json]`: every managed address with its table, rules, routes and
+ * degraded flag, then (human form) the daemon's view: live leases, held or
+ * expiring, and what it repaired. `status --daemon [--json]`: the view alone.
+ */
 export const statusCommand: Command = {
-  summary: 'show every managed address: table, rules, routes, degraded',
-  usage: 'status [--json]',
+  summary: "show every managed address (table, rules, routes, degraded) and the daemon's view (leases, repairs)",
+  usage: 'status [--json]\nstatus --daemon [--json]     the daemon\'s view: leases held or expiring, repairs',
   async run(ctx) {
-    const { flags, positional } = parseFlags(ctx.args, { '--json': 'bool' });
+    const { flags, positional } = parseFlags(ctx.args, { '--json': 'bool', '--daemon': 'bool' });
     if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
     const config = ctx.config();
+    const now = Math.floor(Date.now() / 1000);
+    let view: DaemonView | undefined;
+    let viewError: string | undefined;
+    try {
+      view = readView(config.runDir);
+    } catch (err) {
+      viewError = (err as Error).message;
+    }
+    const running = view ? alive(view.pid) : false;
+    if (flags['--daemon']) {
+      if (viewError) throw new Error(viewError);
+      ctx.out(flags['--json'] ? `${JSON.stringify(view ? { ...view, running } : null, null, 2)}\n` : formatView(view, running, now));
+      return 0;
+    }
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config);
-    ctx.out(flags['--json'] ? `${JSON.stringify(list, null, 2)}\n` : formatStatus(list));
+    if (flags['--json']) {
+      ctx.out(`${JSON.stringify(list, null, 2)}\n`);
+      return 0;
+    }
+    ctx.out(`${formatStatus(list)}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
     return 0;
   },
 };

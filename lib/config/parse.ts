@@ -101,6 +101,8 @@ export function parseConfig(text: string, file = '(config)'): Config {
     dnsmasqMode: values.dnsmasq_mode as boolean,
     looseRpFilter: values.loose_rp_filter as boolean,
     syslog: values.syslog as boolean,
+    watchKernel: values.watch_kernel as boolean,
+    manageSlaac: values.manage_slaac as boolean,
   };
 }
 

@@ -36,6 +36,10 @@ export interface Config {
   runDir: string;
   /** syslog via logger(1): set to false in containers without syslog. */
   syslog: boolean;
+  /** The daemon watches kernel events: cleans up after vanished addresses, renews leases, repairs. */
+  watchKernel: boolean;
+  /** The watcher gives SLAAC addresses their own table (RA default mirrored). */
+  manageSlaac: boolean;
 }
 
 type Kind = 'path' | 'int' | 'range' | 'list' | 'bool';
@@ -65,5 +69,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'dnsmasq_pid_file', kind: 'path', default: '/run/dnsmasq/dnsmasq.pid', doc: 'pid file of the dnsmasq that reads the servers-file; it alone gets SIGHUP.' },
   { key: 'dnsmasq_mode', kind: 'bool', default: 'yes', doc: 'DNS servers go to dnsmasq per interface; dhclient-script does not rewrite resolv.conf.' },
   { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
+  { key: 'watch_kernel', kind: 'bool', default: 'yes', doc: 'The daemon follows kernel address, link and route events: removes our rules and releases the lease of an address or interface that vanished without a hook, renews leases of present addresses, re-applies tables a link down/up flushed.' },
+  { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1).' },
 ];

@@ -1,16 +1,21 @@
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
-import type { Service } from '../allocator/server.js';
+import type { AllocatorService, Service } from '../allocator/server.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
-// each one cleanly (the allocator flushes its store). The table allocator is
-// one service; later ones (the kernel watcher) are started the same way.
+// each one cleanly (the allocator flushes its store). Services: the table
+// allocator, then the kernel watcher (lib/watch, config watch_kernel), which
+// renews, claims and releases leases in-process.
 
 /** Starts every service of the daemon, in order. */
 async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
   const config = ctx.config();
   const { startAllocator } = await import('../allocator/server.js');
-  const starters: (() => Promise<Service>)[] = [() => startAllocator({ config, log: ctx.log, idleTimeoutMs })];
+  let allocator: AllocatorService | undefined;
+  const starters: (() => Promise<Service>)[] = [async () => (allocator = await startAllocator({ config, log: ctx.log, idleTimeoutMs }))];
+  if (config.watchKernel) {
+    starters.push(async () => (await import('../watch/watcher.js')).startWatcher({ config, log: ctx.log, allocator: allocator!, manageSlaac: config.manageSlaac }));
+  }
   const started: Service[] = [];
   try {
     for (const start of starters) started.push(await start());
@@ -47,7 +52,7 @@ const waitForSignal = () =>
   });
 
 export const daemonCommand: Command = {
-  summary: 'run the daemon (table allocator) in the foreground until SIGTERM',
+  summary: 'run the daemon (table allocator, kernel watcher) in the foreground until SIGTERM',
   usage: 'daemon [--idle-timeout-ms MS]',
   async run(ctx) {
     const { flags, positional } = parseFlags(ctx.args, { '--idle-timeout-ms': 'string' });

@@ -65,3 +65,32 @@ export async function updateInterfaceServers(request: DnsUpdateRequest, options:
   else log.warn('not signalling: the pid file does not name dnsmasq', { why: reload.why });
   return { ...result, reload };
 }
+
+/** Removes every name server of `ifname` (both families) in one write, then reloads dnsmasq if anything changed. */
+export async function removeInterfaceServers(ifname: string, options: DnsUpdateOptions): Promise<DnsUpdateResult> {
+  const { log } = options;
+  const result = await withLockFile(options.serversFile, () => {
+    const before = readFileIfExists(options.serversFile);
+    if (before === undefined) return { changed: false, text: '' };
+    const parsed = parseServersFile(before);
+    if (!parsed.model.has(ifname)) return { changed: false, text: before };
+    const text = renderServersFile(setInterfaceServers(setInterfaceServers(parsed.model, ifname, 4, []), ifname, 6, []));
+    if (!options.dryRun) writeFileAtomic(options.serversFile, text);
+    return { changed: true, text };
+  });
+  const fields = { ifname, file: options.serversFile };
+  if (!result.changed) {
+    log.debug('no dnsmasq servers of the interface', fields);
+    return result;
+  }
+  if (options.dryRun) {
+    log.info('would remove the dnsmasq servers of the interface and SIGHUP dnsmasq', fields);
+    return result;
+  }
+  log.info('dnsmasq servers of the interface removed', fields);
+  const reload = reloadDnsmasq(options.pidFile, options.reload);
+  if (reload.kind === 'signalled') log.info('dnsmasq told to re-read its servers', { pid: reload.pid });
+  else if (reload.kind === 'not-running') log.debug('no dnsmasq to reload', { why: reload.why });
+  else log.warn('not signalling: the pid file does not name dnsmasq', { why: reload.why });
+  return { ...result, reload };
+}

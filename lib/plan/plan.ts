@@ -28,7 +28,8 @@ import type { Config } from '../config/schema.js';
 import { hostPrefix, isLinkLocal, prefixContains, type Family, type IpAddress, type IpInterfaceAddress, type IpPrefix, parsePrefix } from '../net/address.js';
 import { ifnameMatches } from '../net/ifname.js';
 import { managedSysctlKeys, RP_FILTER_ALL } from '../state/sysctl.js';
-import { PROTO_KERNEL, PROTO_RA, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route, type Rule } from '../state/types.js';
+import { PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route, type Rule } from '../state/types.js';
+import { raGatewaysIn } from './ra.js';
 import type { Change, Plan, RouteSpec, RuleSpec, Subject } from './change.js';
 import type { AddressDown, AddressUp, InterfaceGone, RoutingEvent } from './event.js';
 import { indexState, tableKey, type Entry, type StateIndex } from './index.js';
@@ -141,11 +142,8 @@ function desiredRoutes(e: AddressUp, table: number, metric: number, protocol: nu
  */
 function withRaGateways(idx: StateIndex, e: AddressUp): AddressUp {
   if (e.address.address.family !== 6 || e.gateways.length) return e;
-  const ra = (idx.mainByDev.get(`6:${e.ifname}`) ?? [])
-    .filter((r) => r.type === 1 && r.protocol === PROTO_RA && r.dst.length === 0 && r.gateway)
-    .sort((x, y) => x.metric - y.metric || x.gateway!.text.localeCompare(y.gateway!.text));
-  if (!ra.length) return e;
-  return { ...e, gateways: ra.map((r) => r.gateway!) };
+  const gateways = raGatewaysIn(idx.mainByDev.get(`6:${e.ifname}`) ?? []);
+  return gateways.length ? { ...e, gateways } : e;
 }
 
 function desiredRules(config: Config, f: Family, ifname: string, a: IpInterfaceAddress, table: number, rank: number): RuleSpec[] {
@@ -280,7 +278,9 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
   if (!onLink && !e.manageAddress) return none(`address ${A.text} is not on ${e.ifname}`);
 
   const b = new Builder();
-  const nm = e.source === 'NetworkManager';
+  // NetworkManager's main-table metrics stand; so do the kernel's own RA
+  // routes for a SLAAC address (it would re-add them on the next RA).
+  const nm = e.source === 'NetworkManager' || e.source === 'kernel';
   const fallback = leased === 0;
   const table = fallback ? 0 : leased;
   const subject = subjectOf(e.ifname, e.address, table);

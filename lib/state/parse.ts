@@ -59,8 +59,10 @@ export function parseAddrJson(text: string): Link[] {
         addresses.push({
           address: parseInterfaceAddress(`${a.local}/${a.prefixlen}`, family),
           scope: numberOf(a.scope, SCOPE_NAMES) ?? 0,
-          flags: ['dynamic', 'deprecated', 'tentative', 'dadfailed', 'noprefixroute', 'secondary']
+          flags: ['dynamic', 'deprecated', 'tentative', 'dadfailed', 'noprefixroute', 'secondary', 'temporary', 'mngtmpaddr']
             .filter((f) => a[f] === true),
+          ...(typeof a.valid_life_time === 'number' && a.valid_life_time < 0xffffffff ? { validLifetime: a.valid_life_time } : {}),
+          ...(typeof a.protocol === 'string' || typeof a.protocol === 'number' ? { protocol: String(a.protocol) } : {}),
         });
       } catch {
         // an address we cannot represent is not one we manage
@@ -103,6 +105,7 @@ export function parseRouteJson(text: string, family: Family): Route[] {
         scope: r.scope === undefined ? 0 : (numberOf(r.scope, SCOPE_NAMES) ?? -1),
         metric: typeof r.metric === 'number' ? r.metric : 0,
         flags,
+        ...(typeof r.expires === 'number' ? { expires: r.expires } : {}),
       };
       if (typeof r.dev === 'string') route.dev = r.dev;
       // An IPv4-via-IPv6 gateway (`via inet6 …`) is not one we create; skip its address.

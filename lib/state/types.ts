@@ -23,6 +23,10 @@ export interface LinkAddress {
   scope: number;
   /** Deprecated or tentative IPv6 addresses are still listed; flags kept for status. */
   flags: string[];
+  /** Seconds the address stays valid; absent when forever. */
+  validLifetime?: number;
+  /** Who added it (IFA_PROTO: `kernel_ra` for SLAAC), when iproute2 prints it. */
+  protocol?: string;
 }
 
 export interface Link {
@@ -52,6 +56,11 @@ export interface Route {
   metric: number;
   /** `linkdown`, `dead`, `onlink`, … */
   flags: string[];
+  /**
+   * Seconds left (RA routes). An expired IPv6 route is no longer used but
+   * stays listed, with 0 or a negative value, until the kernel's route gc.
+   */
+  expires?: number;
 }
 
 export interface Rule {

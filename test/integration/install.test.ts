@@ -20,6 +20,7 @@ const IFDOWN = '/etc/network/if-post-down.d/multihomed-routing';
 const MAN = '/usr/local/share/man/man8/multihomed-routing.8';
 const DHCLIENT = '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing';
 const DNSMASQ = '/etc/dnsmasq.d/multihomed-routing.conf';
+const UDEV = '/etc/udev/rules.d/99-multihomed-routing.rules';
 
 let scratch: tmp.DirResult;
 let destdir: string;
@@ -67,7 +68,7 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`, `644 ${UDEV}`].sort());
     expect(fs.readFileSync(real(MAN), 'utf8')).toMatch(/^'\\" t\n(\.\\".*\n)*\.TH MULTIHOMED\\-ROUTING 8 /);
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
     for (const hook of [IFUP, IFDOWN]) {
@@ -80,6 +81,8 @@ describe('install.sh', () => {
     );
     await execa('sh', ['-n', real(DHCLIENT)]);
     expect(fs.readFileSync(real(DNSMASQ), 'utf8')).toMatch(/\nservers-file=\/run\/multihomed-routing\/dnsmasq-servers\.conf\n$/);
+    const rules = fs.readFileSync(real(UDEV), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(rules).toEqual([`SUBSYSTEM=="net", ACTION=="remove", RUN+="${BIN} --config ${CONF} udev-remove"`]);
     const unit = fs.readFileSync(real(UNIT), 'utf8');
     expect(unit).toContain(`ExecStart=${BIN} --config ${CONF} daemon\n`);
     expect(unit).toContain('Restart=on-failure\n');
@@ -143,9 +146,13 @@ describe('install.sh', () => {
       `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing', '644 /opt/mhr/share/man/man8/multihomed-routing.8',
       '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
       '644 /etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing', '644 /etc/netns/mhr-x/dnsmasq.d/multihomed-routing.conf',
+      '644 /etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules',
     ].sort());
     expect(fs.readFileSync(real('/etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing'), 'utf8')).toContain(
       `mhr_exe='/opt/mhr/sbin/multihomed-routing'\nmhr_config='${conf}'\n`,
+    );
+    expect(fs.readFileSync(real('/etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules'), 'utf8')).toContain(
+      `RUN+="/opt/mhr/sbin/multihomed-routing --config ${conf} udev-remove"`,
     );
     expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);
     expect((await uninstall('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x')).exitCode).toBe(0);

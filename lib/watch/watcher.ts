@@ -1,0 +1,277 @@
+// The daemon's kernel watcher: one `ip -o monitor` for the whole host (the
+// seed ran one netlink client per address), its lines coalesced into
+// reconcile passes (coalesce.ts), each pass a fresh `ip -json` read planned
+// by reconcile.ts and carried out through handleEvent, the same entry the
+// hooks use, under the same routing lock. Leases are renewed, claimed and
+// released in-process: the watcher runs next to the allocator.
+//
+// Faults: `ip monitor` exiting is restarted with backoff (250 ms doubling to
+// 10 s; reset after 30 s of running) and a pass follows each restart (events
+// may have been missed). A failed pass is logged and retried in 2 s. A
+// periodic pass (lease_time/4, at most 5 min) renews leases on a quiet host.
+
+import { existsSync } from 'node:fs';
+import type { AllocatorService, Service } from '../allocator/server.js';
+import type { TableAllocator } from '../apply/allocator.js';
+import { handleEvent } from '../apply/handle.js';
+import type { Config } from '../config/schema.js';
+import { follow, type Followed } from '../exec/follow.js';
+import type { Logger } from '../log/log.js';
+import { isIgnored } from '../plan/plan.js';
+import { isSlaacAddress } from '../plan/ra.js';
+import { readState } from '../state/read.js';
+import type { KernelState } from '../state/types.js';
+import { Coalescer } from './coalesce.js';
+import { isRelevant, parseMonitorLine } from './monitor.js';
+import { checkFails, leaseKey, reconcile, type WatchMemory } from './reconcile.js';
+import { readRecords } from './records.js';
+import { writeView, type DaemonView, type LeaseView, type RepairView } from './view.js';
+
+export const MONITOR_ARGV = ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'rule'];
+
+/**
+ * The monitor dies with the daemon (kill -9 included: an orphaned `ip
+ * monitor` would otherwise wait for netlink messages forever) through
+ * util-linux's setpriv --pdeathsig, when the host has it.
+ */
+export function monitorArgv(): string[] {
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  return setpriv ? [setpriv, '--pdeathsig', 'TERM', '--', ...MONITOR_ARGV] : [...MONITOR_ARGV];
+}
+
+export interface WatcherOptions {
+  config: Config;
+  log: Logger;
+  allocator: Pick<AllocatorService, 'table' | 'writer'>;
+  manageSlaac?: boolean;
+  quietMs?: number;
+  maxDelayMs?: number;
+  tickMs?: number;
+  /** The monitor's argv (tests: a program that exits). */
+  monitorArgv?: readonly string[];
+  /** Tests: a fake kernel. */
+  read?: () => Promise<KernelState>;
+  handle?: typeof handleEvent;
+  /** Unix seconds. */
+  now?: () => number;
+  /** Write run_dir/daemon-view.json (default true). */
+  writeView?: boolean;
+}
+
+export interface WatcherService extends Service {
+  /** Resolves when no pass is running or due. */
+  idle(): Promise<void>;
+  readonly stats: { passes: number; events: number; monitorRestarts: number };
+  readonly repairs: readonly RepairView[];
+}
+
+const MAX_REPAIRS = 50;
+const unixNow = () => Math.floor(Date.now() / 1000);
+
+export async function startWatcher(options: WatcherOptions): Promise<WatcherService> {
+  const { config, log, allocator } = options;
+  const now = options.now ?? unixNow;
+  const handle = options.handle ?? handleEvent;
+  const read = options.read ?? (() => readState({ families: [4, 6], runDir: config.runDir }));
+  const manageSlaac = options.manageSlaac ?? true;
+  const started = now();
+  let memory: WatchMemory = { held: new Set(), snapshots: new Map() };
+  const repairs: RepairView[] = [];
+  let monitorRestarts = 0;
+  let closed = false;
+  let lastViewText = '';
+  let lastViewAt = 0;
+  let lastCounters = '';
+  let lastState: KernelState | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let recheckTimer: NodeJS.Timeout | undefined;
+
+  const { table, writer } = allocator;
+  const inProcess: TableAllocator = {
+    async requestTable(key) {
+      const outcome = table.request({ ifname: key.ifname, address: key.address.text, addr_family: key.address.family }, now());
+      if (!outcome.ok) {
+        log.warn('lease refused', { iface: key.ifname, address: key.address.text, reason: outcome.error });
+        return 0;
+      }
+      if (outcome.isNew) log.info('lease granted', { ifname: key.ifname, address: key.address.text, table: outcome.lease.table, by: 'watcher' });
+      await writer.save();
+      return outcome.lease.table;
+    },
+    async releaseTable(key) {
+      const gone = table.release({ ifname: key.ifname, address: key.address.text, addr_family: key.address.family });
+      if (gone) {
+        log.info('lease released', { ifname: gone.ifname, address: gone.address, table: gone.table, by: 'watcher' });
+        await writer.save();
+      }
+      return !!gone;
+    },
+    async peekTable(key) {
+      return table.list().find((l) => l.ifname === key.ifname && l.address === key.address.text)?.table ?? 0;
+    },
+  };
+
+  const record = (r: Omit<RepairView, 'at'>) => {
+    repairs.push({ at: now(), ...r });
+    if (repairs.length > MAX_REPAIRS) repairs.splice(0, repairs.length - MAX_REPAIRS);
+    log.info(`repaired: ${r.found}: ${r.did}`, { iface: r.ifname, address: r.address });
+  };
+
+  function publish(state: KernelState, force: boolean) {
+    if (options.writeView === false) return;
+    const present = new Map<string, boolean>();
+    for (const l of state.links) for (const a of l.addresses) present.set(leaseKey(a.address.address.family, l.ifname, a.address.address.text), isSlaacAddress(a));
+    const leases: LeaseView[] = table.list().map((l) => {
+      const key = leaseKey(l.addr_family, l.ifname, l.address);
+      return { ifname: l.ifname, address: l.address, family: l.addr_family, table: l.table, expires: l.lease_expires, held: present.has(key), ...(present.get(key) ? { slaac: true } : {}) };
+    });
+    const body = { leases, repairs, monitorRestarts };
+    const text = JSON.stringify(body);
+    const t = now();
+    lastState = state;
+    // Unchanged leases and repairs: rewritten at most every 5 s (the pass and event counters), else every minute.
+    const counters = `${coalescer.passes}/${coalescer.events}`;
+    if (!force && text === lastViewText && t - lastViewAt < (counters !== lastCounters ? 5 : 60)) return;
+    lastCounters = counters;
+    const view: DaemonView = { version: 1, pid: process.pid, updated: t, started, passes: coalescer.passes, events: coalescer.events, ...body };
+    try {
+      writeView(config.runDir, view);
+      lastViewText = text;
+      lastViewAt = t;
+    } catch (err) {
+      log.warn('could not write the daemon view', { error: (err as Error).message });
+    }
+  }
+
+  async function pass(): Promise<void> {
+    let failed = false;
+    try {
+      const state = await read();
+      const { records, bad } = readRecords(config.runDir);
+      for (const name of bad) log.warn('ignoring a damaged address record', { file: name });
+      const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac });
+      memory = result.memory;
+      let save = false;
+      for (const action of result.actions) {
+        if (closed) break;
+        switch (action.kind) {
+          case 'renew': {
+            const l = action.lease;
+            const r = table.request({ ifname: l.ifname, address: l.address, addr_family: l.addr_family, ...(l.tag ? { tag: l.tag } : {}) }, now());
+            if (r.ok) log.debug('lease renewed: its address is present', { ifname: l.ifname, address: l.address, table: l.table });
+            save = true;
+            break;
+          }
+          case 'claim': {
+            const got = table.claim({ ifname: action.ifname, address: action.address, addr_family: action.family }, action.table, now());
+            if (got) record({ ifname: action.ifname, address: action.address, found: `${action.why} (${action.table})`, did: 'lease claimed for that table' });
+            else log.warn(`${action.why}: table ${action.table} cannot be claimed (leased to another address); the next event for it moves it`, { iface: action.ifname, address: action.address });
+            save = save || !!got;
+            break;
+          }
+          case 'release': {
+            const l = action.lease;
+            if (table.release({ ifname: l.ifname, address: l.address, addr_family: l.addr_family })) {
+              record({ ifname: l.ifname, address: l.address, found: action.why, did: `lease of table ${l.table} released` });
+              save = true;
+            }
+            break;
+          }
+          case 'event': {
+            const e = action.event;
+            try {
+              const r = await handle(e, {
+                config,
+                log,
+                dryRun: false,
+                allocator: inProcess,
+                precondition: (s) => checkFails(action.check, s, config),
+              });
+              if (r.changes > 0) {
+                const address = e.kind === 'interface-gone' ? undefined : `${e.address.address.text}/${e.address.prefix.length}`;
+                const did = e.kind === 'address-up' ? `table ${r.table}: ${r.changes} changes` : `rules and routes removed, lease released (${r.changes} changes)`;
+                record({ ifname: e.ifname, ...(address ? { address } : {}), found: action.why, did });
+              }
+            } catch (err) {
+              failed = true;
+              log.error(`watcher could not repair: ${(err as Error).message}`, { iface: e.ifname, why: action.why });
+            }
+            break;
+          }
+        }
+      }
+      clearTimeout(recheckTimer);
+      if (result.recheckInS !== undefined && !closed) {
+        recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);
+      }
+      log.debug('watcher pass', { actions: result.actions.length, kinds: [...new Set(result.actions.map((a) => a.kind))].join(',') || undefined });
+      if (save) await writer.save().catch((err: Error) => log.error(`lease store not writable: ${err.message}`));
+      // The view reflects the leases after the actions, presence before them (good enough for a status line).
+      publish(result.actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, result.actions.length > 0);
+    } catch (err) {
+      failed = true;
+      log.error(`watcher pass failed: ${(err as Error).message}`);
+    }
+    if (failed && !closed) {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => coalescer.trigger(), 2000);
+    }
+  }
+
+  const coalescer = new Coalescer(pass, { quietMs: options.quietMs ?? 150, maxDelayMs: options.maxDelayMs ?? 1000 });
+
+  const relevance = { protocol: config.protocol, isIgnored: (ifname: string) => isIgnored(config, ifname) };
+  let monitor: Followed | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let backoffMs = 250;
+  const argv = options.monitorArgv ?? monitorArgv();
+  function startMonitor() {
+    const since = Date.now();
+    const m = follow(argv, (line) => {
+      const ev = parseMonitorLine(line);
+      if (ev && isRelevant(ev, relevance)) coalescer.trigger();
+    });
+    monitor = m;
+    void m.exited.then(({ code, signal, stderr }) => {
+      if (closed) return;
+      monitorRestarts++;
+      if (Date.now() - since > 30_000) backoffMs = 250;
+      log.warn('ip monitor exited: restarting it', { code: code ?? undefined, signal: signal ?? undefined, stderr: stderr.trim().slice(0, 200) || undefined, in_ms: backoffMs });
+      restartTimer = setTimeout(() => {
+        if (closed) return;
+        startMonitor();
+        coalescer.runSoon(); // what happened while nobody listened
+      }, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 10_000);
+    });
+  }
+
+  startMonitor(); // listen first, then look: nothing falls between
+  coalescer.runSoon();
+  const tickMs = options.tickMs ?? Math.min(300_000, Math.max(1000, (config.leaseTime * 1000) / 4));
+  const ticker = setInterval(() => coalescer.runSoon(), tickMs);
+  log.info('watcher started', { monitor: argv.join(' '), slaac: manageSlaac, tick_s: Math.round(tickMs / 1000) });
+
+  return {
+    name: 'watcher',
+    stats: {
+      get passes() { return coalescer.passes; },
+      get events() { return coalescer.events; },
+      get monitorRestarts() { return monitorRestarts; },
+    },
+    repairs,
+    idle: () => coalescer.idle(),
+    async close() {
+      closed = true;
+      clearInterval(ticker);
+      clearTimeout(restartTimer);
+      clearTimeout(retryTimer);
+      clearTimeout(recheckTimer);
+      monitor?.stop();
+      await coalescer.close();
+      await monitor?.exited;
+      if (lastState) publish(lastState, true); // final counters
+      log.info('watcher stopped', { passes: coalescer.passes, events: coalescer.events });
+    },
+  };
+}
