@@ -6,7 +6,8 @@
 
 import type { Family, IpAddress } from '../net/address.js';
 import type { Logger } from '../log/log.js';
-import { readFileIfExists, withLockFile, writeFileAtomic } from './atomic.js';
+import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
+import { withLockFile } from '../fs/lock.js';
 import { reloadDnsmasq, type ReloadDeps, type ReloadResult } from './reload.js';
 import { parseServersFile, renderServersFile, setInterfaceServers } from './servers-file.js';
 

@@ -5,8 +5,9 @@
 // hook touches a few small files, and async calls would start libuv's thread
 // pool, which costs more than the reads.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { Family } from '../net/address.js';
 
 export const PROC_SYS = '/proc/sys';
@@ -64,7 +65,5 @@ export async function writeSavedSysctls(runDir: string, ifname: string, saved: R
     return;
   }
   mkdirSync(join(runDir, 'sysctl'), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(saved)}\n`, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(saved)}\n`, 0o600);
 }

@@ -7,7 +7,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../dns/atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { Family } from '../net/address.js';
 import type { AddressUp } from '../plan/event.js';
 import type { Snapshot } from './reconcile.js';

@@ -5,7 +5,7 @@
 // how old it is and whose pid wrote it.
 
 import { join } from 'node:path';
-import { readFileIfExists, writeFileAtomic } from '../dns/atomic.js';
+import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
 
 export const VIEW_VERSION = 1;
 
