@@ -1,7 +1,7 @@
 // Builds dist/ once before any test file runs, when it is missing or older
 // than the sources, so integration tests always run what ships. (`npm test`
 // builds first anyway; this covers `npx vitest run FILE`.)
-import { existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 
@@ -22,7 +22,16 @@ export default async function setup(): Promise<() => void> {
   // them; /etc/netns itself is shared by parallel files, so it is removed
   // once, at the end, if this run created it and it is empty.
   const netnsDirExisted = existsSync('/etc/netns');
+  // The product's default state paths: a test that forgets to point its
+  // config elsewhere would write the machine's own. Say so loudly, and undo.
+  const machinePaths = ['/run/multihomed-routing', '/var/lib/multihomed-routing'];
+  const existed = new Set(machinePaths.filter((p) => existsSync(p)));
   const teardown = () => {
+    for (const p of machinePaths) {
+      if (existed.has(p) || !existsSync(p)) continue;
+      process.stderr.write(`\nTEST LEAK: a test wrote ${p} on the machine itself (set run_dir/store_path in its config); removed\n`);
+      rmSync(p, { recursive: true, force: true });
+    }
     if (netnsDirExisted) return;
     try {
       rmdirSync('/etc/netns');

@@ -24,7 +24,9 @@
  *   too. The machine's own /etc is never written;
  * - its own /run and /var/lib/dhcp (empty per-test directories): ifupdown's
  *   state (/run/network), dhclient's pid and lease files, a daemon's socket
- *   under /run are private to the test. `host.path('/run/x')` gives the real
+ *   under /run are private to the test; the rest of /var/lib is an overlay
+ *   (a daemon's default lease store, /var/lib/multihomed-routing, lands in
+ *   the test's directory, never in the machine's /var/lib). `host.path('/run/x')` gives the real
  *   path of a file of the host's view;
  * - all of this lives in one mount namespace held by a `sleep` process; run
  *   programs in it with `host.exec` / `host.spawn` (NOT plain `ip netns exec`,
@@ -413,10 +415,13 @@ export class HostNetns extends Netns {
   /** Upper layer of the host's /etc overlay: /etc/netns/NAME. */
   readonly etcDir: string;
   private readonly private: Record<string, string>;
+  /** Upper layer of the host's /var/lib overlay. */
+  private readonly varLibDir: string;
 
   constructor(name: string, res: Resources, dir: string) {
     super(name, res, dir);
     this.etcDir = path.join(NETNS_ETC, name);
+    this.varLibDir = path.join(dir, 'var-lib');
     this.private = { '/run': path.join(dir, 'run'), '/var/lib/dhcp': path.join(dir, 'var-lib-dhcp') };
   }
 
@@ -429,10 +434,12 @@ export class HostNetns extends Netns {
   path(viewPath: string): string {
     if (!path.isAbsolute(viewPath)) throw new Error(`host.path wants an absolute path, got ${viewPath}`);
     const p = path.normalize(viewPath);
-    if (p === '/etc' || p.startsWith('/etc/')) return path.join(this.etcDir, p.slice('/etc'.length));
+    const under = (mount: string) => p === mount || p.startsWith(`${mount}/`);
     for (const [mount, real] of Object.entries(this.private)) {
-      if (p === mount || p.startsWith(`${mount}/`)) return path.join(real, p.slice(mount.length));
+      if (under(mount)) return path.join(real, p.slice(mount.length));
     }
+    if (under('/etc')) return path.join(this.etcDir, p.slice('/etc'.length));
+    if (under('/var/lib')) return path.join(this.varLibDir, p.slice('/var/lib'.length));
     return p;
   }
 
@@ -504,10 +511,14 @@ export class HostNetns extends Netns {
   /** Starts the process that holds the host's mount namespace (/etc overlay, private /run). */
   start(): void {
     const work = path.join(NETNS_ETC, `.${this.name}.work`);
+    const varLibWork = path.join(this.dir, 'var-lib.work');
     this.res.dirs.push(this.etcDir, work);
-    for (const d of [this.etcDir, work, ...Object.values(this.private)]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    for (const d of [this.etcDir, work, this.varLibDir, varLibWork, ...Object.values(this.private)]) {
+      fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    }
     const mounts = [
       `mount -t overlay mhr-etc -o lowerdir=/etc,upperdir=${this.etcDir},workdir=${work} /etc`,
+      `mount -t overlay mhr-varlib -o lowerdir=/var/lib,upperdir=${this.varLibDir},workdir=${varLibWork} /var/lib`,
       ...Object.entries(this.private).map(([mount, real]) => `mount --bind ${real} ${mount}`),
       'exec sleep infinity',
     ].join(' && ');

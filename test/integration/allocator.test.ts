@@ -54,7 +54,7 @@ function instance(tables: string) {
   const config = join(dir.name, 'multihomed-routing.conf');
   const store = join(dir.name, 'lib', 'leases.json');
   const socket = join(dir.name, 'run', 'allocator', 'allocator.sock');
-  writeFileSync(config, `socket_path = ${socket}\nstore_path = ${store}\ntable_range = ${tables}\nsyslog = no\n# runs in the machine's own namespace: no kernel watcher there\nwatch_kernel = no\n`);
+  writeFileSync(config, `socket_path = ${socket}\nstore_path = ${store}\nrun_dir = ${join(dir.name, 'run')}\ntable_range = ${tables}\nsyslog = no\n# runs in the machine's own namespace: no kernel watcher there\nwatch_kernel = no\n`);
   chmodSync(config, 0o644);
   return { dir, config, store, socket };
 }
