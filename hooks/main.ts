@@ -7,6 +7,7 @@ import { configPath, loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import { UsageError, type Command, type CommandContext } from '../lib/cli/context.js';
 import { createLogger } from '../lib/log/log.js';
+import { trace, tracing } from '../lib/trace/trace.js';
 
 declare const __VERSION__: string;
 export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
@@ -34,6 +35,7 @@ function usage(): string {
 
 /** Runs one invocation; returns the exit code. Errors become exit codes only here. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  trace('runtime started, bundle evaluated');
   const rest: string[] = [];
   let flagConfig: string | undefined;
   let dryRun = false;
@@ -62,6 +64,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
   const command = await load();
+  trace(`command ${name} loaded`);
   if (wantsHelp) {
     process.stdout.write(`multihomed-routing ${name}: ${command.summary}\n\nusage:\n${indent(command.usage)}\n`);
     return 0;
@@ -75,7 +78,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     env,
     options,
     config: () => {
-      config ??= loadConfig(options.configPath);
+      if (!config) {
+        config = loadConfig(options.configPath);
+        trace('config loaded');
+      }
       syslog = config.syslog;
       return config;
     },
@@ -83,7 +89,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     out: (text) => process.stdout.write(text),
   };
   try {
-    return await command.run(ctx);
+    const code = await command.run(ctx);
+    trace('command done');
+    return code;
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`multihomed-routing ${name}: ${err.message}\nusage:\n${indent(command.usage)}\n`);
@@ -93,6 +101,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   } finally {
     await log.flush();
+    trace('log flushed');
   }
 }
 
@@ -100,6 +109,7 @@ const indent = (text: string) => text.replace(/^/gm, '  ');
 
 // Run when this is the bundle's entry (the executable), not when imported by tests.
 if (typeof __VERSION__ === 'string') {
+  if (tracing) process.on('exit', () => trace('exit'));
   main(process.argv.slice(2), process.env).then(
     (code) => {
       process.exitCode = code;

@@ -14,6 +14,7 @@ import { isIgnored, planEvent } from '../plan/plan.js';
 import { describeChange } from '../plan/render.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
+import { trace, traceSpan } from '../trace/trace.js';
 import { socketAllocator, type TableAllocator } from './allocator.js';
 import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
 import { takeLock } from './lock.js';
@@ -71,7 +72,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
     log.debug('interface ignored (ignore_interfaces)', { iface });
     return { table: 0, degraded: false, changes: 0 };
   }
-  const read = () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) });
+  const read = () => traceSpan('state read', () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
 
   // The lease request (a round trip to the allocator) overlaps the lock and
   // the state read; should the allocator be slow (retries), the lock is let
@@ -79,9 +80,9 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   let leasePromise: Promise<number> = Promise.resolve(0);
   if (event.kind === 'address-up') {
     const key = { ifname: iface, address: event.address.address };
-    leasePromise = dryRun
-      ? (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0)
-      : allocator.requestTable(key);
+    leasePromise = traceSpan('lease', () =>
+      dryRun ? (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0) : allocator.requestTable(key),
+    );
     leasePromise.catch(() => {}); // awaited below; never an unhandled rejection
   }
 
@@ -95,6 +96,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   };
   const lock = () => (dryRun ? Promise.resolve(undefined) : takeLock(config.runDir));
   let release = await lock();
+  trace('routing lock taken');
   let first: KernelState | undefined;
   let leased: number;
   try {
@@ -122,6 +124,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
         if (table) log.warn('no lease from the allocator: keeping the table this address already has', { iface, address, table });
       }
       plan = planEvent({ state, event, config, table });
+      trace(`planned ${plan.changes.length} changes`);
       if (plan.skipped) {
         log.info(`nothing to do: ${plan.skipped}`, { iface, address });
         return { table: 0, degraded: false, changes: 0 };
@@ -130,6 +133,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
         options.out(`# no table leased for ${iface} ${address} yet: a real run asks the allocator; shown: the fallback\n`);
       }
       const result = await applyChanges(plan.changes, options);
+      trace('applied');
       if (!result.error) {
         applied = result.applied;
         break;
@@ -145,6 +149,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   } finally {
     await release?.();
   }
+  trace('routing lock released');
 
   if (!dryRun) for (const c of applied) logChange(log, c);
   if (plan.degraded) {
@@ -162,6 +167,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
       }
     }
   }
+  trace('logged, leases released');
   const changes = dryRun ? plan.changes.length : applied.length;
   log.info(changes ? 'routing updated' : 'routing already in place', { iface, address, table: plan.table, degraded: plan.degraded || undefined, changes });
   return { table: plan.table, degraded: plan.degraded, changes };
