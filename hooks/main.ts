@@ -3,6 +3,7 @@
 // names a command; each command's module is loaded only when it is called,
 // so a hook's start-up does not pay for the daemon or the CLI.
 
+import { writeSync } from 'node:fs';
 import { configPath, loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import { UsageError, type Command, type CommandContext } from '../lib/cli/context.js';
@@ -49,7 +50,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--help' || a === '-h') wantsHelp = true;
     else if (a === '--version' && rest.length === 0) {
-      process.stdout.write(`multihomed-routing ${VERSION}\n`);
+      // Not process.stdout at first: its stream costs more than all the rest of --version.
+      const text = `multihomed-routing ${VERSION}\n`;
+      try {
+        writeSync(1, text);
+      } catch {
+        process.stdout.write(text); // EAGAIN on a full non-blocking pipe, or the stream's own error reporting
+      }
       return 0;
     } else rest.push(a);
   }

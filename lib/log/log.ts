@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 // One line per decision, to stderr (what ifup, dhclient and udev show or
 // keep) and to syslog (facility daemon, tag multihomed-routing). syslog goes
 // through one logger(1) process per run, started at the first line, because
-// Node cannot write to /dev/log's datagram socket itself.
+// Node cannot write to /dev/log's datagram socket itself. node:child_process
+// (and the ~35 stream and net modules it loads) is imported only then, so
+// `--version` and runs that log nothing to syslog never load it.
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export type Fields = Record<string, string | number | boolean | undefined>;
@@ -43,21 +45,34 @@ export function formatLine(message: string, fields: Fields = {}): string {
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   let logger: ChildProcess | undefined;
+  /** Lines written before logger(1) could be started. */
+  let pending: string[] | undefined;
+  let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
 
+  const startLogger = async () => {
+    const { spawn } = await import('node:child_process');
+    logger = spawn('logger', ['--id=' + process.pid, '-t', 'multihomed-routing', '--prio-prefix'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    closed = new Promise((resolve) => {
+      logger!.on('error', () => resolve()); // no logger(1): stderr still has it
+      logger!.on('close', () => resolve());
+    });
+    logger.stdin!.on('error', () => {});
+    logger.stdin!.write(pending!.join(''));
+    pending = undefined;
+  };
+
   const toSyslog = (level: Level, line: string) => {
-    if (!logger) {
-      logger = spawn('logger', ['--id=' + process.pid, '-t', 'multihomed-routing', '--prio-prefix'], {
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
-      closed = new Promise((resolve) => {
-        logger!.on('error', () => resolve()); // no logger(1): stderr still has it
-        logger!.on('close', () => resolve());
-      });
-      logger.stdin!.on('error', () => {});
-    }
     const prio = FACILITY_DAEMON * 8 + SYSLOG_LEVEL[level];
-    logger.stdin!.write(`<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`);
+    const text = `<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`;
+    if (logger) logger.stdin!.write(text);
+    else if (pending) pending.push(text);
+    else {
+      pending = [text];
+      started = startLogger().catch(() => {}); // cannot start logger(1): stderr still has it
+    }
   };
 
   const emit = (level: Level) => (message: string, fields?: Fields) => {
@@ -73,6 +88,7 @@ export function createLogger(options: LoggerOptions): Logger {
     info: emit('info'),
     debug: emit('debug'),
     flush: async () => {
+      await started;
       logger?.stdin?.end();
       await closed;
     },
