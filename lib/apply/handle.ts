@@ -4,6 +4,7 @@
 // too it is undone again, so the host never keeps half a configuration.
 
 import type { Config } from '../config/schema.js';
+import { openIpSession } from '../exec/ip-session.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import type { Logger } from '../log/log.js';
 import type { Family } from '../net/address.js';
@@ -61,10 +62,25 @@ function logChange(log: Logger, c: Change) {
   log.info(c.reason, { iface: c.subject.ifname, address: c.subject.address, table: c.subject.table, do: describeChange(c).replace(/ {2}#.*$/, '') });
 }
 
-/** Handles one routing event from a hook, the watcher or the CLI. */
+/**
+ * Handles one routing event from a hook, the watcher or the CLI. With the
+ * real runner, the state read and the first batch of changes of the event's
+ * family share one `ip` process (lib/exec/ip-session.ts), started here so it
+ * starts up while the lease is asked for and the lock taken.
+ */
 export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult> {
+  if (deps.run || isIgnored(deps.config, event.ifname)) return handle(event, deps, deps.run ?? defaultRun);
+  const session = openIpSession(event.kind === 'address-up' ? event.address.address.family : 4);
+  trace('ip session started');
+  try {
+    return await handle(event, deps, session.run);
+  } finally {
+    session.close();
+  }
+}
+
+async function handle(event: RoutingEvent, deps: HandleDeps, run: Runner): Promise<HandleResult> {
   const { config, log, dryRun } = deps;
-  const run = deps.run ?? defaultRun;
   const allocator = deps.allocator ?? socketAllocator(config, log);
   const iface = event.ifname;
   const address = event.kind === 'interface-gone' ? undefined : `${event.address.address.text}/${event.address.prefix.length}`;
