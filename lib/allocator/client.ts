@@ -51,6 +51,7 @@ export interface CallOptions {
 export function call(socketPath: string, request: Request, options: CallOptions = {}): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? 3000;
   return new Promise((resolve, reject) => {
+    trace('allocator connecting');
     const socket = createConnection(socketPath);
     const chunks: Buffer[] = [];
     let size = 0;
