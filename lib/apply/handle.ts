@@ -148,7 +148,10 @@ async function handle(event: RoutingEvent, deps: HandleDeps, run: Runner): Promi
       if (dryRun && event.kind === 'address-up' && leased === 0 && !table) {
         options.out(`# no table leased for ${iface} ${address} yet: a real run asks the allocator; shown: the fallback\n`);
       }
-      const result = await applyChanges(plan.changes, options);
+      const applying = applyChanges(plan.changes, options);
+      // Every applied change is logged: start logger(1) while ip applies the batch.
+      if (!dryRun && plan.changes.length) log.prepare?.();
+      const result = await applying;
       trace('applied');
       if (!result.error) {
         applied = result.applied;
@@ -185,6 +188,9 @@ async function handle(event: RoutingEvent, deps: HandleDeps, run: Runner): Promi
   }
   trace('logged, leases released');
   const changes = dryRun ? plan.changes.length : applied.length;
-  log.info(changes ? 'routing updated' : 'routing already in place', { iface, address, table: plan.table, degraded: plan.degraded || undefined, changes });
+  const outcome = { iface, address, table: plan.table, degraded: plan.degraded || undefined, changes };
+  if (changes) log.info('routing updated', outcome);
+  // Nothing changed (a renewal): the caller sees it, syslog gets no line and no logger(1) is started.
+  else (log.local ?? log.info)('routing already in place', outcome);
   return { table: plan.table, degraded: plan.degraded, changes };
 }

@@ -4,8 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 // keep) and to syslog (facility daemon, tag multihomed-routing). syslog goes
 // through one logger(1) process per run, started at the first line, because
 // Node cannot write to /dev/log's datagram socket itself. node:child_process
-// (and the ~35 stream and net modules it loads) is imported only then, so
-// `--version` and runs that log nothing to syslog never load it.
+// (and the ~35 stream and net modules it loads) is imported only then
+// (logger-process.ts), so `--version` never loads it.
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export type Fields = Record<string, string | number | boolean | undefined>;
@@ -15,6 +15,17 @@ export interface Logger {
   warn(message: string, fields?: Fields): void;
   info(message: string, fields?: Fields): void;
   debug(message: string, fields?: Fields): void;
+  /**
+   * An info line for the caller only (stderr), not for syslog: an outcome
+   * that is no decision (a renewal that changed nothing), so a run that
+   * changes nothing starts no logger(1). Optional; callers fall back to info.
+   */
+  local?(message: string, fields?: Fields): void;
+  /**
+   * Lines will follow: start logger(1) now (when syslog is on), so its start
+   * overlaps work the caller waits for (the ip batch) rather than the end.
+   */
+  prepare?(): void;
   /** Waits until every line reached its sinks (call before exiting). */
   flush(): Promise<void>;
 }
@@ -51,27 +62,28 @@ export function createLogger(options: LoggerOptions): Logger {
   let closed: Promise<void> | undefined;
 
   const startLogger = async () => {
-    const { spawn } = await import('node:child_process');
-    logger = spawn('logger', ['--id=' + process.pid, '-t', 'multihomed-routing', '--prio-prefix'], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    const { spawnLogger } = await import('./logger-process.js');
+    logger = spawnLogger();
     closed = new Promise((resolve) => {
       logger!.on('error', () => resolve()); // no logger(1): stderr still has it
       logger!.on('close', () => resolve());
     });
     logger.stdin!.on('error', () => {});
-    logger.stdin!.write(pending!.join(''));
+    if (pending!.length) logger.stdin!.write(pending!.join(''));
     pending = undefined;
+  };
+  const start = () => {
+    pending = [];
+    started = startLogger().catch(() => {}); // cannot start logger(1): stderr still has it
   };
 
   const toSyslog = (level: Level, line: string) => {
     const prio = FACILITY_DAEMON * 8 + SYSLOG_LEVEL[level];
     const text = `<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`;
     if (logger) logger.stdin!.write(text);
-    else if (pending) pending.push(text);
     else {
-      pending = [text];
-      started = startLogger().catch(() => {}); // cannot start logger(1): stderr still has it
+      if (!pending) start();
+      pending!.push(text);
     }
   };
 
@@ -87,6 +99,10 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: emit('warn'),
     info: emit('info'),
     debug: emit('debug'),
+    local: (message, fields) => write(`multihomed-routing ${options.source}: ${formatLine(message, fields)}`),
+    prepare: () => {
+      if (options.syslog && !logger && !pending) start();
+    },
     flush: async () => {
       await started;
       logger?.stdin?.end();
