@@ -26,7 +26,7 @@ import { CommandError, run as defaultRun, type RunOptions, type RunResult, type 
 export interface IpSession {
   /** Runner answering the session's reads and first apply batch; the rest goes to the fallback. */
   run: Runner;
-  /** Ends the session's input if nothing did (ip then exits). Idempotent. */
+  /** Ends the session's input if nothing did; ip exits on its own, the caller's process need not wait for it. Idempotent. */
   close(): void;
 }
 
@@ -88,6 +88,15 @@ export function openIpSession(family: Family, options: IpSessionOptions = {}): I
     if (!ended) {
       ended = true;
       child!.stdin!.end();
+    }
+  };
+  /** Ends the session without changes: ip exits on EOF by itself, nobody waits for it. */
+  const close = () => {
+    end();
+    if (child && !onChange) {
+      child.unref();
+      (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+      (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
     }
   };
 
@@ -154,6 +163,6 @@ export function openIpSession(family: Family, options: IpSessionOptions = {}): I
       }
       return fallback(argv, runOptions);
     },
-    close: end,
+    close,
   };
 }
