@@ -4,7 +4,7 @@
 // too it is undone again, so the host never keeps half a configuration.
 
 import type { Config } from '../config/schema.js';
-import { openIpSession } from '../exec/ip-session.js';
+import { openIpSession, type IpSession } from '../exec/ip-session.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import type { Logger } from '../log/log.js';
 import type { Family } from '../net/address.js';
@@ -65,21 +65,23 @@ function logChange(log: Logger, c: Change) {
 /**
  * Handles one routing event from a hook, the watcher or the CLI. With the
  * real runner, the state read and the first batch of changes of the event's
- * family share one `ip` process (lib/exec/ip-session.ts), started here so it
- * starts up while the lease is asked for and the lock taken.
+ * family share one `ip` process (lib/exec/ip-session.ts).
  */
 export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult> {
-  if (deps.run || isIgnored(deps.config, event.ifname)) return handle(event, deps, deps.run ?? defaultRun);
-  const session = openIpSession(event.kind === 'address-up' ? event.address.address.family : 4);
-  trace('ip session started');
+  if (deps.run || isIgnored(deps.config, event.ifname)) return handle(event, deps, () => deps.run ?? defaultRun);
+  let session: IpSession | undefined;
   try {
-    return await handle(event, deps, session.run);
+    return await handle(event, deps, () => {
+      session = openIpSession(event.kind === 'address-up' ? event.address.address.family : 4);
+      trace('ip session started');
+      return session.run;
+    });
   } finally {
-    session.close();
+    session?.close();
   }
 }
 
-async function handle(event: RoutingEvent, deps: HandleDeps, run: Runner): Promise<HandleResult> {
+async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runner): Promise<HandleResult> {
   const { config, log, dryRun } = deps;
   const allocator = deps.allocator ?? socketAllocator(config, log);
   const iface = event.ifname;
@@ -88,7 +90,6 @@ async function handle(event: RoutingEvent, deps: HandleDeps, run: Runner): Promi
     log.debug('interface ignored (ignore_interfaces)', { iface });
     return { table: 0, degraded: false, changes: 0 };
   }
-  const read = () => traceSpan('state read', () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
 
   // The lease request (a round trip to the allocator) overlaps the lock and
   // the state read; should the allocator be slow (retries), the lock is let
@@ -100,7 +101,13 @@ async function handle(event: RoutingEvent, deps: HandleDeps, run: Runner): Promi
       dryRun ? (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0) : allocator.requestTable(key),
     );
     leasePromise.catch(() => {}); // awaited below; never an unhandled rejection
+    // One turn of the event loop: the allocator's connect completes and the
+    // request goes out, so the daemon works (and fsyncs) while ip is started,
+    // which blocks this thread for milliseconds (a fork of the runtime).
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  const run = runner();
+  const read = () => traceSpan('state read', () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
 
   const options: ApplyOptions = {
     run,
