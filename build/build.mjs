@@ -46,17 +46,24 @@ const cache = path.join(dist, 'bundle.cache');
 await fs.writeFile(wrapped, `(function (exports, require, module, __filename, __dirname) {${await fs.readFile(bundle, 'utf8')}\n})`);
 await fs.remove(cache);
 await fs.remove(`${cache}.top`);
-// A dry run reads state with ip (read only), asks no allocator for a lease
-// (only a lookup, which fails harmlessly without a daemon) and changes nothing.
+// A dry run of the if-up hook for 127.0.0.1/8 on lo (there on every build
+// host): reads state with ip (read only), plans, prints the plan to nowhere.
+// Its own config: no syslog, nothing ignored, run_dir and socket in a scratch
+// directory (no lock, no lease lookup reaches a real daemon).
+const trainDir = path.join(dist, 'train');
+await fs.remove(trainDir);
+await fs.mkdirp(trainDir);
+await fs.writeFile(path.join(trainDir, 'train.conf'), `syslog = no\nignore_interfaces =\nrun_dir = ${trainDir}/run\nsocket_path = ${trainDir}/none/allocator.sock\n`);
 const train = await $({
   nothrow: true,
   env: {
     PATH: process.env.PATH,
-    MULTIHOMED_ROUTING_CONFIG: '/dev/null',
-    IFACE: 'mhrtrain0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up',
-    IF_ADDRESS: '192.0.2.10/24', IF_GATEWAY: '192.0.2.1',
+    MULTIHOMED_ROUTING_CONFIG: path.join(trainDir, 'train.conf'),
+    IFACE: 'lo', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up',
+    IF_ADDRESS: '127.0.0.1/8', IF_GATEWAY: '127.0.0.2',
   },
 })`${node} ${path.join(root, 'build/train-code-cache.cjs')} ${wrapped} ${cache} --dry-run ifupdown`;
+await fs.remove(trainDir);
 if (!(await fs.pathExists(cache))) console.warn(`code cache not made (exit ${train.exitCode}): ${train.stderr.trim()}`);
 const blob = path.join(dist, 'sea-prep.blob');
 const seaConfig = path.join(dist, 'sea-config.json');
