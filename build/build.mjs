@@ -38,14 +38,41 @@ if (major < 20 || (major === 20 && minor < 12)) {
   throw new Error(`single-executable builds need Node.js >= 20.12, this is ${process.version}`);
 }
 
+// The hooks start on every DHCP event: compiled code goes into the blob. The
+// bundle, wrapped as a function, is an asset that build/sea-main.cjs runs
+// with a code cache made after one dry run of the if-up hook (see there).
+const wrapped = path.join(dist, 'bundle.wrapped.js');
+const cache = path.join(dist, 'bundle.cache');
+await fs.writeFile(wrapped, `(function (exports, require, module, __filename, __dirname) {${await fs.readFile(bundle, 'utf8')}\n})`);
+await fs.remove(cache);
+await fs.remove(`${cache}.top`);
+// A dry run of the if-up hook for 127.0.0.1/8 on lo (there on every build
+// host): reads state with ip (read only), plans, prints the plan to nowhere.
+// Its own config: no syslog, nothing ignored, run_dir and socket in a scratch
+// directory (no lock, no lease lookup reaches a real daemon).
+const trainDir = path.join(dist, 'train');
+await fs.remove(trainDir);
+await fs.mkdirp(trainDir);
+await fs.writeFile(path.join(trainDir, 'train.conf'), `syslog = no\nignore_interfaces =\nrun_dir = ${trainDir}/run\nsocket_path = ${trainDir}/none/allocator.sock\n`);
+const train = await $({
+  nothrow: true,
+  env: {
+    PATH: process.env.PATH,
+    MULTIHOMED_ROUTING_CONFIG: path.join(trainDir, 'train.conf'),
+    IFACE: 'lo', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up',
+    IF_ADDRESS: '127.0.0.1/8', IF_GATEWAY: '127.0.0.2',
+  },
+})`${node} ${path.join(root, 'build/train-code-cache.cjs')} ${wrapped} ${cache} --dry-run ifupdown`;
+await fs.remove(trainDir);
+if (!(await fs.pathExists(cache))) console.warn(`code cache not made (exit ${train.exitCode}): ${train.stderr.trim()}`);
 const blob = path.join(dist, 'sea-prep.blob');
 const seaConfig = path.join(dist, 'sea-config.json');
 await fs.writeJson(seaConfig, {
-  main: bundle,
+  main: path.join(root, 'build/sea-main.cjs'),
   output: blob,
   disableExperimentalSEAWarning: true,
-  // Compiled code in the blob: the hooks start on every DHCP event.
   useCodeCache: true,
+  assets: { 'bundle.js': wrapped, ...((await fs.pathExists(cache)) ? { 'bundle.cache': cache, 'bundle.cache.top': `${cache}.top` } : {}) },
 });
 await $`${node} --experimental-sea-config ${seaConfig}`;
 const tmpExe = `${exe}.tmp`;
@@ -54,4 +81,7 @@ await fs.chmod(tmpExe, 0o755);
 await $`${path.join(root, 'node_modules/.bin/postject')} ${tmpExe} NODE_SEA_BLOB ${blob} --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2`;
 await fs.rename(tmpExe, exe);
 await fs.remove(blob);
+await fs.remove(wrapped);
+await fs.remove(cache);
+await fs.remove(`${cache}.top`);
 console.log(`built ${path.relative(root, exe)} (${pkg.version}, node ${process.version})`);

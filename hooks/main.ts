@@ -3,10 +3,12 @@
 // names a command; each command's module is loaded only when it is called,
 // so a hook's start-up does not pay for the daemon or the CLI.
 
+import { writeSync } from 'node:fs';
 import { configPath, loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import { UsageError, type Command, type CommandContext } from '../lib/cli/context.js';
 import { createLogger } from '../lib/log/log.js';
+import { trace, tracing } from '../lib/trace/trace.js';
 
 declare const __VERSION__: string;
 export const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'dev';
@@ -37,6 +39,7 @@ function usage(): string {
 
 /** Runs one invocation; returns the exit code. Errors become exit codes only here. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  trace('runtime started, bundle evaluated');
   const rest: string[] = [];
   let flagConfig: string | undefined;
   let dryRun = false;
@@ -50,7 +53,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--help' || a === '-h') wantsHelp = true;
     else if (a === '--version' && rest.length === 0) {
-      process.stdout.write(`multihomed-routing ${VERSION}\n`);
+      // Not process.stdout at first: its stream costs more than all the rest of --version.
+      const text = `multihomed-routing ${VERSION}\n`;
+      try {
+        writeSync(1, text);
+      } catch {
+        process.stdout.write(text); // EAGAIN on a full non-blocking pipe, or the stream's own error reporting
+      }
       return 0;
     } else rest.push(a);
   }
@@ -65,6 +74,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2;
   }
   const command = await load();
+  trace(`command ${name} loaded`);
   if (wantsHelp) {
     process.stdout.write(`multihomed-routing ${name}: ${command.summary}\n\nusage:\n${indent(command.usage)}\n`);
     return 0;
@@ -76,7 +86,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     args,
     env,
     options,
-    config: () => (config ??= loadConfig(options.configPath)),
+    config: () => {
+      if (!config) {
+        config = loadConfig(options.configPath);
+        trace('config loaded');
+      }
+      return config;
+    },
     log,
     out: (text) => process.stdout.write(text),
   };
@@ -91,7 +107,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
   };
   try {
-    return await command.run(ctx);
+    const code = await command.run(ctx);
+    trace('command done');
+    return code;
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`multihomed-routing ${name}: ${err.message}\nusage:\n${indent(command.usage)}\n`);
@@ -101,6 +119,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 1;
   } finally {
     await log.flush();
+    trace('log flushed');
   }
 }
 
@@ -108,6 +127,7 @@ const indent = (text: string) => text.replace(/^/gm, '  ');
 
 // Run when this is the bundle's entry (the executable), not when imported by tests.
 if (typeof __VERSION__ === 'string') {
+  if (tracing) process.on('exit', () => trace('exit'));
   main(process.argv.slice(2), process.env).then(
     (code) => {
       process.exitCode = code;

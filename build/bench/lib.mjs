@@ -15,8 +15,11 @@ export function percentile(values, p) {
 
 export const round = (x, digits = 1) => Number(x.toFixed(digits));
 
-/** Wall time of `runs` sequential runs of argv, after `warmup` unmeasured ones. */
-export function timeCommand(argv, { runs = 40, warmup = 3, env = process.env } = {}) {
+/** p50, p99 and mean of a list of times. */
+export const summarize = (times) => ({ p50: round(percentile(times, 50)), p99: round(percentile(times, 99)), mean: round(times.reduce((a, b) => a + b) / times.length) });
+
+/** Wall time of `runs` sequential runs of argv, after `warmup` unmeasured ones (`raw`: the list of times). */
+export function timeCommand(argv, { runs = 40, warmup = 3, env = process.env, raw = false } = {}) {
   const times = [];
   for (let i = 0; i < runs + warmup; i++) {
     const t0 = process.hrtime.bigint();
@@ -25,7 +28,7 @@ export function timeCommand(argv, { runs = 40, warmup = 3, env = process.env } =
     if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
     if (i >= warmup) times.push(ms);
   }
-  return { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)), mean: round(times.reduce((a, b) => a + b) / times.length) };
+  return raw ? times : summarize(times);
 }
 
 /** Builds (once) a single-executable that does nothing: the start-up floor. */

@@ -14,6 +14,7 @@ import {
   type Response,
   type WireLease,
 } from './protocol.js';
+import { trace } from '../trace/trace.js';
 
 /** What a lease is for; the family is `address.family`. */
 export interface LeaseKey {
@@ -50,6 +51,7 @@ export interface CallOptions {
 export function call(socketPath: string, request: Request, options: CallOptions = {}): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? 3000;
   return new Promise((resolve, reject) => {
+    trace('allocator connecting');
     const socket = createConnection(socketPath);
     const chunks: Buffer[] = [];
     let size = 0;
@@ -66,12 +68,16 @@ export function call(socketPath: string, request: Request, options: CallOptions 
       () => finish(new AllocatorError(`the allocator at ${socketPath} did not answer within ${timeoutMs} ms`, 'ETIMEDOUT')),
       timeoutMs,
     );
-    socket.on('connect', () => socket.write(encodeLine(request)));
+    socket.on('connect', () => {
+      trace('allocator connected');
+      socket.write(encodeLine(request));
+    });
     socket.on('data', (chunk: Buffer) => {
       const nl = chunk.indexOf(10);
       chunks.push(nl >= 0 ? chunk.subarray(0, nl) : chunk);
       size += chunk.length;
       if (nl >= 0) {
+        trace('allocator replied');
         const parsed = parseResponse(Buffer.concat(chunks).toString('utf8'));
         if (parsed.ok) finish(undefined, parsed.value);
         else finish(new AllocatorError(parsed.error));

@@ -4,6 +4,7 @@
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import type { IpAddress } from '../net/address.js';
+import { listLeases, releaseTable, requestTable } from '../allocator/client.js';
 
 export interface TableAllocator {
   /** Leases (or renews) a table for (ifname, address, family); 0 = none (fall back to main). */
@@ -14,22 +15,23 @@ export interface TableAllocator {
   peekTable?(key: { ifname: string; address: IpAddress }): Promise<number>;
 }
 
-/** The real allocator client, loaded on first use. */
+/**
+ * The real allocator client. Imported statically (it is small: node:net,
+ * which child_process loads anyway, and the protocol): a dynamic import put
+ * the connect behind the state read's synchronous part, so the lease round
+ * trip started milliseconds late and ended last on the hook's critical path.
+ */
 export function socketAllocator(config: Config, log: Logger): TableAllocator {
-  const client = () => import('../allocator/client.js');
   return {
-    async requestTable(key) {
-      const { requestTable } = await client();
+    requestTable(key) {
       return requestTable(config, key, {
         onError: (err, attempt) => log.warn('table allocator did not grant a table', { iface: key.ifname, address: key.address.text, attempt, error: err.message }),
       });
     },
-    async releaseTable(key) {
-      const { releaseTable } = await client();
+    releaseTable(key) {
       return releaseTable(config, key);
     },
     async peekTable(key) {
-      const { listLeases } = await client();
       const lease = (await listLeases(config)).find((l) => l.ifname === key.ifname && l.address.text === key.address.text);
       return lease?.table ?? 0;
     },

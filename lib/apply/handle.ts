@@ -4,6 +4,7 @@
 // too it is undone again, so the host never keeps half a configuration.
 
 import type { Config } from '../config/schema.js';
+import { openIpSession, type IpSession } from '../exec/ip-session.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import type { Logger } from '../log/log.js';
 import type { Family } from '../net/address.js';
@@ -14,6 +15,7 @@ import { isIgnored, planEvent } from '../plan/plan.js';
 import { describeChange } from '../plan/render.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
+import { trace, traceSpan } from '../trace/trace.js';
 import { socketAllocator, type TableAllocator } from './allocator.js';
 import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
 import { takeLock } from './lock.js';
@@ -67,10 +69,27 @@ function logChange(log: Logger, c: Change) {
   log.info(c.reason, { iface: c.subject.ifname, address: c.subject.address, table: c.subject.table, do: describeChange(c).replace(/ {2}#.*$/, '') });
 }
 
-/** Handles one routing event from a hook, the watcher or the CLI. */
+/**
+ * Handles one routing event from a hook, the watcher or the CLI. With the
+ * real runner, the state read and the first batch of changes of the event's
+ * family share one `ip` process (lib/exec/ip-session.ts).
+ */
 export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult> {
+  if (deps.run || isIgnored(deps.config, event.ifname)) return handle(event, deps, () => deps.run ?? defaultRun);
+  let session: IpSession | undefined;
+  try {
+    return await handle(event, deps, () => {
+      session = openIpSession(event.kind === 'address-up' ? event.address.address.family : 4);
+      trace('ip session started');
+      return session.run;
+    });
+  } finally {
+    session?.close();
+  }
+}
+
+async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runner): Promise<HandleResult> {
   const { config, log, dryRun } = deps;
-  const run = deps.run ?? defaultRun;
   const allocator = deps.allocator ?? socketAllocator(config, log);
   const iface = event.ifname;
   const address = event.kind === 'interface-gone' ? undefined : `${event.address.address.text}/${event.address.prefix.length}`;
@@ -78,7 +97,6 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
     log.debug('interface ignored (ignore_interfaces)', { iface });
     return { table: 0, degraded: false, changes: 0 };
   }
-  const read = () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) });
 
   // The lease request (a round trip to the allocator) overlaps the lock and
   // the state read; should the allocator be slow (retries), the lock is let
@@ -86,11 +104,17 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   let leasePromise: Promise<number> = Promise.resolve(0);
   if (event.kind === 'address-up') {
     const key = { ifname: iface, address: event.address.address };
-    leasePromise = dryRun
-      ? (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0)
-      : allocator.requestTable(key);
+    leasePromise = traceSpan('lease', () =>
+      dryRun ? (allocator.peekTable?.(key) ?? Promise.resolve(0)).catch(() => 0) : allocator.requestTable(key),
+    );
     leasePromise.catch(() => {}); // awaited below; never an unhandled rejection
+    // One turn of the event loop: the allocator's connect completes and the
+    // request goes out, so the daemon works (and fsyncs) while ip is started,
+    // which blocks this thread for milliseconds (a fork of the runtime).
+    await new Promise((resolve) => setImmediate(resolve));
   }
+  const run = runner();
+  const read = () => traceSpan('state read', () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
 
   const options: ApplyOptions = {
     run,
@@ -102,6 +126,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   };
   const lock = () => (dryRun ? Promise.resolve(undefined) : takeLock(config.runDir));
   let release = await lock();
+  trace('routing lock taken');
   let first: KernelState | undefined;
   let leased: number;
   try {
@@ -134,6 +159,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
         if (table) log.warn('no lease from the allocator: keeping the table this address already has', { iface, address, table });
       }
       plan = planEvent({ state, event, config, table });
+      trace(`planned ${plan.changes.length} changes`);
       if (plan.skipped) {
         log.info(`nothing to do: ${plan.skipped}`, { iface, address });
         return { table: 0, degraded: false, changes: 0 };
@@ -141,7 +167,11 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
       if (dryRun && event.kind === 'address-up' && leased === 0 && !table) {
         options.out(`# no table leased for ${iface} ${address} yet: a real run asks the allocator; shown: the fallback\n`);
       }
-      const result = await applyChanges(plan.changes, options);
+      const applying = applyChanges(plan.changes, options);
+      // Every applied change is logged: start logger(1) while ip applies the batch.
+      if (!dryRun && plan.changes.length) log.prepare?.();
+      const result = await applying;
+      trace('applied');
       if (!result.error) {
         applied = result.applied;
         break;
@@ -157,6 +187,7 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   } finally {
     await release?.();
   }
+  trace('routing lock released');
 
   if (!dryRun) for (const c of applied) logChange(log, c);
   if (plan.degraded) {
@@ -182,7 +213,11 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
       }
     }
   }
+  trace('logged, leases released');
   const changes = dryRun ? plan.changes.length : applied.length;
-  log.info(changes ? 'routing updated' : 'routing already in place', { iface, address, table: plan.table, degraded: plan.degraded || undefined, changes });
+  const outcome = { iface, address, table: plan.table, degraded: plan.degraded || undefined, changes };
+  if (changes) log.info('routing updated', outcome);
+  // Nothing changed (a renewal): the caller sees it, syslog gets no line and no logger(1) is started.
+  else (log.local ?? log.info)('routing already in place', outcome);
   return { table: plan.table, degraded: plan.degraded, changes };
 }

@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 
 // One line per decision, to stderr (what ifup, dhclient and udev show or
 // keep) and to syslog (facility daemon, tag multihomed-routing). syslog goes
 // through one logger(1) process per run, started at the first line, because
-// Node cannot write to /dev/log's datagram socket itself.
+// Node cannot write to /dev/log's datagram socket itself. node:child_process
+// (and the ~35 stream and net modules it loads) is imported only then
+// (logger-process.ts), so `--version` never loads it.
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 export type Fields = Record<string, string | number | boolean | undefined>;
@@ -13,6 +15,17 @@ export interface Logger {
   warn(message: string, fields?: Fields): void;
   info(message: string, fields?: Fields): void;
   debug(message: string, fields?: Fields): void;
+  /**
+   * An info line for the caller only (stderr), not for syslog: an outcome
+   * that is no decision (a renewal that changed nothing), so a run that
+   * changes nothing starts no logger(1). Optional; callers fall back to info.
+   */
+  local?(message: string, fields?: Fields): void;
+  /**
+   * Lines will follow: start logger(1) now (when syslog is on), so its start
+   * overlaps work the caller waits for (the ip batch) rather than the end.
+   */
+  prepare?(): void;
   /** Waits until every line reached its sinks (call before exiting). */
   flush(): Promise<void>;
 }
@@ -43,21 +56,35 @@ export function formatLine(message: string, fields: Fields = {}): string {
 export function createLogger(options: LoggerOptions): Logger {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   let logger: ChildProcess | undefined;
+  /** Lines written before logger(1) could be started. */
+  let pending: string[] | undefined;
+  let started: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
 
+  const startLogger = async () => {
+    const { spawnLogger } = await import('./logger-process.js');
+    logger = spawnLogger();
+    closed = new Promise((resolve) => {
+      logger!.on('error', () => resolve()); // no logger(1): stderr still has it
+      logger!.on('close', () => resolve());
+    });
+    logger.stdin!.on('error', () => {});
+    if (pending!.length) logger.stdin!.write(pending!.join(''));
+    pending = undefined;
+  };
+  const start = () => {
+    pending = [];
+    started = startLogger().catch(() => {}); // cannot start logger(1): stderr still has it
+  };
+
   const toSyslog = (level: Level, line: string) => {
-    if (!logger) {
-      logger = spawn('logger', ['--id=' + process.pid, '-t', 'multihomed-routing', '--prio-prefix'], {
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
-      closed = new Promise((resolve) => {
-        logger!.on('error', () => resolve()); // no logger(1): stderr still has it
-        logger!.on('close', () => resolve());
-      });
-      logger.stdin!.on('error', () => {});
-    }
     const prio = FACILITY_DAEMON * 8 + SYSLOG_LEVEL[level];
-    logger.stdin!.write(`<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`);
+    const text = `<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`;
+    if (logger) logger.stdin!.write(text);
+    else {
+      if (!pending) start();
+      pending!.push(text);
+    }
   };
 
   const emit = (level: Level) => (message: string, fields?: Fields) => {
@@ -72,7 +99,12 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: emit('warn'),
     info: emit('info'),
     debug: emit('debug'),
+    local: (message, fields) => write(`multihomed-routing ${options.source}: ${formatLine(message, fields)}`),
+    prepare: () => {
+      if (options.syslog && !logger && !pending) start();
+    },
     flush: async () => {
+      await started;
       logger?.stdin?.end();
       await closed;
     },

@@ -64,6 +64,10 @@ export async function readState(options: ReadOptions): Promise<KernelState> {
       }),
     ),
   ]);
+  // Parsing takes a few ms: let I/O that is ready meanwhile run first (the
+  // allocator's connect, whose callback sends the lease request), so the
+  // daemon works while we parse instead of after.
+  await new Promise((resolve) => setImmediate(resolve));
   const perFamily = outputs.map((o, i) => (i === 0 ? o.slice(1) : o));
   return {
     links: mergeLinks(outputs[0]?.[0] ?? '[]', perFamily.map((o) => o[0]!)),
