@@ -319,7 +319,7 @@ remove_path() {
   local path=$1 dest=$DESTDIR$1
   [ -e "$dest" ] || [ -L "$dest" ] || return 0
   run rm -f "$dest"
-  say "removed $path"
+  [ "$DRY_RUN" = 1 ] || say "removed $path"
 }
 
 # prune_empty_parents DIR: removes DESTDIR/DIR and its parents while empty, stopping at DESTDIR.
@@ -475,9 +475,9 @@ purge_state() {
   for d in "$(dirname "$store")" "$run"; do
     case $d in */$NAME|*/$NAME/*) ;; *) say "kept $d (not named $NAME: not ours to remove)"; continue ;; esac
     [ -e "$d" ] || continue
-    run rm -rf "$d"; say "removed $d"
+    run rm -rf "$d"; [ "$DRY_RUN" = 1 ] || say "removed $d"
   done
-  if [ -e "$DAEMON_LOG" ]; then run rm -f "$DAEMON_LOG"; say "removed $DAEMON_LOG"; fi
+  if [ -e "$DAEMON_LOG" ]; then run rm -f "$DAEMON_LOG"; [ "$DRY_RUN" = 1 ] || say "removed $DAEMON_LOG"; fi
 }
 
 do_uninstall() {

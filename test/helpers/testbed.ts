@@ -139,6 +139,13 @@ export interface TestBedSpec {
   dad?: boolean;
   /** Files for the host's /etc (path relative to /etc → content), written before anything runs. */
   hostEtc?: Record<string, string>;
+  /**
+   * More directories of the machine the host sees through a private overlay,
+   * like /etc (e.g. '/usr/local', '/var/log' for running install.sh for real):
+   * what the host's processes write there lands in the bed's temp dir;
+   * `host.path()` maps them too.
+   */
+  hostOverlays?: string[];
 }
 
 export interface ExecOptions {
@@ -414,10 +421,21 @@ export class HostNetns extends Netns {
   readonly etcDir: string;
   private readonly private: Record<string, string>;
 
-  constructor(name: string, res: Resources, dir: string) {
+  /** Overlaid directory → its upper layer (writes of the host land there). */
+  private readonly overlays: Record<string, string> = {};
+
+  constructor(name: string, res: Resources, dir: string, overlays: readonly string[] = []) {
     super(name, res, dir);
     this.etcDir = path.join(NETNS_ETC, name);
     this.private = { '/run': path.join(dir, 'run'), '/var/lib/dhcp': path.join(dir, 'var-lib-dhcp') };
+    for (const o of overlays) {
+      const p = path.normalize(o);
+      if (!path.isAbsolute(p) || p === '/' || ['/etc', '/run', '/var/lib/dhcp', '/proc', '/sys', '/dev'].some((x) => p === x || p.startsWith(`${x}/`))) {
+        throw new Error(`hostOverlays: cannot overlay ${o}`);
+      }
+      if (!/^[A-Za-z0-9_./-]+$/.test(p)) throw new Error(`hostOverlays: plain path characters only: ${o}`);
+      this.overlays[p] = path.join(dir, `overlay${p.replace(/\//g, '-')}`, 'upper');
+    }
   }
 
   wrap(argv: readonly string[]): string[] {
@@ -430,7 +448,7 @@ export class HostNetns extends Netns {
     if (!path.isAbsolute(viewPath)) throw new Error(`host.path wants an absolute path, got ${viewPath}`);
     const p = path.normalize(viewPath);
     if (p === '/etc' || p.startsWith('/etc/')) return path.join(this.etcDir, p.slice('/etc'.length));
-    for (const [mount, real] of Object.entries(this.private)) {
+    for (const [mount, real] of Object.entries({ ...this.private, ...this.overlays })) {
       if (p === mount || p.startsWith(`${mount}/`)) return path.join(real, p.slice(mount.length));
     }
     return p;
@@ -505,9 +523,14 @@ export class HostNetns extends Netns {
   start(): void {
     const work = path.join(NETNS_ETC, `.${this.name}.work`);
     this.res.dirs.push(this.etcDir, work);
-    for (const d of [this.etcDir, work, ...Object.values(this.private)]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    const overlayWork = Object.fromEntries(Object.entries(this.overlays).map(([m, upper]) => [m, path.join(path.dirname(upper), 'work')]));
+    for (const d of [this.etcDir, work, ...Object.values(this.private), ...Object.values(this.overlays), ...Object.values(overlayWork)]) {
+      fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+    }
     const mounts = [
       `mount -t overlay mhr-etc -o lowerdir=/etc,upperdir=${this.etcDir},workdir=${work} /etc`,
+      // Overlays before the private binds: an overlay of /var/lib keeps the private /var/lib/dhcp.
+      ...Object.entries(this.overlays).map(([mount, upper]) => `mount -t overlay mhr-ovl -o lowerdir=${mount},upperdir=${upper},workdir=${overlayWork[mount]} ${mount}`),
       ...Object.entries(this.private).map(([mount, real]) => `mount --bind ${real} ${mount}`),
       'exec sleep infinity',
     ].join(' && ');
@@ -707,7 +730,7 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
       return d;
     };
 
-    const host = new HostNetns(`${nsBase}-h`, res, sub('host'));
+    const host = new HostNetns(`${nsBase}-h`, res, sub('host'), spec.hostOverlays);
     const internet = new Internet(`${nsBase}-i`, res, sub('internet'));
     const routers = spec.routers.map((r, i) => new Router(`${nsBase}-r${i}`, res, sub(`r${i}`), i, r));
     const dadOff: Record<string, number> = spec.dad
