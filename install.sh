@@ -197,6 +197,7 @@ gen_unit() {
   cat <<EOF
 [Unit]
 Description=multihomed-routing: per-uplink policy routing (table allocator and address watcher)
+Documentation=man:$NAME(8)
 After=network-pre.target
 Before=network.target
 Wants=network-pre.target
