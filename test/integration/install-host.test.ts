@@ -78,7 +78,7 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
     expect(fs.existsSync('/usr/local/sbin/multihomed-routing')).toBe(false);
     expect(r.stdout).toContain('no systemd: started the daemon directly');
     expect(r.stdout).toMatch(/Next:\n/);
-    const pid = await waitFor('daemon pid', () => daemonPid());
+    const pid = (await waitFor('daemon pid', () => daemonPid()))!;
     expect(isAlive(pid)).toBe(true);
     await waitFor('allocator socket', () => exists('/run/multihomed-routing/allocator/allocator.sock'));
   });
