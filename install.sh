@@ -68,6 +68,8 @@
 set -euo pipefail
 
 NAME=multihomed-routing
+# sudo and cron may hand us a PATH without the sbin directories (ip, dhclient, dnsmasq).
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 DESTDIR=${DESTDIR:-}
@@ -427,7 +429,11 @@ do_install() {
 }
 
 summary_install() {
-  [ "$DRY_RUN" = 1 ] && return
+  local n
+  if [ "$DRY_RUN" = 1 ]; then
+    for n in "${NOTES[@]}"; do say "note: $n"; done
+    return 0
+  fi
   say ""
   say "done. Next:"
   if [ -n "$DESTDIR" ]; then
@@ -441,7 +447,6 @@ summary_install() {
   if [ -e "$DESTDIR$SYSCONFDIR/dnsmasq.d/$NAME.conf" ]; then
     say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf (docs/dns.md: the resolver set-up)"
   fi
-  local n
   for n in "${NOTES[@]}"; do say "  note: $n"; done
   say "  remove it all: ./install.sh --uninstall (add --purge for the config and state)"
 }
