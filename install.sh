@@ -2,13 +2,22 @@
 # Installs (or removes) multihomed-routing.
 #
 #   ./install.sh [--binary PATH] [--prefix DIR] [--sysconfdir DIR] [--destdir DIR]
-#                [--no-start] [--dry-run]
+#                [--no-start] [--no-deps] [--dry-run]
 #   ./install.sh --uninstall [--purge] [same location options] [--dry-run]
-#   ./install.sh --print dhclient-hook|dnsmasq-conf [same location options]
+#   ./install.sh --print NAME [same location options]   (dhclient-hook, dnsmasq-conf,
+#                ifupdown-hook, udev-rule, unit, config)
 #
-# Without --binary it builds the executable first (`npm run build`, needs node
-# and the dev dependencies); with --binary it installs the given executable,
+# Without --binary it builds the executable first (`npm ci` from
+# package-lock.json when node_modules is missing, then `npm run build`: needs
+# Node.js >= 20.12 and npm); with --binary it installs the given executable,
 # which needs no node on the target.
+#
+# Dependencies (not under DESTDIR; --no-deps skips installing any): iproute2
+# (`ip`) is required and installed with apt-get when missing; Node.js and npm
+# are installed from the distribution only when it has a new enough Node
+# (Debian 12 ships 18: the script says how to get one, or use --binary).
+# isc-dhcp-client, ifupdown and dnsmasq are the operator's choice: the script
+# says which are missing and what that means, and installs none of them.
 #
 # What it installs (paths without DESTDIR):
 #   $PREFIX/sbin/multihomed-routing                         the executable (0755)
@@ -37,9 +46,13 @@
 # started directly in the background (pid file $PIDFILE, log $DAEMON_LOG), and
 # the script says so: start it from your init system to survive a reboot.
 #
-# --uninstall stops the daemon and removes every file above. The config file
-# is removed only when it still equals the defaults; an edited config is kept
-# (and reported) unless --purge is given.
+# --uninstall stops the daemon, removes the hooks (so nothing re-adds routing),
+# runs `multihomed-routing cleanup` (every rule and route of ours goes, main's
+# prefix and default routes come back, saved sysctls are restored, our lines
+# leave the dnsmasq servers-file and dnsmasq gets SIGHUP), then removes every
+# other file above. The config file is removed only when it still equals the
+# defaults; an edited config is kept (and reported) unless --purge is given,
+# which also removes the lease store directory, run_dir and the daemon's log.
 #
 # Environment: DESTDIR, PREFIX (default /usr/local), SYSCONFDIR (default /etc),
 # UNITDIR (default /etc/systemd/system: a locally installed unit, like the
@@ -55,6 +68,8 @@
 set -euo pipefail
 
 NAME=multihomed-routing
+# sudo and cron may hand us a PATH without the sbin directories (ip, dhclient, dnsmasq).
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 DESTDIR=${DESTDIR:-}
@@ -68,6 +83,7 @@ ACTION=install
 PURGE=0
 DRY_RUN=0
 START=1
+DEPS=1
 PRINT=
 
 usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -88,6 +104,7 @@ while [ $# -gt 0 ]; do
     --purge) PURGE=1 ;;
     --dry-run|-n) DRY_RUN=1 ;;
     --no-start) START=0 ;;
+    --no-deps) DEPS=0 ;;
     --print) ACTION=print; PRINT=${2:?--print needs a file name}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
@@ -182,6 +199,7 @@ gen_unit() {
   cat <<EOF
 [Unit]
 Description=multihomed-routing: per-uplink policy routing (table allocator and address watcher)
+Documentation=man:$NAME(8)
 After=network-pre.target
 Before=network.target
 Wants=network-pre.target
@@ -304,7 +322,7 @@ remove_path() {
   local path=$1 dest=$DESTDIR$1
   [ -e "$dest" ] || [ -L "$dest" ] || return 0
   run rm -f "$dest"
-  say "removed $path"
+  [ "$DRY_RUN" = 1 ] || say "removed $path"
 }
 
 # prune_empty_parents DIR: removes DESTDIR/DIR and its parents while empty, stopping at DESTDIR.
@@ -316,22 +334,72 @@ prune_empty_parents() {
   done
 }
 
-# Building needs Node.js >= 20.12 (single-executable support) and npm; say
-# plainly what is missing instead of failing inside the build.
+# ---- dependencies -------------------------------------------------------------
+NOTES=()
+note() { NOTES+=("$*"); }
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# apt_install PKG...: Debian/Ubuntu only; says what it does.
+apt_install() {
+  if ! have apt-get; then return 1; fi
+  if [ "$DRY_RUN" = 1 ]; then say "would run: apt-get install -y --no-install-recommends $*"; return 0; fi
+  say "installing from the distribution: $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 \
+    || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2; }
+}
+
+# The programs the executable runs on the target: ip is required; the rest
+# decide which integrations work.
+check_run_deps() {
+  if ! have ip; then
+    if [ "$DEPS" = 1 ] && apt_install iproute2; then :
+    else die "'ip' (iproute2) is required: install iproute2"; fi
+  fi
+  have setpriv || note "setpriv (util-linux) missing: the daemon's 'ip monitor' is not tied to its life."
+  have logger || note "logger (bsdutils) missing: nothing goes to syslog, only to stderr."
+  have dhclient || note "dhclient (isc-dhcp-client) not installed: DHCP uplinks need it (or NetworkManager); the dhclient hook is installed anyway and is inert without it."
+  have ifup || note "ifup (ifupdown) not installed: static uplinks in /etc/network/interfaces need it; the if-up.d hooks are inert without it (NetworkManager's 01-ifupdown dispatcher also runs them)."
+  if ! have dnsmasq; then
+    note "dnsmasq not installed: per-uplink DNS (server=NS@IFACE) needs it as the host's resolver; see docs/dns.md. Without it set 'dnsmasq_mode = no' in $CONFIG_PATH so dhclient-script keeps writing resolv.conf."
+  fi
+}
+
+node_ok() { have node && node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=12)?0:1)'; }
+
+NODE_ADVICE="Building needs Node.js >= 20.12 (single-executable support) and npm.
+  Debian 12 ships Node.js 18; get a newer one from NodeSource (https://github.com/nodesource/distributions:
+  nodejs 20 or 22 .deb packages), from nodejs.org (tarball; put its bin/ on PATH), or with nvm.
+  Or build elsewhere and install the result here: ./install.sh --binary PATH/TO/multihomed-routing"
+
+# Node.js >= 20.12 and npm for building: from the distribution when its
+# candidate is new enough (Ubuntu 24.04: 18, Debian 13: 20.19), else advice.
 check_build_tools() {
-  command -v node >/dev/null && command -v npm >/dev/null \
-    || die "building needs Node.js >= 20.12 and npm (Debian: apt-get install nodejs npm, or NodeSource for a newer Node); or pass --binary PATH to install a prebuilt executable"
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=12)?0:1)' \
-    || die "building needs Node.js >= 20.12 for single-executable builds; this is $(node --version). Install a newer Node.js or pass --binary PATH"
+  if ! node_ok && [ "$DEPS" = 1 ] && have apt-cache; then
+    local cand
+    cand=$(apt-cache policy nodejs 2>/dev/null | sed -n 's/^ *Candidate: *//p')
+    case $cand in
+      ''|'(none)') ;;
+      *) if dpkg --compare-versions "$cand" ge 20.12; then apt_install nodejs npm || true; fi ;;
+    esac
+  fi
+  if [ "$DRY_RUN" = 1 ]; then node_ok || say "would need: Node.js >= 20.12 and npm (not found)"; return 0; fi
+  have node || die "$NODE_ADVICE"
+  node_ok || die "this is Node.js $(node --version). $NODE_ADVICE"
+  if ! have npm; then
+    [ "$DEPS" = 1 ] && apt_install npm >/dev/null 2>&1 || true
+    have npm || die "npm is missing (Debian: apt-get install npm; NodeSource's nodejs includes it). $NODE_ADVICE"
+  fi
 }
 
 # ---- actions ----------------------------------------------------------------
 do_install() {
+  [ -z "$DESTDIR" ] && check_run_deps
   if [ -z "$BINARY" ]; then
     BINARY=$SCRIPT_DIR/dist/$NAME
-    if [ "$DRY_RUN" = 1 ]; then say "would build: npm run build (in $SCRIPT_DIR)"
+    check_build_tools
+    if [ "$DRY_RUN" = 1 ]; then say "would build: npm ci (when node_modules is missing) and npm run build (in $SCRIPT_DIR)"
     else
-      check_build_tools
       if [ ! -x "$SCRIPT_DIR/node_modules/.bin/esbuild" ]; then
         say "installing build dependencies (npm ci)"
         (cd "$SCRIPT_DIR" && npm ci --no-audit --no-fund) >&2 || die "npm ci failed"
@@ -357,12 +425,77 @@ do_install() {
     install_config
   fi
   start_service
+  summary_install
+}
+
+summary_install() {
+  local n
+  if [ "$DRY_RUN" = 1 ]; then
+    for n in "${NOTES[@]}"; do say "note: $n"; done
+    return 0
+  fi
+  say ""
+  say "done. Next:"
+  if [ -n "$DESTDIR" ]; then
+    say "  files staged under $DESTDIR (nothing started)."
+    return
+  fi
+  say "  - $INSTALLED_BINARY status        what is managed now (nothing until an uplink comes up)"
+  say "  - $INSTALLED_BINARY doctor        checks this host and explains what is wrong, with the fix"
+  say "  - bring an uplink up again (ifdown/ifup IFACE, or renew its DHCP lease) so its hooks run"
+  say "  - the config: $CONFIG_PATH (documented defaults; 'man $NAME')"
+  if [ -e "$DESTDIR$SYSCONFDIR/dnsmasq.d/$NAME.conf" ]; then
+    say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf (docs/dns.md: the resolver set-up)"
+  fi
+  for n in "${NOTES[@]}"; do say "  note: $n"; done
+  say "  remove it all: ./install.sh --uninstall (add --purge for the config and state)"
+}
+
+# The hooks go first: nothing may re-add routing while cleanup removes it.
+HOOK_PATHS=()
+is_hook() { case $1 in */if-up.d/*|*/if-post-down.d/*|*/dhclient-enter-hooks.d/*|*/udev/rules.d/*) return 0 ;; esac; return 1; }
+
+# Runs `multihomed-routing cleanup` on this host (never under DESTDIR).
+run_cleanup() {
+  local bin=$INSTALLED_BINARY
+  [ -n "$DESTDIR" ] && return 0
+  if [ ! -x "$bin" ]; then say "no $bin: rules and routes not cleaned up"; return 0; fi
+  if [ "$DRY_RUN" = 1 ]; then
+    say "would run: $bin --config $CONFIG_PATH cleanup; it would do:"
+    "$bin" --config "$CONFIG_PATH" --dry-run cleanup 2>&1 | sed 's/^/  /' || true
+    return 0
+  fi
+  "$bin" --config "$CONFIG_PATH" cleanup || say "cleanup reported a problem (see above); continuing the uninstall"
+}
+
+# Directories of runtime state and the lease store (only with --purge).
+purge_state() {
+  [ -n "$DESTDIR" ] && return 0
+  local bin=$INSTALLED_BINARY store= run=
+  BINARY=$bin
+  if [ -x "$bin" ] && [ -r "$CONFIG_PATH" ]; then
+    store=$(config_value store_path 2>/dev/null || true); run=$(config_value run_dir 2>/dev/null || true)
+  fi
+  store=${store:-/var/lib/$NAME/leases.json}; run=${run:-/run/$NAME}
+  local d
+  for d in "$(dirname "$store")" "$run"; do
+    case $d in */$NAME|*/$NAME/*) ;; *) say "kept $d (not named $NAME: not ours to remove)"; continue ;; esac
+    [ -e "$d" ] || continue
+    run rm -rf "$d"; [ "$DRY_RUN" = 1 ] || say "removed $d"
+  done
+  if [ -e "$DAEMON_LOG" ]; then run rm -f "$DAEMON_LOG"; [ "$DRY_RUN" = 1 ] || say "removed $DAEMON_LOG"; fi
 }
 
 do_uninstall() {
   stop_service
   declare_files
   local entry config=$DESTDIR$CONFIG_PATH bin=$DESTDIR$INSTALLED_BINARY
+  for entry in "${FILES[@]}"; do
+    IFS='|' read -r _ path _ <<<"$entry"
+    is_hook "$path" && remove_path "$path"
+  done
+  run_cleanup
+  [ "$PURGE" = 1 ] && purge_state
   # Decide about the config while the executable that knows the defaults is still there.
   if [ -e "$config" ]; then
     if [ "$PURGE" = 1 ]; then remove_path "$CONFIG_PATH"
@@ -371,6 +504,7 @@ do_uninstall() {
   fi
   for entry in "${FILES[@]}"; do
     IFS='|' read -r _ path _ <<<"$entry"
+    is_hook "$path" && continue
     remove_path "$path"
   done
   [ -d "$DESTDIR$CONFIG_DIR" ] && run rmdir --ignore-fail-on-non-empty "$DESTDIR$CONFIG_DIR"
@@ -382,6 +516,7 @@ do_uninstall() {
     done
   fi
   if have_systemd; then run systemctl daemon-reload; fi
+  [ "$DRY_RUN" = 1 ] || say "uninstalled."
   return 0
 }
 
@@ -391,8 +526,10 @@ do_print() {
     dhclient-hook) gen_dhclient_hook ;;
     dnsmasq-conf) gen_dnsmasq_conf ;;
     ifupdown-hook) gen_ifupdown_hook ;;
+    udev-rule) gen_udev_rule ;;
     unit) gen_unit ;;
-    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, unit)" ;;
+    config) defaults_of "$BINARY" ;;
+    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, udev-rule, unit, config)" ;;
   esac
 }
 

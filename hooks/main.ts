@@ -23,6 +23,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
   doctor: async () => (await import('../lib/cli/doctor-command.js')).doctorCommand,
   help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),
+  cleanup: async () => (await import('../lib/cli/cleanup-command.js')).cleanupCommand,
   'udev-remove': async () => (await import('./udev/command.js')).udevRemoveCommand,
 };
 

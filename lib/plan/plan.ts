@@ -70,7 +70,7 @@ const ruleKey = (r: Rule | RuleSpec) =>
   [r.priority, r.src?.text, r.dst?.text, r.iif, r.oif, r.table].join('|');
 
 /** The spec that deletes exactly this route. */
-function specOfRoute(r: Route): RouteSpec {
+export function specOfRoute(r: Route): RouteSpec {
   return {
     family: r.family,
     table: r.table,
@@ -85,7 +85,7 @@ function specOfRoute(r: Route): RouteSpec {
   };
 }
 
-function specOfRule(r: Rule): RuleSpec {
+export function specOfRule(r: Rule): RuleSpec {
   return {
     family: r.family,
     priority: r.priority,
@@ -158,7 +158,7 @@ function desiredRules(config: Config, f: Family, ifname: string, a: IpInterfaceA
 }
 
 /** Collects changes; deletions and additions are kept apart so deletions run first. */
-class Builder {
+export class Builder {
   readonly pre: Change[] = [];
   readonly dels: Change[] = [];
   readonly adds: Change[] = [];
@@ -238,7 +238,7 @@ function planSysctls(b: Builder, state: KernelState, config: Config, ifname: str
 }
 
 /** Restores saved sysctls of an interface that holds no managed address any more. */
-function planRestore(b: Builder, state: KernelState, ifname: string, gone: boolean) {
+export function planRestore(b: Builder, state: KernelState, ifname: string, gone: boolean) {
   const sys = state.sysctls[ifname];
   if (!sys || Object.keys(sys.saved).length === 0) return;
   const subject: Subject = { ifname, table: 0 };

@@ -141,6 +141,13 @@ export interface TestBedSpec {
   dad?: boolean;
   /** Files for the host's /etc (path relative to /etc → content), written before anything runs. */
   hostEtc?: Record<string, string>;
+  /**
+   * More directories of the machine the host sees through a private overlay,
+   * like /etc (e.g. '/usr/local', '/var/log' for running install.sh for real):
+   * what the host's processes write there lands in the bed's temp dir;
+   * `host.path()` maps them too.
+   */
+  hostOverlays?: string[];
 }
 
 export interface ExecOptions {
@@ -415,14 +422,25 @@ export class HostNetns extends Netns {
   /** Upper layer of the host's /etc overlay: /etc/netns/NAME. */
   readonly etcDir: string;
   private readonly private: Record<string, string>;
-  /** Upper layer of the host's /var/lib overlay. */
-  private readonly varLibDir: string;
 
-  constructor(name: string, res: Resources, dir: string) {
+  /** Overlaid directory → its upper layer (writes of the host land there). */
+  private readonly overlays: Record<string, string> = {};
+
+  constructor(name: string, res: Resources, dir: string, overlays: readonly string[] = []) {
     super(name, res, dir);
     this.etcDir = path.join(NETNS_ETC, name);
-    this.varLibDir = path.join(dir, 'var-lib');
     this.private = { '/run': path.join(dir, 'run'), '/var/lib/dhcp': path.join(dir, 'var-lib-dhcp') };
+    // /var/lib always: a daemon's default lease store must not reach the machine.
+    // Parents first, so an overlay of /var/lib sits on an overlaid /var.
+    const wanted = [...new Set([...overlays.map((o) => path.normalize(o)), '/var/lib'])].sort((a, b) => a.length - b.length);
+    for (const o of wanted) {
+      const p = path.normalize(o);
+      if (!path.isAbsolute(p) || p === '/' || ['/etc', '/run', '/var/lib/dhcp', '/proc', '/sys', '/dev'].some((x) => p === x || p.startsWith(`${x}/`))) {
+        throw new Error(`hostOverlays: cannot overlay ${o}`);
+      }
+      if (!/^[A-Za-z0-9_./-]+$/.test(p)) throw new Error(`hostOverlays: plain path characters only: ${o}`);
+      this.overlays[p] = path.join(dir, `overlay${p.replace(/\//g, '-')}`, 'upper');
+    }
   }
 
   wrap(argv: readonly string[]): string[] {
@@ -434,12 +452,12 @@ export class HostNetns extends Netns {
   path(viewPath: string): string {
     if (!path.isAbsolute(viewPath)) throw new Error(`host.path wants an absolute path, got ${viewPath}`);
     const p = path.normalize(viewPath);
-    const under = (mount: string) => p === mount || p.startsWith(`${mount}/`);
-    for (const [mount, real] of Object.entries(this.private)) {
-      if (under(mount)) return path.join(real, p.slice(mount.length));
+    if (p === '/etc' || p.startsWith('/etc/')) return path.join(this.etcDir, p.slice('/etc'.length));
+    // The deepest mount wins (/var/lib/dhcp over /var/lib over /var).
+    const mounts = Object.entries({ ...this.overlays, ...this.private }).sort(([a], [b]) => b.length - a.length);
+    for (const [mount, real] of mounts) {
+      if (p === mount || p.startsWith(`${mount}/`)) return path.join(real, p.slice(mount.length));
     }
-    if (under('/etc')) return path.join(this.etcDir, p.slice('/etc'.length));
-    if (under('/var/lib')) return path.join(this.varLibDir, p.slice('/var/lib'.length));
     return p;
   }
 
@@ -511,14 +529,15 @@ export class HostNetns extends Netns {
   /** Starts the process that holds the host's mount namespace (/etc overlay, private /run). */
   start(): void {
     const work = path.join(NETNS_ETC, `.${this.name}.work`);
-    const varLibWork = path.join(this.dir, 'var-lib.work');
     this.res.dirs.push(this.etcDir, work);
-    for (const d of [this.etcDir, work, this.varLibDir, varLibWork, ...Object.values(this.private)]) {
+    const overlayWork = Object.fromEntries(Object.entries(this.overlays).map(([m, upper]) => [m, path.join(path.dirname(upper), 'work')]));
+    for (const d of [this.etcDir, work, ...Object.values(this.private), ...Object.values(this.overlays), ...Object.values(overlayWork)]) {
       fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     }
     const mounts = [
       `mount -t overlay mhr-etc -o lowerdir=/etc,upperdir=${this.etcDir},workdir=${work} /etc`,
-      `mount -t overlay mhr-varlib -o lowerdir=/var/lib,upperdir=${this.varLibDir},workdir=${varLibWork} /var/lib`,
+      // Overlays before the private binds: an overlay of /var/lib keeps the private /var/lib/dhcp.
+      ...Object.entries(this.overlays).map(([mount, upper]) => `mount -t overlay mhr-ovl -o lowerdir=${mount},upperdir=${upper},workdir=${overlayWork[mount]} ${mount}`),
       ...Object.entries(this.private).map(([mount, real]) => `mount --bind ${real} ${mount}`),
       'exec sleep infinity',
     ].join(' && ');
@@ -718,7 +737,7 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
       return d;
     };
 
-    const host = new HostNetns(`${nsBase}-h`, res, sub('host'));
+    const host = new HostNetns(`${nsBase}-h`, res, sub('host'), spec.hostOverlays);
     const internet = new Internet(`${nsBase}-i`, res, sub('internet'));
     const routers = spec.routers.map((r, i) => new Router(`${nsBase}-r${i}`, res, sub(`r${i}`), i, r));
     const dadOff: Record<string, number> = spec.dad

@@ -170,6 +170,21 @@ describe('install.sh', () => {
     expect(printed.stdout + '\n').toBe(fs.readFileSync(real(DNSMASQ), 'utf8'));
   });
 
+  test('--print renders each installed file as install.sh writes it (the package build uses it)', async () => {
+    expect((await install()).exitCode).toBe(0);
+    for (const [name, file] of [['udev-rule', UDEV], ['ifupdown-hook', IFUP], ['dhclient-hook', DHCLIENT], ['unit', UNIT], ['config', CONF]] as const) {
+      const printed = await execa(INSTALL, ['--binary', BINARY, '--print', name], { env: { DESTDIR: destdir } });
+      expect(printed.stdout + '\n', name).toBe(fs.readFileSync(real(file), 'utf8'));
+    }
+  });
+
+  test('--dry-run without --binary says it would build', async () => {
+    const r = await execa(INSTALL, ['--dry-run'], { env: { DESTDIR: destdir }, reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('would build: npm ci (when node_modules is missing) and npm run build');
+    expect(files()).toEqual([]);
+  });
+
   test('bad arguments are refused', async () => {
     expect((await install('--prefix', "/opt/it's")).stderr).toContain('PREFIX may only contain');
     expect((await install('--frobnicate')).exitCode).not.toBe(0);

@@ -1,0 +1,133 @@
+// The plan of `multihomed-routing cleanup` (pure): everything of ours goes,
+// and the host is left as it would be without the toolkit.
+//
+// - Every entry (a table our rules or routes name): its rules and our routes,
+//   exactly like an interface-gone event, for every interface at once.
+// - Our routes in main (the degraded fallback).
+// - For each managed address still on its interface, what we had moved out of
+//   main comes back, so the host keeps its connectivity after an uninstall:
+//   the kernel's prefix route (`proto kernel`, metric 0; IPv6 256) unless main
+//   already has a route to the prefix through the interface, and the table's
+//   first default route (`proto boot`, as ifupdown and dhclient-script add it)
+//   unless main already has a default through the interface (NetworkManager's,
+//   the kernel's RA route). The defaults get metric = the interface's rank in
+//   the `iif lo` band (IPv6: 1024 + rank), so their order is the order unbound
+//   traffic had, and two uplinks never collide. Two interfaces with the same
+//   IPv4 prefix: the second prefix route gets the next free metric (ip route
+//   add would refuse a duplicate).
+// - Saved sysctls of every interface (run_dir/sysctl) are restored and
+//   forgotten (planRestore, like an interface that is no longer managed).
+//
+// Rules with our protocol that the index does not own (foreign selectors such
+// as fwmark, lookups of main/local) are not ours to delete by a partial match:
+// they are reported, not removed.
+
+import type { Config } from '../config/schema.js';
+import { isLinkLocal, type Family } from '../net/address.js';
+import { PROTO_BOOT, PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route } from '../state/types.js';
+import type { Change, RouteSpec, Subject } from './change.js';
+import { indexState, type Entry } from './index.js';
+import { Builder, planRestore, specOfRoute, specOfRule } from './plan.js';
+
+export interface CleanupInput {
+  state: KernelState;
+  config: Config;
+  /** Interfaces with saved sysctls (run_dir/sysctl); their values are in state.sysctls. */
+  savedSysctlInterfaces: readonly string[];
+}
+
+export interface CleanupPlan {
+  changes: Change[];
+  /** Entries removed, for releasing leases and records. */
+  entries: { family: Family; table: number; ifname?: string; address?: string }[];
+  /** Rules with our protocol left alone, as `ip rule` would print them (roughly). */
+  untouched: string[];
+}
+
+const bits = (f: Family) => (f === 4 ? 32 : 128);
+
+function subjectOf(e: Entry): Subject {
+  return { ifname: e.ifname ?? '?', ...(e.address ? { address: e.address.text } : {}), table: e.table };
+}
+
+export function planCleanup(input: CleanupInput): CleanupPlan {
+  const { state, config } = input;
+  const idx = indexState(state, config);
+  const b = new Builder();
+  const entries: CleanupPlan['entries'] = [];
+  const removedMain = new Set<Route>();
+
+  for (const e of idx.entries.values()) {
+    const subject = subjectOf(e);
+    for (const r of e.rules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'cleanup: remove every rule of ours' });
+    for (const r of e.routes) b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject, reason: 'cleanup: remove every route of ours' });
+    entries.push({ family: e.family, table: e.table, ...(e.ifname ? { ifname: e.ifname } : {}), ...(e.address ? { address: e.address.text } : {}) });
+  }
+  for (const routes of idx.mainByDev.values()) {
+    for (const r of routes) {
+      if (r.protocol !== config.protocol) continue;
+      removedMain.add(r);
+      b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject: { ifname: r.dev ?? '?', ...(r.prefsrc ? { address: r.prefsrc.text } : {}), table: 0 }, reason: 'cleanup: remove our fallback route from main' });
+    }
+  }
+
+  // What main will hold after the deletions, to avoid duplicates when restoring.
+  const main = state.routes.filter((r) => r.table === TABLE_MAIN && r.type === 1 && !removedMain.has(r));
+  const taken = (f: Family, dst: string, metric: number) => main.some((r) => r.family === f && r.dst.text === dst && r.metric === metric);
+  const restored: RouteSpec[] = [];
+  const add = (spec: RouteSpec, subject: Subject, reason: string) => {
+    restored.push(spec);
+    main.push({ family: spec.family, table: TABLE_MAIN, type: 1, dst: spec.dst, dev: spec.dev, protocol: spec.protocol, scope: spec.scope ?? 0, metric: spec.metric, flags: [], ...(spec.gateway ? { gateway: spec.gateway } : {}) });
+    b.adds.push({ kind: 'add-route', route: spec, subject, reason });
+  };
+
+  // Ranks as the iif-lo band has them (lower pref first), per family.
+  const byPref = [...idx.entries.values()]
+    .map((e) => ({ e, pref: Math.min(...e.rules.filter((r) => r.iif === 'lo' && !r.src && !r.dst && !r.oif).map((r) => r.priority), Number.MAX_SAFE_INTEGER) }))
+    .sort((x, y) => x.pref - y.pref || x.e.table - y.e.table);
+  const rankOf = new Map<Entry, number>();
+  for (const f of [4, 6] as const) byPref.filter((x) => x.e.family === f).forEach((x, i) => rankOf.set(x.e, i));
+
+  for (const { e } of byPref) {
+    if (!e.ifname || !e.address || isLinkLocal(e.address)) continue;
+    const link = idx.links.get(e.ifname);
+    const onLink = link?.addresses.find((a) => a.address.address.text === e.address!.text);
+    if (!link || !onLink) continue;
+    const f = e.family;
+    const subject = subjectOf(e);
+    const P = e.prefix ?? onLink.address.prefix;
+    if (P.length < bits(f)) {
+      const present = main.some((r) => r.family === f && r.dst.text === P.text && r.dev === e.ifname);
+      if (!present) {
+        let metric = f === 4 ? 0 : 256;
+        if (f === 4) while (taken(4, P.text, metric)) metric++;
+        add(
+          f === 4
+            ? { family: 4, table: TABLE_MAIN, dst: P, dev: e.ifname, scope: SCOPE_LINK, prefsrc: e.address, metric, protocol: PROTO_KERNEL }
+            : { family: 6, table: TABLE_MAIN, dst: P, dev: e.ifname, metric, protocol: PROTO_KERNEL },
+          subject,
+          'cleanup: the address stays, so does its on-link prefix route in main',
+        );
+      }
+    }
+    const gw = e.routes.filter((r) => r.dst.length === 0 && r.gateway).sort((x, y) => x.metric - y.metric)[0];
+    if (gw?.gateway && !main.some((r) => r.family === f && r.dst.length === 0 && r.dev === e.ifname)) {
+      const rank = rankOf.get(e) ?? 0;
+      let metric = (f === 4 ? 0 : 1024) + rank;
+      while (taken(f, gw.dst.text, metric)) metric++;
+      add(
+        { family: f, table: TABLE_MAIN, dst: gw.dst, gateway: gw.gateway, dev: e.ifname, metric, protocol: PROTO_BOOT, ...(gw.flags.includes('onlink') ? { onlink: true } : {}) },
+        subject,
+        `cleanup: the default route through ${e.ifname} goes back to main (metric ${metric}: its place in interface priority)`,
+      );
+    }
+  }
+
+  const sysctlIfnames = new Set([...input.savedSysctlInterfaces]);
+  for (const ifname of [...sysctlIfnames].sort()) planRestore(b, state, ifname, !idx.links.has(ifname));
+
+  const untouched = state.rules
+    .filter((r) => r.protocol === config.protocol && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
+    .map((r) => `-${r.family} pref ${r.priority}${r.src ? ` from ${r.src.text}` : ''}${r.table !== undefined ? ` lookup ${r.table}` : ''}`);
+  return { changes: b.list(), entries, untouched };
+}
