@@ -96,15 +96,18 @@ export function parseDhclientEnv(env: Env): DhclientHook {
     if (!lease) throw new DhcpEnvError('new_ip_address', `an IPv4 address for ${reason}`, '');
     const old = reason === 'TIMEOUT' ? undefined : readAddress4(env, 'old_');
     if (old && !sameAddress(old, lease.address)) hook.events.push(addressDown(ifname, old));
-    hook.events.push(lease);
+    // One DHCPv4 lease per interface: any other of ours is stale (a DHCPNAK).
+    hook.events.push({ ...lease, soleLease: true });
     hook.dns = { ifname, family: 4, servers: lease.dnsServers };
     if (reason === 'TIMEOUT') {
       const router = readAddressList(env, 'new_routers', 4, MAX_ROUTERS)[0];
       if (router) hook.probe = router;
     }
   } else if (V4_DOWN.has(reason)) {
+    // As dhclient-script flushes the interface's addresses when old_ip_address
+    // is set: the lease file may name an older lease than the one in place.
     const old = readAddress4(env, 'old_');
-    if (old) hook.events.push(addressDown(ifname, old));
+    if (old) hook.events.push({ ...addressDown(ifname, old), soleLease: true });
     hook.dns = { ifname, family: 4, servers: [] };
   } else if (V6_UP.has(reason)) {
     const servers = readAddressList(env, 'new_dhcp6_name_servers', 6, MAX_NAME_SERVERS);
