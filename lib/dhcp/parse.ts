@@ -8,10 +8,14 @@
 //   TIMEOUT                     no server; new_* is a recorded lease to try:
 //                               configure it, then ping the first router
 //   EXPIRE FAIL RELEASE STOP    the lease in old_* (if any) goes away
+//   (all of these: one lease per interface, so the events carry soleLease:
+//   any other DHCP lease of ours on the interface is stale, e.g. after a
+//   DHCPNAK, and goes too; docs/dhcp.md "Stale leases")
 //   BOUND6 RENEW6 REBIND6       new_ip6_address/new_ip6_prefixlen with
 //                               new_preferred_life/new_max_life; old_ip6_*;
 //                               no gateway (it comes from router advertisements)
-//   EXPIRE6 RELEASE6 STOP6      old_ip6_address goes away
+//   EXPIRE6 RELEASE6 STOP6      old_ip6_address goes away (only it, as
+//                               dhclient-script: no soleLease)
 //   PREINIT PREINIT6 DEPREF6 MEDIUM ARPCHECK ARPSEND NBI V6ONLY, unknown:
 //                               not ours: dhclient-script does what it does
 //                               (link up, flush stale addresses, deprecate)
