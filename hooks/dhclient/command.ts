@@ -102,7 +102,7 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
     if (ping.exitCode !== 0) {
       unusable = true;
       log.warn('recorded lease unusable: its router does not answer; removing it', { ...fields, router: hook.probe.text });
-      const down: RoutingEvent = { kind: 'address-down', source: 'dhclient', ifname: hook.ifname, address: up.address, manageAddress: true };
+      const down: RoutingEvent = { kind: 'address-down', source: 'dhclient', ifname: hook.ifname, address: up.address, manageAddress: true, soleLease: true };
       try {
         await deps.handle(down, handleOptions);
       } catch (err) {

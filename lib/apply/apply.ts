@@ -130,7 +130,8 @@ export function inverseOf(c: Change): Change | undefined {
     case 'add-address':
       return { kind: 'del-address', ifname: c.ifname, address: c.address, subject: c.subject, reason };
     case 'del-address':
-      return { kind: 'add-address', ifname: c.ifname, address: c.address, subject: c.subject, reason };
+      // With the lifetimes and flags the planner recorded (a stale lease goes back as it was).
+      return { ...c, kind: 'add-address', reason };
     case 'set-sysctl':
       return { ...c, value: c.previous, previous: c.value, save: false, reason };
     default:

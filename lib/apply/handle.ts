@@ -202,8 +202,10 @@ async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runne
     } catch (err) {
       log.warn('could not record the address configuration (a flushed table is not rebuilt)', { iface, error: (err as Error).message });
     }
-    // address-down releases its own lease even when the kernel held nothing of it.
-    const keys = event.kind === 'address-down' ? [{ ifname: iface, address: event.address }] : plan.released;
+    // address-down releases its own lease even when the kernel held nothing of it (and those of stale leases it removed).
+    const keys = event.kind === 'address-down'
+      ? [{ ifname: iface, address: event.address }, ...plan.released.filter((k) => k.address.address.text !== event.address.address.text)]
+      : plan.released;
     for (const k of keys) {
       try {
         const had = await allocator.releaseTable({ ifname: k.ifname, address: k.address.address });

@@ -8,10 +8,14 @@
 //   TIMEOUT                     no server; new_* is a recorded lease to try:
 //                               configure it, then ping the first router
 //   EXPIRE FAIL RELEASE STOP    the lease in old_* (if any) goes away
+//   (all of these: one lease per interface, so the events carry soleLease:
+//   any other DHCP lease of ours on the interface is stale, e.g. after a
+//   DHCPNAK, and goes too; docs/dhcp.md "Stale leases")
 //   BOUND6 RENEW6 REBIND6       new_ip6_address/new_ip6_prefixlen with
 //                               new_preferred_life/new_max_life; old_ip6_*;
 //                               no gateway (it comes from router advertisements)
-//   EXPIRE6 RELEASE6 STOP6      old_ip6_address goes away
+//   EXPIRE6 RELEASE6 STOP6      old_ip6_address goes away (only it, as
+//                               dhclient-script: no soleLease)
 //   PREINIT PREINIT6 DEPREF6 MEDIUM ARPCHECK ARPSEND NBI V6ONLY, unknown:
 //                               not ours: dhclient-script does what it does
 //                               (link up, flush stale addresses, deprecate)
@@ -96,15 +100,18 @@ export function parseDhclientEnv(env: Env): DhclientHook {
     if (!lease) throw new DhcpEnvError('new_ip_address', `an IPv4 address for ${reason}`, '');
     const old = reason === 'TIMEOUT' ? undefined : readAddress4(env, 'old_');
     if (old && !sameAddress(old, lease.address)) hook.events.push(addressDown(ifname, old));
-    hook.events.push(lease);
+    // One DHCPv4 lease per interface: any other of ours is stale (a DHCPNAK).
+    hook.events.push({ ...lease, soleLease: true });
     hook.dns = { ifname, family: 4, servers: lease.dnsServers };
     if (reason === 'TIMEOUT') {
       const router = readAddressList(env, 'new_routers', 4, MAX_ROUTERS)[0];
       if (router) hook.probe = router;
     }
   } else if (V4_DOWN.has(reason)) {
+    // As dhclient-script flushes the interface's addresses when old_ip_address
+    // is set: the lease file may name an older lease than the one in place.
     const old = readAddress4(env, 'old_');
-    if (old) hook.events.push(addressDown(ifname, old));
+    if (old) hook.events.push({ ...addressDown(ifname, old), soleLease: true });
     hook.dns = { ifname, family: 4, servers: [] };
   } else if (V6_UP.has(reason)) {
     const servers = readAddressList(env, 'new_dhcp6_name_servers', 6, MAX_NAME_SERVERS);

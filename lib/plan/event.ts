@@ -42,6 +42,15 @@ export interface AddressUp {
    */
   preferredLifetime?: number;
   validLifetime?: number;
+  /**
+   * The interface holds at most one address of this kind and family (a
+   * DHCPv4 client has one lease per interface): every OTHER address of ours
+   * on the interface of this family that carries a lease lifetime is a stale
+   * lease (a refused renewal, a lease file reporting an older address) and is
+   * removed with everything of it. See staleLeases in plan.ts for the exact
+   * criterion.
+   */
+  soleLease?: boolean;
 }
 
 export interface AddressDown {
@@ -51,6 +60,13 @@ export interface AddressDown {
   address: IpInterfaceAddress;
   /** Also remove the address from the interface (dhclient EXPIRE/RELEASE/…). */
   manageAddress: boolean;
+  /**
+   * The interface's only lease of this family ends (dhclient EXPIRE, FAIL,
+   * RELEASE, STOP): every other address of ours on the interface of this
+   * family that carries a lease lifetime is a stale lease and goes too, as
+   * dhclient-script flushes the interface's addresses (staleLeases in plan.ts).
+   */
+  soleLease?: boolean;
 }
 
 /** The interface is gone (udev remove, link deleted): drop all we had for it. */

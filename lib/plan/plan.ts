@@ -28,7 +28,7 @@ import type { Config } from '../config/schema.js';
 import { hostPrefix, isLinkLocal, prefixContains, type Family, type IpAddress, type IpInterfaceAddress, type IpPrefix, parsePrefix } from '../net/address.js';
 import { ifnameMatches } from '../net/ifname.js';
 import { managedSysctlKeys, RP_FILTER_ALL } from '../state/sysctl.js';
-import { PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route, type Rule } from '../state/types.js';
+import { PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type LinkAddress, type Route, type Rule } from '../state/types.js';
 import { raGatewaysIn } from './ra.js';
 import type { Change, Plan, RouteSpec, RuleSpec, Subject } from './change.js';
 import type { AddressDown, AddressUp, InterfaceGone, RoutingEvent } from './event.js';
@@ -265,6 +265,106 @@ function stillManaged(idx: StateIndex, config: Config, ifname: string, removed: 
   return false;
 }
 
+/** A stale lease (staleLeases): the address on the interface and everything of ours for it. */
+interface StaleLease {
+  on: LinkAddress;
+  /** Our tables whose rules (or routes) name the address on the interface. */
+  entries: Entry[];
+  /** Fallback routes of ours in main with the address as source (no lease). */
+  main: Route[];
+}
+
+/**
+ * The stale leases of an event with `soleLease` (dhclient, IPv4): the
+ * addresses on the event's interface, of its family, other than `keep`, that
+ *   1. carry a lease lifetime: not permanent (`dynamic` in `ip address`, a
+ *      finite valid_lft). dhclient-script and this hook always put a DHCP
+ *      address on with valid_lft = the lease time; ifupdown's static
+ *      addresses and addresses added by hand are permanent, so they never
+ *      qualify, even when we manage them; the kernel's SLAAC addresses
+ *      (protocol kernel_ra) never qualify either; and
+ *   2. are ours: a table of ours whose rules (or, without rules, routes)
+ *      name the address on this interface (`from A` with `oif I`), or a
+ *      fallback route of ours in main with the address as source.
+ * A permanent address, or one we hold nothing for, is never touched. Only
+ * the kernel's state decides (no state file), as for every down event.
+ * Order: secondaries first (with promote_secondaries off, the kernel's
+ * default, deleting a primary address deletes its secondaries too).
+ */
+function staleLeases(idx: StateIndex, config: Config, ifname: string, family: Family, keep: IpAddress): StaleLease[] {
+  const link = idx.links.get(ifname);
+  if (!link) return [];
+  const out: StaleLease[] = [];
+  for (const on of link.addresses) {
+    const S = on.address.address;
+    if (S.family !== family || S.text === keep.text) continue;
+    if (on.validLifetime === undefined || on.protocol === 'kernel_ra') continue;
+    const entries = [...idx.entries.values()].filter((e) => e.family === family && e.ifname === ifname && e.address?.text === S.text);
+    const main = (idx.mainByDev.get(`${family}:${ifname}`) ?? []).filter((r) => r.protocol === config.protocol && r.prefsrc?.text === S.text);
+    if (entries.length || main.length) out.push({ on, entries, main });
+  }
+  return out.sort((a, b) => Number(b.on.flags.includes('secondary')) - Number(a.on.flags.includes('secondary')));
+}
+
+/** Deletes an address found on the interface; the undo puts it back with the lifetime it had left. */
+function delAddress(ifname: string, on: LinkAddress, subject: Subject, reason: string): Change {
+  return {
+    kind: 'del-address', ifname, address: on.address,
+    ...(on.flags.includes('noprefixroute') ? { noprefixroute: true } : {}),
+    ...(on.validLifetime !== undefined ? { validLifetime: on.validLifetime, preferredLifetime: on.validLifetime } : {}),
+    subject, reason,
+  };
+}
+
+/**
+ * Before an address-up with `soleLease`: removes the stale leases (their
+ * rules and routes, then the addresses) and returns the changes with the
+ * state the kernel is in afterwards, which the address-up is planned on.
+ * When the event's address is already on the interface as a secondary of a
+ * stale primary of its prefix, it is deleted first and put back by the
+ * address-up: the kernel would otherwise delete it with the primary.
+ */
+function sweepBeforeUp(state: KernelState, idx: StateIndex, config: Config, e: AddressUp): { changes: Change[]; released: Plan['released']; state: KernelState } | undefined {
+  const A = e.address.address;
+  const stale = staleLeases(idx, config, e.ifname, A.family, A);
+  if (!stale.length) return undefined;
+  const b = new Builder();
+  const released: Plan['released'] = [];
+  const gone = { rules: new Set<Rule>(), routes: new Set<Route>(), addresses: new Set<string>() };
+  const mine = idx.links.get(e.ifname)!.addresses.find((a) => a.address.address.text === A.text);
+  if (mine?.flags.includes('secondary') && stale.some((s) => !s.on.flags.includes('secondary') && s.on.address.prefix.text === mine.address.prefix.text)) {
+    const table = [...idx.entries.values()].find((x) => x.family === A.family && x.ifname === e.ifname && x.address?.text === A.text)?.table ?? 0;
+    b.last.push(delAddress(e.ifname, mine, subjectOf(e.ifname, mine.address, table), `a secondary of stale lease ${stale[0]!.on.address.address.text}: deleted and put back, or the kernel deletes it with that address`));
+    gone.addresses.add(A.text);
+  }
+  for (const s of stale) {
+    const table = s.entries[0]?.table ?? 0;
+    const subject = subjectOf(e.ifname, s.on.address, table);
+    const reason = `stale ${e.source} lease: ${e.ifname}'s lease is now ${A.text}`;
+    for (const entry of s.entries) {
+      removeEntry(b, entry, reason);
+      entry.rules.forEach((r) => gone.rules.add(r));
+      entry.routes.forEach((r) => gone.routes.add(r));
+      released.push({ ifname: e.ifname, address: s.on.address, table: entry.table });
+    }
+    for (const r of s.main) {
+      b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject, reason: `${reason}: remove its fallback route` });
+      gone.routes.add(r);
+    }
+    b.last.push(delAddress(e.ifname, s.on, subject, reason));
+    gone.addresses.add(s.on.address.address.text);
+  }
+  // What the kernel holds afterwards: deleting an address also deletes the
+  // routes that have it as source, in every table.
+  const after: KernelState = {
+    ...state,
+    links: state.links.map((l) => (l.ifname === e.ifname ? { ...l, addresses: l.addresses.filter((a) => !gone.addresses.has(a.address.address.text)) } : l)),
+    routes: state.routes.filter((r) => !gone.routes.has(r) && !(r.family === A.family && r.prefsrc && gone.addresses.has(r.prefsrc.text))),
+    rules: state.rules.filter((r) => !gone.rules.has(r)),
+  };
+  return { changes: b.list(), released, state: after };
+}
+
 function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config: Config, leased: number): Plan {
   const f = e.address.address.family;
   const A = e.address.address;
@@ -276,6 +376,13 @@ function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config
   if (!link) return none(`interface ${e.ifname} does not exist`);
   const onLink = link.addresses.some((a) => a.address.address.text === A.text);
   if (!onLink && !e.manageAddress) return none(`address ${A.text} is not on ${e.ifname}`);
+  if (e.soleLease) {
+    const sweep = sweepBeforeUp(state, idx, config, e);
+    if (sweep) {
+      const rest = planAddressUp(sweep.state, indexState(sweep.state, config), { ...e, soleLease: false }, config, leased);
+      return { ...rest, changes: [...sweep.changes, ...rest.changes], released: [...sweep.released, ...rest.released] };
+    }
+  }
 
   const b = new Builder();
   // NetworkManager's main-table metrics stand; so do the kernel's own RA
@@ -420,7 +527,8 @@ function planAddressDown(state: KernelState, idx: StateIndex, e: AddressDown, co
     }
   }
   const link = idx.links.get(e.ifname);
-  const stays = !!link?.addresses.some((a) => a.address.address.text === A.text);
+  const on = link?.addresses.find((a) => a.address.address.text === A.text);
+  const stays = !!on;
   if (stays && e.source !== 'NetworkManager' && e.address.prefix.length < bits(f) && (removed.size || removedMain.size)) {
     // Give the kernel its prefix route back: the address stays, so must on-link reachability.
     const spec: RouteSpec = f === 4
@@ -429,9 +537,28 @@ function planAddressDown(state: KernelState, idx: StateIndex, e: AddressDown, co
     const present = (idx.mainByDev.get(`${f}:${e.ifname}`) ?? []).some((r) => r.protocol === PROTO_KERNEL && r.dst.text === spec.dst.text);
     if (!present) b.adds.push({ kind: 'add-route', route: spec, subject, reason: 'address stays: restore the kernel prefix route in main' });
   }
-  if (stays && e.manageAddress) {
-    b.last.push({ kind: 'del-address', ifname: e.ifname, address: e.address, subject, reason: `${e.source}: address given up` });
+  // The interface's only lease ended: the stale ones of ours go with it.
+  const stale = e.soleLease ? staleLeases(idx, config, e.ifname, f, A) : [];
+  for (const s of stale) {
+    const sTable = s.entries[0]?.table ?? 0;
+    const sSubject = subjectOf(e.ifname, s.on.address, sTable);
+    const reason = `stale ${e.source} lease: ${e.ifname}'s lease ended`;
+    for (const entry of s.entries) {
+      removeEntry(b, entry, reason);
+      removed.add(tableKey(f, entry.table));
+      released.push({ ifname: e.ifname, address: s.on.address, table: entry.table });
+    }
+    for (const r of s.main) {
+      b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject: sSubject, reason: `${reason}: remove its fallback route` });
+      removedMain.add(r);
+    }
   }
+  // Secondaries first: deleting a primary deletes its secondaries (promote_secondaries off).
+  const deletions: [LinkAddress, Change][] = [];
+  if (on && e.manageAddress) deletions.push([on, { kind: 'del-address', ifname: e.ifname, address: e.address, subject, reason: `${e.source}: address given up` }]);
+  for (const s of stale) deletions.push([s.on, delAddress(e.ifname, s.on, subjectOf(e.ifname, s.on.address, s.entries[0]?.table ?? 0), `stale ${e.source} lease: ${e.ifname}'s lease ended`)]);
+  const secondary = (a: LinkAddress) => Number(a.flags.includes('secondary'));
+  b.last.push(...deletions.sort(([x], [y]) => secondary(y) - secondary(x)).map(([, c]) => c));
   if (removed.size) rerank(b, config, idx, f, removed);
   if (!stillManaged(idx, config, e.ifname, removed, removedMain)) planRestore(b, state, e.ifname, !link);
   return { changes: b.list(), table, degraded: false, released };

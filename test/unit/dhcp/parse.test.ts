@@ -40,7 +40,8 @@ const OLD6 = { old_ip6_address: 'fd99::148', old_ip6_prefixlen: '128', old_dhcp6
 /** One line per event, as an operator would read it. */
 function show(event: RoutingEvent): string {
   if (event.kind === 'interface-gone') return `gone ${event.ifname}`;
-  if (event.kind === 'address-down') return `down ${event.ifname} ${event.address.address.text}/${event.address.prefix.length}`;
+  // sole: every other lease of ours on the interface is stale (DHCPv4)
+  if (event.kind === 'address-down') return `down ${event.ifname} ${event.address.address.text}/${event.address.prefix.length}${event.soleLease ? ' sole' : ''}`;
   const parts = [`up ${event.ifname} ${event.address.address.text}/${event.address.prefix.length}`];
   if (event.gateways.length) parts.push(`gw ${event.gateways.map((g) => g.text).join(',')}`);
   for (const r of event.routes) parts.push(`route ${r.destination.text}${r.gateway ? ` via ${r.gateway.text}` : ''}`);
@@ -48,6 +49,7 @@ function show(event: RoutingEvent): string {
   if (event.broadcast) parts.push(`brd ${event.broadcast.text}`);
   if (event.mtu !== undefined) parts.push(`mtu ${event.mtu}`);
   if (event.validLifetime !== undefined) parts.push(`life ${event.preferredLifetime}/${event.validLifetime}`);
+  if (event.soleLease) parts.push('sole');
   return parts.join(' ');
 }
 
@@ -71,7 +73,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       BOUND,
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -79,14 +81,14 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'REBOOT is BOUND',
       { ...BOUND, reason: 'REBOOT', new_interface_mtu: '', new_dhcp_lease_time: undefined },
-      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 sole'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
     ],
     [
       'RENEW with nothing changed: the same address-up, nothing removed',
       { ...BOUND, ...OLD, reason: 'RENEW' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -96,7 +98,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'RENEW', new_ip_address: '10.99.0.77', new_domain_name_servers: '10.99.0.2' },
       {
         handled: true,
-        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.77/24 gw 10.99.0.1 dns 10.99.0.2 brd 10.99.0.255 mtu 1400 life 120/120'],
+        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.77/24 gw 10.99.0.1 dns 10.99.0.2 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.2',
         probe: undefined,
       },
@@ -106,7 +108,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'REBIND', new_subnet_mask: '255.255.255.128', new_broadcast_address: '10.99.0.127' },
       {
         handled: true,
-        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.60/25 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.127 mtu 1400 life 120/120'],
+        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.60/25 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.127 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -114,14 +116,14 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'several routers keep their order, duplicates dropped',
       { ...BOUND, new_routers: '10.99.0.1 10.99.0.2 10.99.0.1', new_domain_name_servers: '', new_interface_mtu: '576' },
-      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 brd 10.99.0.255 life 120/120'], dns: 'eth1 v4: ', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 brd 10.99.0.255 life 120/120 sole'], dns: 'eth1 v4: ', probe: undefined },
     ],
     [
       'classless routes: routers ignored, its default route is the gateway',
       { ...BOUND, new_routers: '10.99.0.9', new_rfc3442_classless_static_routes: '24 192 168 10 10 99 0 1 0 10 99 0 1' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 route 192.168.10.0/24 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 route 192.168.10.0/24 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -131,7 +133,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, new_rfc3442_classless_static_routes: '8 10 10 99 0 1' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 route 10.0.0.0/8 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
+        events: ['up eth1 10.99.0.60/24 route 10.0.0.0/8 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -139,19 +141,19 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       '/32 lease (point-to-point): the router gets an on-link host route',
       { reason: 'BOUND', interface: 'wwan0', new_ip_address: '100.64.1.2', new_subnet_mask: '255.255.255.255', new_routers: '100.64.1.1' },
-      { handled: true, events: ['up wwan0 100.64.1.2/32 gw 100.64.1.1 route 100.64.1.1/32'], dns: 'wwan0 v4: ', probe: undefined },
+      { handled: true, events: ['up wwan0 100.64.1.2/32 gw 100.64.1.1 route 100.64.1.1/32 sole'], dns: 'wwan0 v4: ', probe: undefined },
     ],
     [
       'no mask: a host address, as dhclient-script would add it',
       { reason: 'BOUND', interface: 'eth1', new_ip_address: '192.0.2.7' },
-      { handled: true, events: ['up eth1 192.0.2.7/32'], dns: 'eth1 v4: ', probe: undefined },
+      { handled: true, events: ['up eth1 192.0.2.7/32 sole'], dns: 'eth1 v4: ', probe: undefined },
     ],
     [
       'TIMEOUT: the recorded lease, and the first router to ping',
       { ...BOUND, ...OLD, reason: 'TIMEOUT', new_routers: '10.99.0.1 10.99.0.2' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: '10.99.0.1',
       },
@@ -159,14 +161,14 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'TIMEOUT without routers: nothing to ping (usable)',
       { ...BOUND, reason: 'TIMEOUT', new_routers: undefined },
-      { handled: true, events: ['up eth1 10.99.0.60/24 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
     ],
     ...(['EXPIRE', 'FAIL', 'RELEASE', 'STOP'] as string[]).map(
       (reason) =>
         [
-          `${reason}: the old address goes, with its DNS`,
+          `${reason}: the old address goes, with its DNS and any stale lease of ours (as dhclient-script flushes)`,
           { reason, interface: 'eth1', ...OLD },
-          { handled: true, events: ['down eth1 10.99.0.60/24'], dns: 'eth1 v4: ', probe: undefined },
+          { handled: true, events: ['down eth1 10.99.0.60/24 sole'], dns: 'eth1 v4: ', probe: undefined },
         ] satisfies Case,
     ),
     [

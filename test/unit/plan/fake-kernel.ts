@@ -6,10 +6,22 @@ import { parseInterfaceAddress, parseIp, parsePrefix, type Family } from '../../
 import type { Change } from '../../../lib/plan/change.js';
 import type { KernelState, Link, Route, Rule } from '../../../lib/state/types.js';
 
+/**
+ * `link(2, 'eth0', '10.0.0.2/24', '192.0.2.7/24 valid 90 secondary')`: an
+ * address with `valid N` has a lease lifetime (`dynamic`), else it is permanent.
+ */
 export function link(ifindex: number, ifname: string, ...addresses: string[]): Link {
   return {
     ifindex, ifname, up: true, carrier: true,
-    addresses: addresses.map((a) => ({ address: parseInterfaceAddress(a), scope: 0, flags: [] })),
+    addresses: addresses.map((text) => {
+      const [a, ...w] = text.split(/\s+/);
+      const valid = w.includes('valid') ? Number(w[w.indexOf('valid') + 1]) : undefined;
+      return {
+        address: parseInterfaceAddress(a!), scope: 0,
+        flags: [...(valid !== undefined ? ['dynamic'] : []), ...(w.includes('secondary') ? ['secondary'] : [])],
+        ...(valid !== undefined ? { validLifetime: valid } : {}),
+      };
+    }),
   };
 }
 
@@ -110,7 +122,24 @@ export function applyToState(s: KernelState, changes: readonly Change[]): Kernel
     } else if (c.kind === 'forget-sysctls') {
       if (next.sysctls[c.ifname]) next.sysctls[c.ifname]!.saved = {};
     } else if (c.kind === 'add-address') {
-      next.links.find((l) => l.ifname === c.ifname)!.addresses.push({ address: c.address, scope: 0, flags: c.noprefixroute ? ['noprefixroute'] : [] });
+      const l = next.links.find((x) => x.ifname === c.ifname)!;
+      if (l.addresses.some((a) => a.address.address.text === c.address.address.text)) throw new Error(`EEXIST address ${c.address.address.text}`);
+      const secondary = c.address.address.family === 4 && l.addresses.some((a) => a.address.prefix.text === c.address.prefix.text);
+      l.addresses.push({
+        address: c.address, scope: 0,
+        flags: [...(c.noprefixroute ? ['noprefixroute'] : []), ...(secondary ? ['secondary'] : []), ...(c.validLifetime !== undefined ? ['dynamic'] : [])],
+        ...(c.validLifetime !== undefined ? { validLifetime: c.validLifetime } : {}),
+      });
+    } else if (c.kind === 'del-address') {
+      // As the kernel with promote_secondaries off (its default): a primary
+      // takes its secondaries with it, and routes with a deleted source go.
+      const l = next.links.find((x) => x.ifname === c.ifname)!;
+      const gone = l.addresses.find((a) => a.address.address.text === c.address.address.text);
+      if (!gone) throw new Error(`EADDRNOTAVAIL ${c.address.address.text}`);
+      const taken = l.addresses.filter((a) => a === gone || (!gone.flags.includes('secondary') && a.flags.includes('secondary') && a.address.prefix.text === gone.address.prefix.text));
+      l.addresses = l.addresses.filter((a) => !taken.includes(a));
+      const sources = new Set(taken.map((a) => a.address.address.text));
+      next.routes = next.routes.filter((r) => !(r.prefsrc && sources.has(r.prefsrc.text)));
     }
   }
   return next;

@@ -40,7 +40,7 @@ function ctx(env: Record<string, string>, configText = '', dryRun = false): Comm
 function deps(opts: { fail?: (e: RoutingEvent) => boolean; pingOk?: boolean } = {}): DhclientHookDeps {
   return {
     handle: async (event) => {
-      const what = `${event.kind} ${event.ifname}${event.kind !== 'interface-gone' ? ` ${event.address.address.text}` : ''}`;
+      const what = `${event.kind} ${event.ifname}${event.kind !== 'interface-gone' ? ` ${event.address.address.text}${event.soleLease ? ' sole' : ''}` : ''}`;
       handled.push(what);
       if (opts.fail?.(event)) throw new Error(`ip failed for ${what}`);
       return { table: 10000, degraded: false, changes: 1 };
@@ -66,7 +66,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('dhclient-hook command', () => {
   it('BOUND: routes the address, writes its servers, tells the shim it handled it', async () => {
     expect(await runDhclientHook(ctx(BOUND), deps())).toBe(0);
-    expect(handled).toEqual(['address-up eth1 10.99.0.60']);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60 sole']);
     expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
     expect(out).toBe('resolv=keep\ncall=set_hostname\noutcome=handled\n');
   });
@@ -74,7 +74,7 @@ describe('dhclient-hook command', () => {
   it('RENEW to another address: old down, new up, in that order', async () => {
     const env = { ...BOUND, reason: 'RENEW', old_ip_address: '10.99.0.59', old_subnet_mask: '255.255.255.0' };
     expect(await runDhclientHook(ctx(env), deps())).toBe(0);
-    expect(handled).toEqual(['address-down eth1 10.99.0.59', 'address-up eth1 10.99.0.60']);
+    expect(handled).toEqual(['address-down eth1 10.99.0.59', 'address-up eth1 10.99.0.60 sole']);
   });
 
   it('RELEASE: removes the address and its servers', async () => {
@@ -82,7 +82,7 @@ describe('dhclient-hook command', () => {
     out = '';
     const env = { reason: 'RELEASE', interface: 'eth1', old_ip_address: '10.99.0.60', old_subnet_mask: '255.255.255.0' };
     expect(await runDhclientHook(ctx(env), deps())).toBe(0);
-    expect(handled).toEqual(['address-up eth1 10.99.0.60', 'address-down eth1 10.99.0.60']);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60 sole', 'address-down eth1 10.99.0.60 sole']);
     expect(servers()).toEqual([]);
     expect(out).toBe('resolv=keep\noutcome=handled\n');
   });
@@ -116,14 +116,14 @@ describe('dhclient-hook command', () => {
   it('TIMEOUT with a router that answers: kept', async () => {
     expect(await runDhclientHook(ctx({ ...BOUND, reason: 'TIMEOUT' }), deps({ pingOk: true }))).toBe(0);
     expect(pings).toEqual([['ping', '-q', '-n', '-c', '1', '-W', '2', '-I', 'eth1', '10.99.0.1']]);
-    expect(handled).toEqual(['address-up eth1 10.99.0.60']);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60 sole']);
     expect(servers()).toHaveLength(2);
     expect(out).toBe('resolv=keep\noutcome=handled\n');
   });
 
   it('TIMEOUT with a router that does not answer: removed again, unusable', async () => {
     expect(await runDhclientHook(ctx({ ...BOUND, reason: 'TIMEOUT' }), deps({ pingOk: false }))).toBe(0);
-    expect(handled).toEqual(['address-up eth1 10.99.0.60', 'address-down eth1 10.99.0.60']);
+    expect(handled).toEqual(['address-up eth1 10.99.0.60 sole', 'address-down eth1 10.99.0.60 sole']);
     expect(servers()).toBeUndefined();
     expect(out).toBe('resolv=keep\noutcome=unusable\n');
   });
