@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   doctor: async () => (await import('../lib/cli/doctor-command.js')).doctorCommand,
   help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),
   'udev-remove': async () => (await import('./udev/command.js')).udevRemoveCommand,
+  demo: async () => (await import('../lib/demo/command.js')).demoCommand,
 };
 
 function usage(): string {
