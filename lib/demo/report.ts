@@ -54,6 +54,14 @@ export function wrap(text: string, indent: string, first = indent, width = WIDTH
   return out.map((l) => fit(l, width));
 }
 
+/** A log line of ours (`message key=value …`) shortened: the command it ran, else the message. */
+export function logGist(line: string): string {
+  const text = line.replace(/^multihomed-routing [\w-]+: /, '');
+  const run = /\bdo="((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
+  if (run) return run;
+  return text.replace(/ \w+=\S.*$/, '');
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export class Reporter {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { dnsmasqArgv } from '../sandbox/dnsmasq.js';
 import { edgeCounters, wireEdge } from '../sandbox/edge.js';
 import { SandboxHost } from '../sandbox/host.js';
-import { Namespace, addNetns, deleteNetns, isAlive, killPids, listNetns, poll, readPidFile } from '../sandbox/netns.js';
+import { Namespace, addNetns, deleteNetns, isAlive, killPids, listNetns, poll, processesWith, readPidFile } from '../sandbox/netns.js';
 
 export interface Uplink {
   ifname: string;
@@ -43,6 +43,8 @@ export const UDEV_RULE = '/etc/udev/rules.d/99-multihomed-routing.rules';
 export const DHCLIENT_HOOK = '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing';
 
 const NAME = /^mhr-demo-(\d+)-/;
+/** Environment variable naming the sandbox, set for every program in it. */
+export const MARKER = 'MHR_DEMO_SANDBOX';
 
 /** Everything one demo run creates; `destroy` works on a partly built one. */
 export class Sandbox {
@@ -54,8 +56,16 @@ export class Sandbox {
   internet!: Namespace;
   routers: Namespace[] = [];
 
+  /** In the environment of every program of the sandbox: what `leftovers` looks for. */
+  readonly marker = `${MARKER}=${this.prefix}`;
+
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `${this.prefix}-`));
+  }
+
+  private mark<T extends Namespace>(ns: T): T {
+    ns.env = { [MARKER]: this.prefix };
+    return ns;
   }
 
   log(name: string): string {
@@ -64,13 +74,13 @@ export class Sandbox {
 
   /** Namespaces, host with private /etc and /run, routers with dnsmasq, the internet. */
   async build(): Promise<void> {
-    const host = await addNetns(`${this.prefix}-h`);
+    const host = this.mark(await addNetns(`${this.prefix}-h`));
     const scratch = path.join(this.dir, 'host');
     fs.mkdirSync(scratch);
-    this.host = await SandboxHost.create(host.name, scratch, this.log('holder'));
+    this.host = this.mark(await SandboxHost.create(host.name, scratch, this.log('holder'), host.env));
     this.pids.add(this.host.holderPid);
-    this.internet = await addNetns(`${this.prefix}-i`);
-    for (let i = 0; i < UPLINKS.length; i++) this.routers.push(await addNetns(`${this.prefix}-r${i}`));
+    this.internet = this.mark(await addNetns(`${this.prefix}-i`));
+    for (let i = 0; i < UPLINKS.length; i++) this.routers.push(this.mark(await addNetns(`${this.prefix}-r${i}`)));
 
     // The host filters strictly, as many distributions do.
     await this.host.setSysctl({ 'net.ipv4.conf.all.rp_filter': 1, 'net.ipv4.conf.default.rp_filter': 1 });
@@ -128,7 +138,7 @@ export class Sandbox {
     ours.sort((a, b) => Number(a.endsWith('-h')) - Number(b.endsWith('-h')));
     const problems: string[] = [];
     for (const ns of ours) await deleteNetns(ns).catch((err: Error) => problems.push(err.message));
-    await killPids(this.pids);
+    await killPids([...this.pids, ...processesWith(this.marker)]);
     fs.rmSync(this.dir, { recursive: true, force: true });
     return [...problems, ...(await this.leftovers())];
   }
@@ -136,7 +146,7 @@ export class Sandbox {
   /** What of this run still exists: namespaces, processes, the temp dir. */
   async leftovers(): Promise<string[]> {
     const left = (await listNetns()).filter((n) => n.startsWith(`${this.prefix}-`)).map((n) => `namespace ${n}`);
-    for (const pid of this.pids) if (isAlive(pid)) left.push(`process ${pid}`);
+    for (const pid of new Set([...this.pids, ...processesWith(this.marker)])) if (isAlive(pid)) left.push(`process ${pid}`);
     if (fs.existsSync(this.dir)) left.push(`directory ${this.dir}`);
     return left;
   }

@@ -11,7 +11,7 @@ import { listLeases } from '../allocator/client.js';
 import type { RunResult } from '../exec/run.js';
 import { isAlive, poll, readPidFile } from '../sandbox/netns.js';
 import { dhclientShim, udevRule } from './assets.js';
-import { Reporter, type DemoReport } from './report.js';
+import { Reporter, logGist, type DemoReport } from './report.js';
 import { CONFIG, DHCLIENT_HOOK, INTERNET, SERVERS_FILE, SOCKET, UDEV_RULE, UPLINKS, Sandbox, sweep } from './sandbox.js';
 
 export interface DemoOptions {
@@ -84,13 +84,6 @@ const TITLES = [
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lines = (text: string) => text.split('\n').map((l) => l.replace(/\t/g, ' ').trimEnd()).filter(Boolean);
 
-/** A log line of ours (`message key=value …`) shortened: the command it ran, else the message. */
-export function logGist(line: string): string {
-  const text = line.replace(/^multihomed-routing [\w-]+: /, '');
-  const run = /\bdo="((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
-  if (run) return run;
-  return text.replace(/ \w+=\S.*$/, '');
-}
 
 export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
   let interrupted = false;

@@ -31,8 +31,9 @@ export class SandboxHost extends Namespace {
    * private /etc and /run. `scratch` must be an empty directory; `logFile`
    * gets the holder's output. On failure the holder is killed and the error thrown.
    */
-  static async create(name: string, scratch: string, logFile: string): Promise<SandboxHost> {
+  static async create(name: string, scratch: string, logFile: string, env: Record<string, string> = {}): Promise<SandboxHost> {
     const ns = new Namespace(name);
+    ns.env = env;
     const holder = ns.start(['sleep', 'infinity'], logFile);
     try {
       const ownMnt = fs.readlinkSync('/proc/self/ns/mnt');

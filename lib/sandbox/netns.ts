@@ -3,7 +3,7 @@
 // then `ip netns delete`, which takes their veths along). Used by the demo;
 // every program goes through lib/exec/run.ts (argv, never a shell).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { run, start, type RunResult, type Started } from '../exec/run.js';
 
 /** The PATH programs in the sandbox get (a hook's environment is as bare). */
@@ -20,6 +20,9 @@ export interface ExecOptions {
 
 /** A network namespace; `wrap` is the argv prefix that runs a program in it. */
 export class Namespace {
+  /** Added to every program's environment (a marker that finds them again: `processesWith`). */
+  env: Record<string, string> = {};
+
   constructor(
     readonly name: string,
     readonly wrap: (argv: readonly string[]) => string[] = (argv) => ['ip', 'netns', 'exec', name, ...argv],
@@ -27,7 +30,7 @@ export class Namespace {
 
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
     return run(this.wrap(argv), {
-      env: { PATH: SANDBOX_PATH, LANG: 'C', ...opts.env },
+      env: { PATH: SANDBOX_PATH, LANG: 'C', ...this.env, ...opts.env },
       reject: opts.reject ?? true,
       input: opts.input,
       timeoutMs: opts.timeoutMs ?? 30_000,
@@ -36,7 +39,7 @@ export class Namespace {
 
   /** A long-running program in the namespace, output to logFile. */
   start(argv: readonly string[], logFile: string, env: Record<string, string> = {}): Started {
-    return start(this.wrap(argv), { logFile, env: { PATH: SANDBOX_PATH, LANG: 'C', ...env } });
+    return start(this.wrap(argv), { logFile, env: { PATH: SANDBOX_PATH, LANG: 'C', ...this.env, ...env } });
   }
 
   /** `ip -json ARGS`, parsed. */
@@ -106,6 +109,20 @@ export function readPidFile(file: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Pids of the processes whose environment holds `entry` (NAME=value), daemons that forked included. */
+export function processesWith(entry: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').includes(entry) && isAlive(Number(name))) found.push(Number(name));
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return found;
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
