@@ -302,6 +302,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
       const dhclientPid = readPidFile(sb.host.real('/run/dhclient.wwan1.pid'));
       const keptPid = readPidFile(sb.host.real('/run/dhclient.wwan0.pid'));
       const ifindex = (await sb.host.ipJson<Array<{ ifindex: number }>>(['link', 'show', 'dev', 'wwan1']))[0]?.ifindex;
+      const daemonLogAt = fs.statSync(sb.log('daemon')).size;
       await sb.routers[3]!.exec(['ip', 'link', 'del', 'lan']);
       report.note(`${sb.routers[3]!.name}: ip link del lan (the veth pair goes: wwan1 vanishes from the host)`);
       if (opts.break === 'udev') {
@@ -312,7 +313,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
         const env = ['ACTION=remove', 'SUBSYSTEM=net', 'INTERFACE=wwan1', `IFINDEX=${ifindex}`, 'DEVPATH=/devices/virtual/net/wwan1'];
         const r: RunResult = await sb.host.exec(['env', '-i', ...env, ...cmd], { reject: false, timeoutMs: 20_000 });
         report.note(`No udevd in the sandbox: the demo runs the RUN command of ${UDEV_RULE} as udev would, with only udev's environment (${env.join(' ')}). What it did:`);
-        report.show(`${[cmd[0]?.split('/').pop(), ...cmd.slice(1)].join(' ')}  # exit ${r.exitCode}`, lines(r.stderr).map(logGist));
+        report.show(`${cmd[0]?.split('/').pop()} … ${cmd.at(-1)}  # exit ${r.exitCode}`, lines(r.stderr).map(logGist));
       }
       const state = async () => {
         const rules = (await sb.host.ipJson<Rule[]>(['-N', '-4', 'rule', 'show'])).filter((x) => x.protocol === '201');
@@ -332,6 +333,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
       const clean = (s: Awaited<ReturnType<typeof state>>) => !s.dhclient && !s.rules && !s.lease && !s.dns;
       await poll(async () => clean(await state()), 5000, 100);
       const s = await state();
+      const watcher = lines(fs.readFileSync(sb.log('daemon'), 'utf8').slice(daemonLogAt)).filter((l) => /\bwwan1\b/.test(l));
+      report.show(`grep wwan1 daemon.log  # the daemon (allocator, watcher) since`, watcher.length ? watcher.map(logGist) : ['(nothing)']);
       report.check(!s.dhclient && s.keptDhclient, `wwan1's dhclient (pid ${dhclientPid}) stopped; wwan0's (pid ${keptPid}) still runs`, `wwan1's ${s.dhclient ? 'still running' : 'stopped'}, wwan0's ${s.keptDhclient ? 'running' : 'gone'}`);
       report.check(s.rules === 0, `no rule left for table ${gone.table} or wwan1`, `${s.rules} rules left`);
       report.check(!s.lease, `table ${gone.table}'s lease released (the allocator holds none for wwan1)`);
@@ -343,7 +346,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
           ? "Without the udev handler, the daemon's kernel watcher removed the rules and released the lease, but wwan1's dhclient and DNS server stay: that is the udev handler's job."
           : opts.break === 'watcher'
             ? 'The daemon ran without its kernel watcher (--break watcher): the udev handler alone cleaned up.'
-            : "The udev handler stops the interface's dhclient and drops its DNS servers; the daemon's kernel watcher would remove the rules and the lease on its own too (whichever comes first; both are idempotent).",
+            : "The udev handler stops the interface's dhclient and drops its DNS servers; the rules and the lease are removed by whichever of the handler and the daemon's kernel watcher comes first (both are idempotent).",
       );
     },
   ];
