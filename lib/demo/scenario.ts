@@ -107,8 +107,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
   };
   for (const s of signals) process.on(s, onSignal);
 
-  const exe = executable(sb);
-  const hostExe = (args: string[], env: Record<string, string> = {}) => sb.host.exec([exe.path, '--config', CONFIG, ...args], { reject: false, env });
+  let exe: ReturnType<typeof executable>;
   const managed: Managed[] = [];
   const byName = (ifname: string) => managed.find((m) => m.ifname === ifname)!;
   const routerOf = (ifname: string) => UPLINKS.findIndex((u) => u.ifname === ifname);
@@ -157,6 +156,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     },
     // 2
     async () => {
+      exe = executable(sb);
       if (!fs.existsSync(sb.host.real(exe.path))) throw new Error(`the host cannot see the executable ${exe.path} (under /etc or /run?)`);
       exe.install();
       sb.host.writeFile(
