@@ -28,6 +28,7 @@ await build({
   format: 'cjs',
   outfile: bundle,
   define: { __VERSION__: JSON.stringify(pkg.version) },
+  loader: { '.sh': 'text', '.rules': 'text' }, // the demo installs hooks/dhclient/shim.sh and the udev rule
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),
   cleanup: async () => (await import('../lib/cli/cleanup-command.js')).cleanupCommand,
   'udev-remove': async () => (await import('./udev/command.js')).udevRemoveCommand,
+  demo: async () => (await import('../lib/demo/command.js')).demoCommand,
 };
 
 function usage(): string {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 // The one place that starts programs. Argument vectors only, never a shell.
 // node:child_process rather than execa: hooks run on every DHCP event and
@@ -76,3 +77,30 @@ export const run: Runner = (argv, options = {}) =>
       } else resolve(result);
     });
   });
+
+export interface Started {
+  pid: number;
+  /** Resolves when the program has exited (its code, or null when a signal ended it). */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts a long-running program (dnsmasq, a daemon) in its own session, its
+ * output appended to logFile, not waited for: it may outlive this process
+ * (the caller stops it by pid). Argument vector, never a shell.
+ */
+export function start(argv: readonly string[], options: { logFile: string; env?: NodeJS.ProcessEnv }): Started {
+  const fd = openSync(options.logFile, 'a', 0o600);
+  try {
+    const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd], env: options.env ?? process.env });
+    const exited = new Promise<number | null>((resolve) => {
+      child.on('error', () => resolve(null));
+      child.on('exit', (code) => resolve(code));
+    });
+    child.unref();
+    if (!child.pid) throw new Error(`could not start ${formatCommand(argv)}`);
+    return { pid: child.pid, exited };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -102,6 +102,7 @@ import {
   type DnsOptions,
   type LoggedQuery,
 } from './dnsmasq.js';
+import { edgeRuleset } from '../../lib/sandbox/edge.js';
 
 export type { DhcpOptions, Dhcp6Options, DnsOptions, LoggedQuery };
 
@@ -844,25 +845,8 @@ async function setUpRouter(r: Router, host: HostNetns, internet: Internet): Prom
 
 /** The router's nftables: IPv6 source filter on forwarded LAN traffic, and NAT. */
 export function routerRuleset(r: Pick<Router, 'lanIfname' | 'wanIfname' | 'spec'>, nat: boolean): string {
-  const lines = ['table inet mhr_edge {', '  chain forward {', '    type filter hook forward priority filter; policy accept;'];
-  if (r.spec.sourceFilter6 ?? true) {
-    lines.push(
-      r.spec.ipv6
-        ? `    iifname "${r.lanIfname}" ip6 saddr != ${r.spec.ipv6.subnet} counter drop comment "source not behind this router"`
-        : `    iifname "${r.lanIfname}" meta nfproto ipv6 counter drop comment "no IPv6 behind this router"`,
-    );
-  }
-  lines.push('  }');
-  if (nat) {
-    lines.push(
-      '  chain postrouting {',
-      '    type nat hook postrouting priority srcnat; policy accept;',
-      `    oifname "${r.wanIfname}" masquerade`,
-      '  }',
-    );
-  }
-  lines.push('}', '');
-  return lines.join('\n');
+  const filter = r.spec.sourceFilter6 ?? true;
+  return edgeRuleset({ lan: r.lanIfname, wan: r.wanIfname, nat, sourceFilter6: filter ? { subnet6: r.spec.ipv6?.subnet } : undefined });
 }
 
 /** Debian's dhclient.conf, with a shorter timeout so a test without a server fails fast. */
