@@ -10,7 +10,7 @@ import type { AddressUp } from '../../../lib/plan/event.js';
 import { planEvent } from '../../../lib/plan/plan.js';
 import { describeChange } from '../../../lib/plan/render.js';
 import type { KernelState } from '../../../lib/state/types.js';
-import { applyToState, link, state } from './fake-kernel.js';
+import { applyToState, link, state, strictSysctls } from './fake-kernel.js';
 
 const config = parseConfig('');
 const cmd = (c: Change) => describeChange(c).replace(/ {2}#.*$/, '');
@@ -21,17 +21,7 @@ function up(ifname: string, address: string, gateways: string[], source: Address
     gateways: gateways.map((g) => parseIp(g)), routes: [], dnsServers: [], manageAddress: false,
   };
 }
-const sys = (ifname: string) => ({
-  [ifname]: {
-    current: {
-      [`net/ipv4/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
-      [`net/ipv4/conf/${ifname}/rp_filter`]: '1',
-      [`net/ipv6/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
-      'net/ipv4/conf/all/rp_filter': '1',
-    },
-    saved: {},
-  },
-});
+const sys = strictSysctls;
 const ours = (s: KernelState) => [
   ...s.rules.filter((r) => r.protocol === config.protocol),
   ...s.routes.filter((r) => r.protocol === config.protocol),

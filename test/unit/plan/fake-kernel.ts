@@ -65,6 +65,19 @@ export function rule(text: string): Rule {
   return r;
 }
 
+/** An interface's sysctls on a strict host, as a hook first finds them (nothing saved). */
+export const strictSysctls = (ifname: string): KernelState['sysctls'] => ({
+  [ifname]: {
+    current: {
+      [`net/ipv4/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
+      [`net/ipv4/conf/${ifname}/rp_filter`]: '1',
+      [`net/ipv6/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
+      'net/ipv4/conf/all/rp_filter': '1',
+    },
+    saved: {},
+  },
+});
+
 export function state(parts: { links?: Link[]; routes?: string[]; rules?: string[]; sysctls?: KernelState['sysctls'] }): KernelState {
   return {
     links: parts.links ?? [],

@@ -6,7 +6,7 @@ import type { AddressDown, AddressUp, RoutingEvent } from '../../../lib/plan/eve
 import { planEvent } from '../../../lib/plan/plan.js';
 import { describeChange } from '../../../lib/plan/render.js';
 import type { KernelState } from '../../../lib/state/types.js';
-import { applyToState, link, state } from './fake-kernel.js';
+import { applyToState, link, state, strictSysctls } from './fake-kernel.js';
 
 const config = parseConfig('');
 const cmd = (c: Change) => describeChange(c).replace(/ {2}#.*$/, '');
@@ -24,17 +24,7 @@ const down = (ifname: string, address: string, extra: Partial<AddressDown> = {})
 
 // A host right after `ifup eth0` (static 192.0.2.10/24, gateway 192.0.2.1):
 // kernel prefix route and ifupdown's default in main, strict rp_filter.
-const strict = (ifname: string) => ({
-  [ifname]: {
-    current: {
-      [`net/ipv4/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
-      [`net/ipv4/conf/${ifname}/rp_filter`]: '1',
-      [`net/ipv6/conf/${ifname}/ignore_routes_with_linkdown`]: '0',
-      'net/ipv4/conf/all/rp_filter': '1',
-    },
-    saved: {},
-  },
-});
+const strict = strictSysctls;
 const afterIfup = state({
   links: [link(1, 'lo', '127.0.0.1/8'), link(2, 'eth0', '192.0.2.10/24')],
   routes: [
