@@ -36,6 +36,7 @@ export function delegateEvent(req: DelegateRequest): Promise<Delegated> {
     verbose: req.verbose,
     config_path: req.configPath,
     hook: req.hook,
+    expires_at: Date.now() + timeoutMs,
   };
   return new Promise((resolve) => {
     trace('delegate connecting');

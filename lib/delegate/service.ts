@@ -118,6 +118,10 @@ export function startDelegate(options: DelegateOptions): DelegateService {
       return reply({ error: `the daemon runs with ${options.configPath} as it was when it started; the hook has ${req.config_path}${req.config_path === options.configPath ? ' (changed since)' : ''}` });
     }
     return queue.run(async () => {
+      if (Date.now() > req.expires_at) {
+        log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: req.hook, iface: req.decoded.ifname });
+        return reply({ error: 'expired before it could start' });
+      }
       const lines: string[] = [];
       const base = hookLogger(req.hook);
       const local = (level: string) => (message: string, fields?: Fields) => lines.push(`multihomed-routing ${req.hook}: ${level}${formatLine(message, fields)}`);

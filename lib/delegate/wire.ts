@@ -56,6 +56,12 @@ export interface EventRequest {
   config_path: string;
   /** Which command sent it: the daemon logs its lines under that name. */
   hook: HookName;
+  /**
+   * Unix time (ms) after which the hook no longer waits and works alone: an
+   * event not started by then is dropped (a daemon that was stopped must not
+   * apply it later, over what the hook did meanwhile).
+   */
+  expires_at: number;
 }
 
 /** The commands that delegate, as their log lines name them (`multihomed-routing ifupdown: …`). */
@@ -151,7 +157,7 @@ export function decodeEvent(o: unknown): Parsed<RoutingEvent> {
     }
     need(typeof r.source === 'string' && SOURCES.includes(r.source), 'event.source: expected ifupdown, NetworkManager, dhclient or kernel', r.source);
     const source = r.source as EventSource;
-    need(typeof r.address === 'string', 'event.address: expected A/len', r.address);
+    need(typeof r.address === 'string' && (r.address as string).includes('/'), 'event.address: expected A/len', r.address);
     let address;
     try {
       address = parseInterfaceAddress(r.address as string);
@@ -208,17 +214,18 @@ export function decodeEvent(o: unknown): Parsed<RoutingEvent> {
 export function parseEventRequest(o: Record<string, unknown>): Parsed<EventRequest & { decoded: RoutingEvent }> {
   if (o.version !== 1) return fail(`version: expected 1, received ${JSON.stringify(o.version)}`);
   if (o.cmd !== 'event') return fail(`cmd: expected event, received ${JSON.stringify(o.cmd)}`);
-  const extra = Object.keys(o).filter((k) => !['version', 'cmd', 'event', 'dry_run', 'verbose', 'config_path', 'hook'].includes(k));
+  const extra = Object.keys(o).filter((k) => !['version', 'cmd', 'event', 'dry_run', 'verbose', 'config_path', 'hook', 'expires_at'].includes(k));
   if (extra.length) return fail(`unexpected field ${JSON.stringify(extra[0])}`);
   if (typeof o.dry_run !== 'boolean') return fail(`dry_run: expected true or false, received ${JSON.stringify(o.dry_run)}`);
   if (typeof o.verbose !== 'boolean') return fail(`verbose: expected true or false, received ${JSON.stringify(o.verbose)}`);
   if (typeof o.config_path !== 'string' || o.config_path.length > 4096 || o.config_path.includes('\0')) return fail('config_path: expected a path');
+  if (!Number.isSafeInteger(o.expires_at) || (o.expires_at as number) < 0) return fail(`expires_at: expected a time in ms, received ${JSON.stringify(o.expires_at)}`);
   if (!(HOOKS as readonly unknown[]).includes(o.hook)) return fail(`hook: expected one of ${HOOKS.join(', ')}, received ${JSON.stringify(o.hook)}`);
   const decoded = decodeEvent(o.event);
   if (!decoded.ok) return decoded;
   return {
     ok: true,
-    value: { version: 1, cmd: 'event', event: o.event as WireEvent, dry_run: o.dry_run, verbose: o.verbose, config_path: o.config_path, hook: o.hook as HookName, decoded: decoded.value },
+    value: { version: 1, cmd: 'event', event: o.event as WireEvent, dry_run: o.dry_run, verbose: o.verbose, config_path: o.config_path, hook: o.hook as HookName, expires_at: o.expires_at as number, decoded: decoded.value },
   };
 }
 

@@ -48,9 +48,12 @@ const LINKS = 'link show';
 
 /** `ifindex:name` pairs of a `link show` JSON line, in order. */
 export function linkSignature(line: string): string {
-  let sig = '';
-  for (const m of line.matchAll(/"ifindex":(\d+),"ifname":"((?:[^"\\]|\\.)*)"/g)) sig += `${m[1]}:${m[2]};`;
-  return sig;
+  try {
+    const links = JSON.parse(line) as { ifindex?: unknown; ifname?: unknown }[];
+    return links.map((l) => `${l.ifindex}:${l.ifname}`).join(';');
+  } catch {
+    return `unparsable:${Math.random()}`; // never equal: the next read gets a fresh process
+  }
 }
 
 class Proc {
