@@ -70,7 +70,11 @@ try {
   console.log(JSON.stringify(out));
 } finally {
   for (const s of sides) {
-    s.daemon?.kill('SIGTERM');
+    if (s.daemon && s.daemon.exitCode === null) {
+      const exited = new Promise((resolve) => s.daemon.once('exit', resolve));
+      s.daemon.kill('SIGTERM');
+      await exited;
+    }
     try { execFileSync('ip', ['netns', 'del', s.ns], { stdio: 'ignore' }); } catch {}
     rmSync(s.dir, { recursive: true, force: true });
   }
