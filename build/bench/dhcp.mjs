@@ -107,7 +107,12 @@ try {
   };
   console.log(JSON.stringify(result));
 } finally {
-  daemon?.kill('SIGTERM');
+  // Wait for the daemon to exit: it may still write under the dir being removed.
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    daemon.kill('SIGTERM');
+    await exited;
+  }
   try {
     execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   } catch {}

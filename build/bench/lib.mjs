@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, renameSy
 import path from 'node:path';
 
 export const root = path.resolve(import.meta.dirname, '../..');
-export const exe = path.join(root, 'dist/multihomed-routing');
+/** The executable measured; MHR_BENCH_EXE measures another build (A/B runs). */
+export const exe = process.env.MHR_BENCH_EXE ?? path.join(root, 'dist/multihomed-routing');
 
 /** Percentile (nearest rank) of a list of numbers. */
 export function percentile(values, p) {

@@ -11,13 +11,14 @@
 // leave `reason` to dhclient-script, so the host is configured as it would
 // be without us; the reason is logged here.
 
-import { handleEvent } from '../../lib/apply/handle.js';
+import type { handleEvent } from '../../lib/apply/handle.js';
 import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
+import { DelegatedFailure, routeEvent } from '../../lib/delegate/route.js';
 import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
 import { updateInterfaceServers } from '../../lib/dns/update.js';
-import { run as defaultRun, type Runner } from '../../lib/exec/run.js';
-import { isIgnored } from '../../lib/plan/plan.js';
+import type { Runner } from '../../lib/exec/run.js';
+import { isIgnored } from '../../lib/plan/ignore.js';
 import type { AddressUp, RoutingEvent } from '../../lib/plan/event.js';
 
 /** Side effects the command uses; real ones by default (tests replace them). */
@@ -26,7 +27,16 @@ export interface DhclientHookDeps {
   run: Runner;
 }
 
-const defaults: DhclientHookDeps = { handle: handleEvent, run: defaultRun };
+/**
+ * The daemon applies the events when it runs (lib/delegate), else this
+ * process; the runner (TIMEOUT's ping) is loaded only when used, so a
+ * delegated event loads no node:child_process.
+ */
+const defaultsFor = (ctx: CommandContext): DhclientHookDeps => ({
+  handle: (event, deps) =>
+    routeEvent(event, { ...deps, out: deps.out ?? ctx.out, configPath: ctx.options.configPath, hook: 'dhclient-hook', verbose: ctx.options.verbose }),
+  run: async (argv, options) => (await import('../../lib/exec/run.js')).run(argv, options),
+});
 
 const V4_UP = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
 
@@ -48,7 +58,7 @@ export function stockCalls(hook: DhclientHook, env: NodeJS.ProcessEnv, dnsmasqMo
 }
 
 /** Runs the hook; returns the exit code and prints the outcome lines through ctx.out. */
-export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDeps = defaults): Promise<number> {
+export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDeps = defaultsFor(ctx)): Promise<number> {
   const { log } = ctx;
   const say = (...lines: string[]) => ctx.out(lines.map((l) => `${l}\n`).join(''));
   let config: Config | undefined;
@@ -90,7 +100,7 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
       if (event.kind === 'address-up') up = event;
     } catch (err) {
       failure = err as Error;
-      log.error(`routing not configured: ${failure.message}`, fields);
+      if (!(err instanceof DelegatedFailure)) log.error(`routing not configured: ${failure.message}`, fields);
       break;
     }
   }
@@ -107,7 +117,7 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
         await deps.handle(down, handleOptions);
       } catch (err) {
         failure = err as Error;
-        log.error(`could not remove the unusable lease: ${failure.message}`, fields);
+        if (!(err instanceof DelegatedFailure)) log.error(`could not remove the unusable lease: ${failure.message}`, fields);
       }
     }
   }

@@ -4,8 +4,8 @@
 // environment tell up from down, so both directories run the same command.
 // It never fails ifup: every outcome exits 0, failures are logged.
 
-import { handleEvent } from '../../lib/apply/handle.js';
 import type { Command } from '../../lib/cli/context.js';
+import { DelegatedFailure, routeEvent } from '../../lib/delegate/route.js';
 import { parseIfupdownEnv } from './env.js';
 
 export const ifupdownCommand: Command = {
@@ -28,11 +28,13 @@ export const ifupdownCommand: Command = {
       ctx.log.error(`config: ${(err as Error).message}; nothing changed`, { iface: ctx.env.IFACE });
       return 0;
     }
+    // The daemon applies the events when it runs (lib/delegate); else this process does.
+    const { dryRun, verbose, configPath } = ctx.options;
     for (const event of parsed.events) {
       try {
-        await handleEvent(event, { config, log: ctx.log, dryRun: ctx.options.dryRun, out: ctx.out });
+        await routeEvent(event, { config, configPath, hook: 'ifupdown', log: ctx.log, dryRun, verbose, out: ctx.out });
       } catch (err) {
-        ctx.log.error(`routing not configured: ${(err as Error).message}`, { iface: event.ifname });
+        if (!(err instanceof DelegatedFailure)) ctx.log.error(`routing not configured: ${(err as Error).message}`, { iface: event.ifname });
       }
     }
     return 0;

@@ -20,7 +20,8 @@ import { dirname } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import { LeaseTable } from './leases.js';
-import { encodeLine, MAX_REQUEST_BYTES, parseRequest, type Request, type Response } from './protocol.js';
+import { MAX_EVENT_BYTES } from '../delegate/wire.js';
+import { MAX_REQUEST_BYTES, parseRequest, type Request, type Response } from './protocol.js';
 import { loadStore, StoreWriter } from './store.js';
 
 /** A long-running part of the daemon. */
@@ -40,17 +41,26 @@ export interface AllocatorOptions {
   /** How often leases nobody renewed are removed. */
   expiryIntervalMs?: number;
   maxConnections?: number;
+  /**
+   * Handles `cmd: "event"` lines (lib/delegate): gets the parsed object,
+   * returns the reply. Event lines may be up to MAX_EVENT_BYTES long.
+   */
+  onEvent?: (request: Record<string, unknown>) => Promise<object>;
 }
 
 export interface AllocatorService extends Service {
   readonly table: LeaseTable;
   readonly writer: StoreWriter;
+  /** Answers one request as if it came over the socket (the daemon's own users: no round trip). */
+  serve(request: Request): Promise<Response>;
 }
 
 /** Why the allocator will not start; the message is the log line. */
 export class AllocatorStartError extends Error {
   override name = 'AllocatorStartError';
 }
+
+const EVENT_PREFIX = Buffer.from('{"version":1,"cmd":"event",');
 
 /** Most lines one connection may have waiting for their replies. */
 const MAX_PIPELINED = 32;
@@ -200,10 +210,21 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
 
   const connections = new Set<Socket>();
 
+  /** The object of an `event` line; undefined for anything else (parseRequest answers it). */
+  function eventRequest(line: string): Record<string, unknown> | undefined {
+    try {
+      const o = JSON.parse(line) as unknown;
+      return typeof o === 'object' && o !== null && !Array.isArray(o) && (o as Record<string, unknown>).cmd === 'event' ? (o as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   function handle(socket: Socket): void {
     connections.add(socket);
     socket.setTimeout(idleTimeoutMs);
-    socket.on('timeout', () => socket.destroy());
+    // Idle, not busy: a connection waiting for an event being applied stays.
+    socket.on('timeout', () => waiting === 0 && socket.destroy());
     socket.on('error', () => {}); // a client that went away is its own problem
     socket.on('close', () => connections.delete(socket));
     let pending: Buffer = Buffer.alloc(0);
@@ -211,8 +232,10 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     let chain: Promise<void> = Promise.resolve();
     let closing = false;
 
-    const send = (response: Response) => {
-      if (!socket.destroyed && socket.writable) socket.write(encodeLine(response));
+    // Event lines (a hook's RoutingEvent, lib/delegate) may be longer; they begin as the client writes them.
+    const maxLine = (buf: Buffer) => (options.onEvent && buf.subarray(0, EVENT_PREFIX.length).equals(EVENT_PREFIX) ? MAX_EVENT_BYTES : MAX_REQUEST_BYTES);
+    const send = (response: Response | object) => {
+      if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(response)}\n`);
     };
     const refuseAndClose = (error: string) => {
       closing = true;
@@ -227,19 +250,26 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
       if (closing) return;
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       for (let nl = pending.indexOf(10); nl >= 0 && !closing; nl = pending.indexOf(10)) {
+        const limit = maxLine(pending);
         const line = pending.subarray(0, nl).toString('utf8').replace(/\r$/, '');
         pending = pending.subarray(nl + 1);
-        if (nl > MAX_REQUEST_BYTES) return refuseAndClose(`request longer than ${MAX_REQUEST_BYTES} bytes`);
+        if (nl > limit) return refuseAndClose(`request longer than ${limit} bytes`);
         if (line.trim() === '') continue;
         if (++waiting > MAX_PIPELINED) return refuseAndClose(`more than ${MAX_PIPELINED} requests waiting on one connection`);
         chain = chain.then(async () => {
-          const parsed = parseRequest(line);
-          let response: Response;
-          if (!parsed.ok) {
+          const event = options.onEvent && line.includes('"event"') ? eventRequest(line) : undefined;
+          const parsed = event ? { ok: true as const, value: undefined } : parseRequest(line);
+          let response: Response | object;
+          if (event) {
+            response = await options.onEvent!(event).catch((err: Error) => {
+              log.error('event failed', { reason: err.message });
+              return reply({ error: err.message });
+            });
+          } else if (!parsed.ok) {
             log.warn('refused a malformed request', { reason: parsed.error });
             response = reply({ table: 0, error: parsed.error });
           } else {
-            response = await serve(parsed.value).catch((err: Error) => {
+            response = await serve(parsed.value!).catch((err: Error) => {
               log.error('request failed', { reason: err.message });
               return reply({ table: 0, error: err.message });
             });
@@ -248,7 +278,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
           send(response);
         });
       }
-      if (pending.length > MAX_REQUEST_BYTES) refuseAndClose(`request longer than ${MAX_REQUEST_BYTES} bytes`);
+      if (pending.length > maxLine(pending)) refuseAndClose(`request longer than ${maxLine(pending)} bytes`);
     });
   }
 
@@ -274,6 +304,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     name: 'allocator',
     table,
     writer,
+    serve,
     async close() {
       clearInterval(sweeper);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,6 @@
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
 import type { AllocatorService, Service } from '../allocator/server.js';
+import type { DelegateService } from '../delegate/service.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
@@ -11,10 +12,22 @@ import type { AllocatorService, Service } from '../allocator/server.js';
 async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
   const config = ctx.config();
   const { startAllocator } = await import('../allocator/server.js');
+  const { startDelegate } = await import('../delegate/service.js');
   let allocator: AllocatorService | undefined;
-  const starters: (() => Promise<Service>)[] = [async () => (allocator = await startAllocator({ config, log: ctx.log, idleTimeoutMs }))];
+  let delegate: DelegateService | undefined;
+  const starters: (() => Promise<Service>)[] = [
+    async () =>
+      (allocator = await startAllocator({
+        config, log: ctx.log, idleTimeoutMs,
+        // Hooks hand their routing events to the daemon (lib/delegate).
+        onEvent: (o) => (delegate ? delegate.onEvent(o) : Promise.resolve({ version: 1, cmd: 'response', error: 'the daemon is starting' })),
+      })),
+    async () => (delegate = startDelegate({ config, configPath: ctx.options.configPath, log: ctx.log, allocator: allocator!, verbose: ctx.options.verbose })),
+  ];
   if (config.watchKernel) {
-    starters.push(async () => (await import('../watch/watcher.js')).startWatcher({ config, log: ctx.log, allocator: allocator!, manageSlaac: config.manageSlaac }));
+    starters.push(async () =>
+      (await import('../watch/watcher.js')).startWatcher({ config, log: ctx.log, allocator: allocator!, manageSlaac: config.manageSlaac, handle: delegate!.handle }),
+    );
   }
   const started: Service[] = [];
   try {

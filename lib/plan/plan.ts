@@ -30,6 +30,7 @@ import { ifnameMatches } from '../net/ifname.js';
 import { managedSysctlKeys, RP_FILTER_ALL } from '../state/sysctl.js';
 import { PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type LinkAddress, type Route, type Rule } from '../state/types.js';
 import { raGatewaysIn } from './ra.js';
+import { isIgnored } from './ignore.js';
 import type { Change, Plan, RouteSpec, RuleSpec, Subject } from './change.js';
 import type { AddressDown, AddressUp, InterfaceGone, RoutingEvent } from './event.js';
 import { indexState, tableKey, type Entry, type StateIndex } from './index.js';
@@ -48,9 +49,7 @@ const defaultMetric = (f: Family) => (f === 4 ? 0 : 1024);
 const defaultPrefix = (f: Family) => parsePrefix(f === 4 ? '0.0.0.0/0' : '::/0', f);
 
 /** True when the interface is never managed (config ignore_interfaces). */
-export function isIgnored(config: Config, ifname: string): boolean {
-  return config.ignoreInterfaces.some((p) => ifnameMatches(p, ifname));
-}
+export { isIgnored };
 
 function routeMatches(r: Route, s: RouteSpec): boolean {
   return (

@@ -7,7 +7,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs/atomic.js';
+import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
 import type { Family } from '../net/address.js';
 import type { AddressUp } from '../plan/event.js';
 import type { Snapshot } from './reconcile.js';
@@ -28,8 +28,11 @@ export function writeRecord(runDir: string, e: AddressUp, table: number): void {
     keepMain: e.source === 'NetworkManager',
     slaac: e.source === 'kernel',
   };
+  const text = `${JSON.stringify(s)}\n`;
+  // A renewal that changed nothing: no write (and no fsync) on the hook's path.
+  if (readFileIfExists(file(runDir, f, table)) === text) return;
   mkdirSync(dir(runDir), { recursive: true, mode: 0o755 });
-  writeFileAtomic(file(runDir, f, table), `${JSON.stringify(s)}\n`, 0o644);
+  writeFileAtomic(file(runDir, f, table), text, 0o644);
 }
 
 export function removeRecord(runDir: string, family: Family, table: number): void {

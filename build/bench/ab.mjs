@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Same-run A/B of two executables' hook latency (BENCHMARKS.md): each in a
+// namespace of its own with its own daemon, rounds alternating A and B so
+// the machine's load hits both alike. A round: `--version`, if-up for one
+// static IPv4 address, if-up again (nothing changed: a renewal), if-post-down.
+//   node build/bench/ab.mjs A_EXE B_EXE [ROUNDS]
+// Prints one JSON object: p50/p99 per executable and step, and the ratios.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { percentile, round } from './lib.mjs';
+
+const [A, B, roundsArg] = process.argv.slice(2);
+const rounds = Number(roundsArg ?? 30);
+const sides = [
+  { name: 'A', exe: A },
+  { name: 'B', exe: B },
+];
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const env = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: '10.1.0.2/24', IF_GATEWAY: '10.1.0.1' };
+
+for (const s of sides) {
+  s.ns = `mhr-bench-ab-${s.name}-${process.pid}`;
+  s.dir = mkdtempSync(path.join(tmpdir(), `mhr-bench-ab-${s.name}-`));
+  s.conf = path.join(s.dir, 'c.conf');
+  writeFileSync(s.conf, `syslog = no\nsocket_path = ${s.dir}/alloc/a.sock\nstore_path = ${s.dir}/leases.json\nrun_dir = ${s.dir}/run\n`);
+  s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  s.times = { version: [], up: [], renew: [], down: [] };
+}
+const time = (s, argv, extra) => {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('ip', ['netns', 'exec', s.ns, s.exe, ...argv], { env: { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: s.conf, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const t = ms(t0);
+  if (r.status !== 0 || /error|warn/.test(r.stderr)) throw new Error(`${s.name} ${argv.join(' ')}: ${r.status} ${r.stderr}`);
+  return t;
+};
+
+try {
+  for (const s of sides) {
+    execFileSync('ip', ['netns', 'add', s.ns]);
+    s.ip('link', 'set', 'lo', 'up');
+    s.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
+    s.ip('link', 'set', 'eth0', 'up');
+    s.ip('link', 'set', 'peer0', 'up');
+    s.ip('address', 'add', '10.1.0.2/24', 'dev', 'eth0');
+    s.daemon = spawn('ip', ['netns', 'exec', s.ns, s.exe, 'daemon'], { env: { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: s.conf }, stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(`${s.dir}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
+  }
+  for (let i = 0; i < rounds + 3; i++) {
+    const order = i % 2 ? [sides[1], sides[0]] : sides;
+    for (const s of order) {
+      s.ip('route', 'replace', 'default', 'via', '10.1.0.1', 'dev', 'eth0'); // what ifupdown adds before post-up
+      const v = time(s, ['--version'], {});
+      const u = time(s, ['ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' });
+      const r = time(s, ['ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' });
+      const d = time(s, ['ifupdown'], { ...env, MODE: 'stop', PHASE: 'post-down' });
+      if (i >= 3) s.times.version.push(v), s.times.up.push(u), s.times.renew.push(r), s.times.down.push(d);
+    }
+  }
+  const out = {};
+  for (const s of sides) {
+    const p = (xs, q) => round(percentile(xs, q));
+    const o = Object.fromEntries(Object.entries(s.times).map(([k, xs]) => [k, { p50: p(xs, 50), p99: p(xs, 99) }]));
+    o.up_ratio = round(o.up.p50 / o.version.p50, 2);
+    o.renew_ratio = round(o.renew.p50 / o.version.p50, 2);
+    out[s.name] = { exe: s.exe, ...o };
+  }
+  out.load = execFileSync('cat', ['/proc/loadavg']).toString().trim();
+  console.log(JSON.stringify(out));
+} finally {
+  for (const s of sides) {
+    if (s.daemon && s.daemon.exitCode === null) {
+      const exited = new Promise((resolve) => s.daemon.once('exit', resolve));
+      s.daemon.kill('SIGTERM');
+      await exited;
+    }
+    try { execFileSync('ip', ['netns', 'del', s.ns], { stdio: 'ignore' }); } catch {}
+    rmSync(s.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,141 @@
+// Hooks hand their events to the running daemon (lib/delegate): the daemon
+// applies them, and the kernel state is what the hook working alone makes;
+// with the daemon gone or stopped the hook works alone; the daemon refuses
+// malformed and oversized events and keeps serving.
+
+import fs from 'node:fs';
+import { createConnection } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestBed, type TestBed } from '../helpers/testbed.js';
+import { cli, CONFIG, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
+
+const up = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '192.0.2.10/24', IF_GATEWAY: '192.0.2.1' };
+const down = { ...up, MODE: 'stop', PHASE: 'post-down' };
+const OTHER_CONFIG = '/run/mhr-delegate-other.conf';
+
+/** One line to the socket, the reply line (or what came before the close). */
+function exchange(socket: string, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let got = '';
+    c.on('connect', () => c.write(line));
+    c.on('data', (b) => {
+      got += b.toString();
+      if (got.includes('\n')) {
+        c.destroy();
+        resolve(got.trim());
+      }
+    });
+    c.on('close', () => resolve(got.trim()));
+    c.on('error', reject);
+  });
+}
+
+describe('hooks delegate their events to the daemon', () => {
+  let bed: TestBed;
+  let rh: RoutingHost;
+  let socket: string;
+  const hook = (env: Record<string, string>, flags: string[] = []) => cli(bed.host, ['--verbose', ...flags, 'ifupdown'], env);
+  const snapshot = async () => ({
+    rules: await ourRules(bed.host),
+    main: await tableRoutes(bed.host, 'main'),
+    tables: await Promise.all([...new Set((await ourRules(bed.host)).map((r) => r.split(' ').at(-1)!))].map((t) => tableRoutes(bed.host, t))),
+  });
+
+  beforeAll(async () => {
+    bed = await createTestBed({ name: 'delegate', routers: [] });
+    rh = await setUpRoutingHost(bed, '');
+    socket = bed.host.path('/run/multihomed-routing/allocator/allocator.sock');
+    await bed.host.exec(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0peer']);
+    for (const dev of ['eth0', 'eth0peer']) await bed.host.exec(['ip', 'link', 'set', dev, 'up']);
+    await bed.host.exec(['ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'eth0']);
+    // The same settings under another name: the daemon refuses events planned with it, the hook works alone (with the allocator).
+    await bed.host.exec(['cp', CONFIG, OTHER_CONFIG]);
+  });
+  afterAll(() => bed?.destroy());
+
+  test('the daemon applies the event; the hook working alone makes the same kernel state', async () => {
+    const baseline = await snapshot();
+    await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+    const delegated = await hook(up);
+    expect(delegated.exitCode).toBe(0);
+    expect(delegated.stderr).toMatch(/ifupdown: debug: applied by the daemon pid=\d+/);
+    expect(delegated.stderr).toMatch(/ifupdown: routing updated iface=eth0 address=192\.0\.2\.10\/24 table=\d+ changes=\d+/);
+    const byDaemon = await snapshot();
+    expect(byDaemon.rules).toHaveLength(4);
+    // Nothing changed: the daemon says so, and changes nothing.
+    const again = await hook(up);
+    expect(again.stderr).toMatch(/routing already in place .*changes=0/);
+    expect(await snapshot()).toEqual(byDaemon);
+    // A dry run through the daemon prints the plan on stdout, changes nothing.
+    const dry = await hook(down, ['--dry-run']);
+    expect(dry.stdout).toMatch(/ip -4 rule del pref 10000 from 192\.0\.2\.10\/32 lookup \d+ protocol 201/);
+    expect(await snapshot()).toEqual(byDaemon);
+    expect((await hook(down)).stderr).toMatch(/applied by the daemon/);
+    expect(await snapshot()).toEqual(baseline);
+
+    await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+    const alone = await hook(up, ['--config', OTHER_CONFIG]);
+    expect(alone.exitCode).toBe(0);
+    expect(alone.stderr).toMatch(/warn: working alone: the daemon did not take the event: the daemon runs with/);
+    expect(alone.stderr).not.toMatch(/applied by the daemon/);
+    expect(await snapshot()).toEqual(byDaemon);
+  });
+
+  test('daemon stopped: the hook works alone at once', async () => {
+    const before = await snapshot();
+    await rh.stopDaemon();
+    try {
+      const t0 = Date.now();
+      const r = await hook(down);
+      expect(Date.now() - t0).toBeLessThan(8000); // no waiting for a daemon that is not there (release: one failed connect)
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toMatch(/debug: working alone: no daemon is running/);
+      expect(r.stderr).toMatch(/routing updated iface=eth0/);
+      expect(await ourRules(bed.host)).toEqual([]);
+      expect(before.rules).toHaveLength(4);
+    } finally {
+      await rh.startDaemon();
+    }
+  });
+
+  test('a malformed or oversized event gets an error reply; the daemon keeps serving', async () => {
+    const bad = await exchange(socket, `${JSON.stringify({ version: 1, cmd: 'event', event: { kind: 'address-up', source: 'ifupdown', ifname: 'eth0', address: '192.0.2.10/33', gateways: [], routes: [], dns_servers: [], manage_address: false }, dry_run: false, verbose: false, config_path: CONFIG, hook: 'ifupdown', expires_at: Date.now() + 10_000 })}\n`);
+    expect(JSON.parse(bad)).toMatchObject({ cmd: 'response', error: expect.stringMatching(/event\.address/) });
+    const hostile = await exchange(socket, `${JSON.stringify({ version: 1, cmd: 'event', event: { kind: 'interface-gone', source: 'udev', ifname: 'eth0', extra: '$(reboot)' }, dry_run: false, verbose: false, config_path: CONFIG, hook: 'ifupdown', expires_at: Date.now() + 10_000 })}\n`);
+    expect(JSON.parse(hostile).error).toMatch(/unexpected field/);
+    const huge = await exchange(socket, `{"version":1,"cmd":"event",${'"x":"' + 'a'.repeat(70_000)}"}\n`);
+    expect(JSON.parse(huge).error).toMatch(/request longer than 65536 bytes/);
+    await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+    const r = await hook(up);
+    expect(r.stderr).toMatch(/applied by the daemon/);
+    expect(await ourRules(bed.host)).toHaveLength(4);
+  });
+
+  test('daemon stopped mid-way (SIGSTOP): the hook works alone after 10 s, logged; the daemon drops the stale event later', async () => {
+    const probe = await hook(up);
+    const pid = Number(/applied by the daemon pid=(\d+)/.exec(probe.stderr)?.[1]);
+    expect(pid).toBeGreaterThan(1);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const r = await hook(down);
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(10_000);
+      expect(r.exitCode).toBe(0);
+      expect(r.stderr).toMatch(/warn: working alone: the daemon took the event but did not answer within 10000 ms/);
+      expect(r.stderr).toMatch(/routing updated iface=eth0/);
+      expect(await ourRules(bed.host)).toEqual([]);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // The daemon serves again and did not apply the stale down event over a new up.
+    await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+    const r = await hook(up);
+    expect(r.stderr).toMatch(/applied by the daemon/);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(await ourRules(bed.host)).toHaveLength(4);
+    const logs = (fs.readdirSync(bed.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('daemon.out'));
+    expect(logs.map((f) => fs.readFileSync(`${bed.dir}/${f}`, 'utf8')).join('')).toMatch(/event dropped: the hook stopped waiting for it and worked alone hook=ifupdown iface=eth0/);
+  }, 60_000);
+});
