@@ -40,8 +40,9 @@ export type WireEvent =
       mtu?: number;
       preferred_lifetime?: number;
       valid_lifetime?: number;
+      sole_lease?: boolean;
     }
-  | { kind: 'address-down'; source: EventSource; ifname: string; address: string; manage_address: boolean }
+  | { kind: 'address-down'; source: EventSource; ifname: string; address: string; manage_address: boolean; sole_lease?: boolean }
   | { kind: 'interface-gone'; source: EventSource | 'udev'; ifname: string };
 
 /** The request line: one event, applied or (dry_run) only planned. */
@@ -92,7 +93,11 @@ const addrText = (a: { address: IpAddress; prefix: { length: number } }) => `${a
 /** RoutingEvent → wire form (canonical text). */
 export function encodeEvent(e: RoutingEvent): WireEvent {
   if (e.kind === 'interface-gone') return { kind: e.kind, source: e.source, ifname: e.ifname };
-  if (e.kind === 'address-down') return { kind: e.kind, source: e.source, ifname: e.ifname, address: addrText(e.address), manage_address: e.manageAddress };
+  if (e.kind === 'address-down') {
+    const w: WireEvent = { kind: e.kind, source: e.source, ifname: e.ifname, address: addrText(e.address), manage_address: e.manageAddress };
+    if (e.soleLease) w.sole_lease = true;
+    return w;
+  }
   const w: WireEvent = {
     kind: 'address-up',
     source: e.source,
@@ -107,6 +112,7 @@ export function encodeEvent(e: RoutingEvent): WireEvent {
   if (e.mtu !== undefined) w.mtu = e.mtu;
   if (e.preferredLifetime !== undefined) w.preferred_lifetime = e.preferredLifetime;
   if (e.validLifetime !== undefined) w.valid_lifetime = e.validLifetime;
+  if (e.soleLease) w.sole_lease = true;
   return w;
 }
 
@@ -134,8 +140,8 @@ function list(v: unknown, field: string, max: number): unknown[] {
 }
 
 const KEYS: Record<WireEvent['kind'], readonly string[]> = {
-  'address-up': ['kind', 'source', 'ifname', 'address', 'gateways', 'routes', 'dns_servers', 'manage_address', 'broadcast', 'mtu', 'preferred_lifetime', 'valid_lifetime'],
-  'address-down': ['kind', 'source', 'ifname', 'address', 'manage_address'],
+  'address-up': ['kind', 'source', 'ifname', 'address', 'gateways', 'routes', 'dns_servers', 'manage_address', 'broadcast', 'mtu', 'preferred_lifetime', 'valid_lifetime', 'sole_lease'],
+  'address-down': ['kind', 'source', 'ifname', 'address', 'manage_address', 'sole_lease'],
   'interface-gone': ['kind', 'source', 'ifname'],
 };
 
@@ -166,7 +172,9 @@ export function decodeEvent(o: unknown): Parsed<RoutingEvent> {
     }
     need(typeof r.manage_address === 'boolean', 'event.manage_address: expected true or false', r.manage_address);
     const manageAddress = r.manage_address as boolean;
-    if (kind === 'address-down') return { ok: true, value: { kind, source, ifname, address, manageAddress } };
+    need(r.sole_lease === undefined || typeof r.sole_lease === 'boolean', 'event.sole_lease: expected true or false', r.sole_lease);
+    const sole = r.sole_lease === true ? { soleLease: true } : {};
+    if (kind === 'address-down') return { ok: true, value: { kind, source, ifname, address, manageAddress, ...sole } };
 
     const family = address.address.family;
     const gateways = list(r.gateways, 'event.gateways', MAX_GATEWAYS).map((g, i) => ip(g, `event.gateways[${i}]`, family));
@@ -192,7 +200,7 @@ export function decodeEvent(o: unknown): Parsed<RoutingEvent> {
       }
       return route;
     });
-    const up: RoutingEvent = { kind, source, ifname, address, gateways, routes, dnsServers, manageAddress };
+    const up: RoutingEvent = { kind, source, ifname, address, gateways, routes, dnsServers, manageAddress, ...sole };
     if (r.broadcast !== undefined) up.broadcast = ip(r.broadcast, 'event.broadcast', 4);
     if (r.mtu !== undefined) {
       need(Number.isSafeInteger(r.mtu) && (r.mtu as number) >= 68 && (r.mtu as number) <= 65535, 'event.mtu: expected 68-65535', r.mtu);

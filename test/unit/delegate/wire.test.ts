@@ -16,11 +16,13 @@ const up: RoutingEvent = {
   mtu: 1400,
   preferredLifetime: 600,
   validLifetime: 3600,
+  soleLease: true,
 };
 const events: [string, RoutingEvent][] = [
   ['address-up with everything', up],
   ['address-up IPv6, minimal', { kind: 'address-up', source: 'ifupdown', ifname: 'wlan0', address: parseInterfaceAddress('2001:db8::10/64'), gateways: [parseIp('fe80::1')], routes: [], dnsServers: [], manageAddress: false }],
   ['address-down', { kind: 'address-down', source: 'NetworkManager', ifname: 'usb0', address: parseInterfaceAddress('10.0.0.2/8'), manageAddress: false }],
+  ['address-down of a sole DHCP lease', { kind: 'address-down', source: 'dhclient', ifname: 'eth0', address: parseInterfaceAddress('192.0.2.10/24'), manageAddress: true, soleLease: true }],
   ['interface-gone', { kind: 'interface-gone', source: 'udev', ifname: 'eth1' }],
 ];
 
@@ -53,6 +55,7 @@ describe('event wire form', () => {
     ['route destination with host bits', { ...wire(), routes: [{ destination: '10.0.0.1/8' }] }, /destination/],
     ['DNS server not an address', { ...wire(), dns_servers: ['ns.example'] }, /dns_servers\[0\]/],
     ['manage_address as a string', { ...wire(), manage_address: 'yes' }, /manage_address/],
+    ['sole_lease as a string', { ...wire(), sole_lease: 'yes' }, /sole_lease/],
     ['MTU 10', { ...wire(), mtu: 10 }, /mtu/],
     ['lifetime 1.5', { ...wire(), valid_lifetime: 1.5 }, /valid_lifetime/],
     ['broadcast IPv6', { ...wire(), broadcast: '::1' }, /broadcast/],
