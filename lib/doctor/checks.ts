@@ -83,9 +83,15 @@ function hasSourceRule(kernel: KernelState, family: Family, address: string): bo
   );
 }
 
+/** `ifname address` (no prefix length) of every address on the fallback: `degraded` speaks for them. */
+function degradedAddresses(kernel: KernelState, config: DoctorConfig): Set<string> {
+  return new Set(buildStatus(kernel, config as Config).filter((s) => s.degraded).map((s) => `${s.ifname} ${s.address.replace(/\/\d+$/, '')}`));
+}
+
 /** Seed 002: replies from A leave by another interface; or they leave right only by chance. */
 export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Finding[] {
   const candidates = candidateAddresses(snap.kernel, config);
+  const degraded = degradedAddresses(snap.kernel, config);
   const out: Finding[] = [];
   for (const c of candidates) {
     const probe = snap.replyRoutes.find((r) => r.address === c.address && r.ifname === c.ifname);
@@ -108,7 +114,7 @@ export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Findi
           ? [`ip -${c.family} rule show from ${c.address}   # find the rule and table`, ...rerunHook(c.ifname, c.dynamic, c.family)]
           : rerunHook(c.ifname, c.dynamic, c.family),
       });
-    } else if (!sourceRule && multihomed(candidates, c.family)) {
+    } else if (!sourceRule && multihomed(candidates, c.family) && !degraded.has(subject)) {
       out.push({
         id: 'no-source-rule',
         severity: 'warning',
@@ -163,8 +169,9 @@ export function checkRpFilter(snap: HostSnapshot, config: DoctorConfig): Finding
 const NM_METRICS = new Set([20000, 50, 100, 150, 300, 400, 425, 450, 600, 700, 750, 800]);
 
 /** Who put a route in main, from its protocol and metric. */
-export function routeOrigin(r: Route): { who: string; lasting: string } {
-  const nm = NM_METRICS.has(r.metric) || (r.metric >= 20100 && r.metric <= 20800);
+export function routeOrigin(r: Route, networkManager = true): { who: string; lasting: string } {
+  // netplan with systemd-networkd uses the same metrics (100 wired, 600 wireless): only NetworkManager's if it is installed.
+  const nm = networkManager && (NM_METRICS.has(r.metric) || (r.metric >= 20100 && r.metric <= 20800));
   switch (r.protocol) {
     case 16:
       return nm
@@ -198,7 +205,7 @@ export function checkMainDefault(snap: HostSnapshot, config: DoctorConfig): Find
       if (r.family !== family || r.table !== TABLE_MAIN || r.dst.length !== 0 || r.type !== 1) continue;
       if (r.protocol === config.protocol) continue; // our fallback: reported as degraded
       if (r.flags.includes('linkdown') || r.flags.includes('dead')) continue;
-      const { who, lasting } = routeOrigin(r);
+      const { who, lasting } = routeOrigin(r, snap.tools.networkManager);
       const nm = who.startsWith('NetworkManager');
       const del = `ip -${family} route del ${describeRoute(r).replace(/ src \S+/, '')}${r.protocol !== 3 ? ` proto ${r.protocol}` : ''}`;
       const dynamic = !!snap.kernel.links.find((l) => l.ifname === r.dev)?.addresses.some((a) => a.flags.includes('dynamic'));
@@ -274,11 +281,14 @@ export function checkManaged(snap: HostSnapshot, config: DoctorConfig): Finding[
 /** A leased address still on its interface, but no rule or route of ours for its table: the hook's work is gone. */
 export function checkLeases(snap: HostSnapshot, config: DoctorConfig): Finding[] {
   const idx = indexState(snap.kernel, config);
+  const degraded = degradedAddresses(snap.kernel, config);
   const out: Finding[] = [];
   for (const l of snap.daemon.leases ?? []) {
     const link = idx.links.get(l.ifname);
     const held = link?.addresses.find((a) => a.address.address.text === l.address);
     if (!held || idx.entries.has(`${l.family}:${l.table}`)) continue;
+    // Brought up on the fallback while the daemon was down, with a lease from before: `degraded` says so and how to fix it.
+    if (degraded.has(`${l.ifname} ${l.address}`)) continue;
     out.push({
       id: 'missing-table',
       severity: 'error',

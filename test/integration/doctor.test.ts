@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
-import { EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { CONFIG, EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -42,7 +42,8 @@ describe('doctor diagnoses broken states on a live host', () => {
   };
   /** Runs the advice's commands in the host, as an operator would paste them. */
   const runFix = async (f: Finding) => {
-    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line]);
+    // `multihomed-routing` is on an operator's PATH (/usr/local/sbin); here it is the built executable.
+    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line.replace(/^multihomed-routing /, `${EXE} `)]);
   };
   const expectHealthy = async () => {
     const rep = await doctor();
@@ -75,7 +76,9 @@ describe('doctor diagnoses broken states on a live host', () => {
         { hostIfname: 'wlan1', nat: false, ipv4: { subnet: '10.7.1.0/24', address: '10.7.1.1' } },
       ],
     });
-    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\n`);
+    // watch_kernel off: the daemon's watcher repairs flushed tables and deleted rules within
+    // moments, which would race the broken states below (a host without the watcher keeps them).
+    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\nwatch_kernel = no\n`);
     // What the other installers put in place (dhclient shim, udev rule), pointing at the executable.
     await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', `mhr_exe='${EXE}'\n`);
     await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', `SUBSYSTEM=="net", ACTION=="remove", RUN+="${EXE} udev-remove"\n`);
@@ -188,6 +191,79 @@ describe('doctor diagnoses broken states on a live host', () => {
     await expectHealthy();
   });
 
+  test('no-source-rule: an interface brought up while the if-up hook was missing; the advice rebuilds it', async () => {
+    await bed.host.exec(['mv', '/etc/network/if-up.d/multihomed-routing', '/run/saved-up-hook']);
+    await bed.host.ifdown('wlan1');
+    await bed.host.ifup('wlan1');
+    // ifupdown's `gateway` line put wlan1's default into main: replies from 10.7.1.2 leave right, by chance.
+    expect((await bed.host.routeGet('198.51.100.1', { from: '10.7.1.2' })).dev).toBe('wlan1');
+    expect(await bed.host.exec(['ip', 'rule', 'show', 'from', '10.7.1.2'])).toMatchObject({ stdout: '' });
+    const rep = await doctor();
+    expect(rep.problems).toEqual([
+      'hook-missing /etc/network/if-up.d/multihomed-routing',
+      'no-source-rule wlan1 10.7.1.2',
+      'main-default main default via 10.7.1.1 dev wlan1',
+    ]);
+    const f = rep.findings.find((x) => x.id === 'no-source-rule')!;
+    expect(f.severity).toBe('warning');
+    expect(f.what).toBe('10.7.1.2 on wlan1 has no `from 10.7.1.2` rule on this multihomed host.');
+    expect(f.why).toContain("leave by wlan1 today only because main's routes happen to point there");
+    expect(f.fix).toEqual(['ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
+    await bed.host.exec(['mv', '/run/saved-up-hook', '/etc/network/if-up.d/multihomed-routing']);
+    await runFix(f);
+    expect(await bed.host.exec(['ip', 'rule', 'show', 'from', '10.7.1.2'])).toMatchObject({ stdout: expect.stringContaining('from 10.7.1.2 lookup') });
+    await expectHealthy();
+  });
+
+  test('degraded: an uplink brought up while the daemon is down falls back to main; the advice restores its table', async () => {
+    await rh.stopDaemon();
+    try {
+      await bed.host.ifdown('wlan1');
+      await bed.host.ifup('wlan1');
+      const [link] = await bed.host.ipJson<{ ifindex: number }[]>(['link', 'show', 'wlan1']);
+      // The fallback: routes of ours in main, metric = interface index.
+      expect(await bed.host.routes('main')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.7.1.1', dev: 'wlan1', protocol: '201', metric: link!.ifindex }));
+      const rep = await doctor();
+      expect(rep.problems).toEqual(expect.arrayContaining(['degraded wlan1 10.7.1.2/24', 'daemon-down /run/multihomed-routing/allocator/allocator.sock']));
+      const f = rep.findings.find((x) => x.id === 'degraded')!;
+      expect(f.severity).toBe('warning');
+      expect(f.what).toBe('10.7.1.2/24 on wlan1 runs on the fallback: routes in main with metric = interface index, no table, no rules.');
+      expect(f.fix).toEqual(['multihomed-routing lease list   # is the daemon answering? are tables left?', 'ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
+      expect(rep.problems, 'one finding for the degraded address, not a second one for its missing rule').toHaveLength(2);
+    } finally {
+      await rh.startDaemon();
+    }
+    const f = (await doctor()).findings.find((x) => x.id === 'degraded')!;
+    await runFix(f);
+    expect((await bed.host.routes('main')).filter((r) => r.dst === 'default')).toEqual([]);
+    await expectHealthy();
+  });
+
+  test('dnsmasq-pid-file: the dnsmasq reading our servers-file is not the one in dnsmasq_pid_file; the advice points the config at it', async () => {
+    await stopDnsmasq();
+    // Another start-up (a custom unit) with its own pid file; the configured one is stale.
+    await bed.host.exec(['sh', '-ec', 'echo 999999 > /run/dnsmasq/dnsmasq.pid']);
+    dnsmasq = bed.host.spawn(['dnsmasq', '-k', '-x', '/run/dnsmasq-uplinks.pid', '-7', '/etc/dnsmasq.d,.dpkg-dist', '--user=root', '--port=0'], { logName: 'host-dnsmasq' });
+    await waitUntil(async () => (await bed.host.exec(['cat', '/run/dnsmasq-uplinks.pid'], { reject: false })).exitCode === 0);
+    const f = await only('dnsmasq-pid-file');
+    expect(f.severity).toBe('warning');
+    expect(f.subject).toBe(`dnsmasq pid ${dnsmasq.pid}`);
+    expect(f.what).toBe(`dnsmasq pid ${dnsmasq.pid} reads ${SERVERS_FILE}, but dnsmasq_pid_file (/run/dnsmasq/dnsmasq.pid) does not name it.`);
+    expect(f.fix).toEqual([expect.stringMatching(/^# in \S+multihomed-routing.conf: dnsmasq_pid_file = \/run\/dnsmasq-uplinks.pid$/)]);
+    // The advice, applied: the config names the pid file of the dnsmasq that reads ours.
+    const conf = await bed.host.readFile(CONFIG);
+    await write(CONFIG, `${conf}dnsmasq_pid_file = /run/dnsmasq-uplinks.pid\n`);
+    try {
+      await expectHealthy();
+    } finally {
+      await write(CONFIG, conf);
+      await stopDnsmasq();
+      await bed.host.exec(['rm', '-f', '/run/dnsmasq-uplinks.pid']);
+      await startDnsmasq();
+    }
+    await expectHealthy();
+  });
+
   test('hooks missing or broken, NetworkManager without 01-ifupdown, networkd managing an interface', async () => {
     await bed.host.exec(['mv', '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing', '/run/saved-hook']);
     expect((await only('hook-missing')).subject).toBe('/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing');
@@ -212,6 +288,33 @@ describe('doctor diagnoses broken states on a live host', () => {
     expect(nd.subject).toBe('wlan1');
     expect(nd.what).toBe('wlan1 is not configured by ifupdown: systemd-networkd configures it (/run/systemd/network/10-netplan-wlan1.network); netplan hands it to networkd (/etc/netplan/01-netcfg.yaml).');
     await bed.host.exec(['rm', '-r', '/run/systemd/netif', '/etc/netplan/01-netcfg.yaml']);
+    await expectHealthy();
+  });
+
+  test('main-default with NetworkManager metrics (100 wired, 600 wireless): a note under NetworkManager, a warning without it', async () => {
+    // NetworkManager (proto dhcp, its per-device-type metrics) — present since the previous test wrote its config.
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0', 'proto', 'dhcp', 'metric', '100']);
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '600']);
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
+    const rep = await doctor();
+    expect(rep.code, rep.stdout).toBe(0);
+    expect(rep.healthy).toBe(true);
+    expect(rep.findings.map((f) => `${f.severity} ${f.id} ${f.subject}`)).toEqual([
+      'info main-default main default via 10.7.0.1 dev eth0 metric 100',
+      'info main-default main default via 10.7.1.1 dev wlan1 metric 600',
+    ]);
+    const [wired] = rep.findings;
+    expect(wired!.what).toContain('added by NetworkManager (proto dhcp, metric 100');
+    expect(wired!.why).toContain('Under NetworkManager this is by design');
+    expect(wired!.fix).toEqual(["ip -4 route show table main default   # NetworkManager's order"]);
+
+    // The same metrics without NetworkManager installed (netplan with networkd uses them too): they shadow our rules.
+    await bed.host.exec(['rm', '/etc/NetworkManager/NetworkManager.conf', '/etc/NetworkManager/dispatcher.d/01-ifupdown']);
+    const without = await doctor();
+    expect(without.problems).toEqual(['main-default main default via 10.7.0.1 dev eth0 metric 100', 'main-default main default via 10.7.1.1 dev wlan1 metric 600']);
+    expect(without.findings[0]!.what).toContain('added by a DHCP client other than dhclient');
+    await runFix(without.findings[0]!);
+    await runFix(without.findings[1]!);
     await expectHealthy();
   });
 });

@@ -170,9 +170,20 @@ const cases: Case[] = [
   },
   {
     name: 'NetworkManager default (metric 600): a note, not a problem',
-    breakIt: (s) => s.kernel.routes.push(route('default via 198.51.100.1 dev wlan1 proto 16 metric 600')),
+    breakIt: (s) => {
+      s.tools.networkManager = true;
+      s.hooks.nmDispatcher = { ...s.hooks.nmDispatcher, exists: true, executable: true };
+      s.kernel.routes.push(route('default via 198.51.100.1 dev wlan1 proto 16 metric 600'));
+    },
     expected: ['info main-default main default via 198.51.100.1 dev wlan1 metric 600'],
     advice: [/NetworkManager/, /by design/],
+  },
+  {
+    // netplan with systemd-networkd uses NetworkManager's metrics (100 wired, 600 wireless).
+    name: 'metric 600 without NetworkManager installed: shadows our rules, a warning',
+    breakIt: (s) => s.kernel.routes.push(route('default via 198.51.100.1 dev wlan1 proto 16 metric 600')),
+    expected: ['warning main-default main default via 198.51.100.1 dev wlan1 metric 600'],
+    advice: [/DHCP client other than dhclient/, /ip -4 route del default via 198\.51\.100\.1 dev wlan1 metric 600 proto 16/],
   },
   {
     name: 'IPv6 default from a router advertisement',
@@ -202,6 +213,18 @@ const cases: Case[] = [
     },
     expected: ['warning degraded wwan0 203.0.113.5/24'],
     advice: [/fallback/, /lease list/],
+  },
+  {
+    // Brought up while the daemon was down, which kept the lease from before: one finding, not three.
+    name: 'degraded with a stale lease and no source rule: only degraded',
+    breakIt: (s) => {
+      s.kernel.links.push(link(6, 'wwan0', '203.0.113.5/24'));
+      s.replyRoutes.push({ address: '203.0.113.5', ifname: 'wwan0', probe: '8.8.8.8', dev: 'wwan0', gateway: '203.0.113.1' });
+      s.kernel.routes.push(route('203.0.113.0/24 dev wwan0 proto 201 scope 253 src 203.0.113.5 metric 6'), route('default via 203.0.113.1 dev wwan0 proto 201 src 203.0.113.5 metric 6'));
+      s.daemon.leases = [{ ifname: 'wwan0', address: '203.0.113.5', family: 4, table: 10002 }];
+    },
+    expected: ['warning degraded wwan0 203.0.113.5/24'],
+    advice: [/fallback/, /ifdown wwan0 && ifup wwan0/],
   },
   {
     name: 'managed address missing its iif lo rule',
