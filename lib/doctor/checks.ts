@@ -114,6 +114,21 @@ export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Findi
           ? [`ip -${c.family} rule show from ${c.address}   # find the rule and table`, ...rerunHook(c.ifname, c.dynamic, c.family)]
           : rerunHook(c.ifname, c.dynamic, c.family),
       });
+    } else if (probe?.bound && probe.dev === c.ifname && !probe.gateway && !probe.table) {
+      // Found on a live host: with `oif` the kernel skips every route by another device and, finding none,
+      // answers "on-link" by the bound device instead of failing, so the device check above never fires.
+      out.push({
+        id: 'reply-path',
+        severity: 'error',
+        subject,
+        what: `Traffic from ${c.address} bound to ${c.ifname} has no route: the kernel would send it to ${probe.probe} as if on-link, with no gateway.`,
+        why:
+          `${c.address} is on several interfaces, so only traffic bound to the device tells them apart, and ` +
+          `\`ip route get ${probe.probe} from ${c.address} oif ${c.ifname}\` finds no route by ${c.ifname} in any table: ` +
+          `no \`oif ${c.ifname}\` rule with a table of its own. The kernel then asks for the destination by ARP on ${c.ifname}, nothing answers, ` +
+          `and sockets bound to ${c.ifname} (\`ping -I ${c.ifname}\`, a modem's own connections) fail.`,
+        fix: rerunHook(c.ifname, c.dynamic, c.family),
+      });
     } else if (!sourceRule && multihomed(candidates, c.family) && !degraded.has(subject)) {
       out.push({
         id: 'no-source-rule',
@@ -178,7 +193,7 @@ export function routeOrigin(r: Route, networkManager = true): { who: string; las
         ? { who: `NetworkManager (proto dhcp, metric ${r.metric}: its default for the device type)`, lasting: 'NetworkManager owns main; its metrics decide unbound traffic. Give interfaces their order with `nmcli connection modify ID ipv4.route-metric N`.' }
         : { who: 'a DHCP client other than dhclient (proto dhcp: systemd-networkd, dhcpcd or NetworkManager)', lasting: 'let dhclient with our enter hook (ifupdown `inet dhcp`) handle the interface, or stop that client from installing routes (networkd: `[DHCPv4] UseRoutes=no`).' };
     case 9:
-      return { who: 'the kernel, from an IPv6 router advertisement (proto ra)', lasting: 'the kernel re-adds it with every RA. To keep main empty: `sysctl -w net.ipv6.conf.IFACE.accept_ra_defrtr=0` (then the gateway must come from DHCPv6 or static configuration).' };
+      return { who: 'the kernel, from an IPv6 router advertisement (proto ra)', lasting: `the kernel re-adds it with every RA. To keep main empty: \`sysctl -w net.ipv6.conf.${r.dev ?? 'IFACE'}.accept_ra_defrtr=0\` (then the gateway must come from DHCPv6 or static configuration).` };
     case 4:
       return nm
         ? { who: `NetworkManager (proto static, metric ${r.metric})`, lasting: 'NetworkManager owns main; its metrics decide unbound traffic.' }

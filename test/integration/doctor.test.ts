@@ -4,7 +4,7 @@
 // (where the advice is a command) repaired by running the advice itself.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestBed, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
+import { createTestBed, waitFor, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
 import { CONFIG, EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
@@ -316,6 +316,136 @@ describe('doctor diagnoses broken states on a live host', () => {
     await runFix(without.findings[0]!);
     await runFix(without.findings[1]!);
     await expectHealthy();
+  });
+});
+
+// Two modems handing out the same 192.168.8.100 (each its own /64 for IPv6), both
+// `inet static` / `inet6 static` stanzas brought up by real ifup through the hooks.
+const MODEMS = ['wwan0', 'wwan1'].map((i, n) => `
+iface ${i} inet static
+    address 192.168.8.100/24
+    gateway 192.168.8.1
+
+iface ${i} inet6 static
+    address 2001:db8:8${n}::100/64
+    gateway 2001:db8:8${n}::1
+`).join('');
+const PROBES = ['--probe4', '198.51.100.1', '--probe6', '2001:db8:ffff::1'];
+
+describe('doctor on two modems sharing an address, and IPv6', () => {
+  let bed: TestBed;
+
+  const doctor = async (): Promise<Report> => {
+    const r = await cli(bed.host, ['doctor', '--json', ...PROBES]);
+    if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`doctor failed (${r.exitCode}): ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { healthy: boolean; findings: Finding[] };
+    return { code: r.exitCode, ...out, problems: out.findings.filter((f) => f.severity !== 'info').map((f) => `${f.id} ${f.subject}`), stdout: r.stdout };
+  };
+  const expectHealthy = async () => {
+    const rep = await doctor();
+    expect(rep.problems, rep.stdout).toEqual([]);
+    expect(rep.code).toBe(0);
+  };
+  const runFix = async (f: Finding) => {
+    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line]);
+  };
+
+  beforeAll(async () => {
+    bed = await createTestBed({
+      name: 'doctormodem',
+      routers: ['wwan0', 'wwan1'].map((hostIfname, n) => ({
+        hostIfname,
+        ipv4: { subnet: '192.168.8.0/24', address: '192.168.8.1' },
+        ipv6: { subnet: `2001:db8:8${n}::/64`, address: `2001:db8:8${n}::1` },
+      })),
+    });
+    await setUpRoutingHost(bed, MODEMS, 'dnsmasq_mode = no\nwatch_kernel = no\n');
+    await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', `mhr_exe='${EXE}'\n`);
+    await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', `SUBSYSTEM=="net", ACTION=="remove", RUN+="${EXE} udev-remove"\n`);
+    for (const i of ['wwan0', 'wwan1']) await bed.host.ifup(i);
+  });
+  afterAll(() => bed?.destroy());
+
+  test('healthy: each modem answers for the shared address through itself', async () => {
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(true);
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan0' })).toBe(true);
+    await expectHealthy();
+  });
+
+  test('rp-filter-strict: strict rp_filter set back on one modem drops its replies; the advice restores them', async () => {
+    // What a sysctl.d file re-applied after the hooks does.
+    await bed.host.setSysctl({ 'net.ipv4.conf.wwan1.rp_filter': 1 });
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['rp-filter-strict wwan1']);
+    const f = rep.findings[0]!;
+    expect(f.severity).toBe('error');
+    expect(f.what).toBe('Strict reverse-path filtering on wwan1 (effective rp_filter = max(all=1, wwan1=1) = 1).');
+    expect(f.why).toContain('192.168.8.100 is also on wwan0');
+    expect(f.why).toContain('something set it back');
+    expect(f.fix[0]).toBe('sysctl -w net.ipv4.conf.wwan1.rp_filter=2');
+    await runFix(f);
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(true);
+    await expectHealthy();
+  });
+
+  test('IPv6 (--probe6): an address added without the hooks answers by the other modem', async () => {
+    await bed.host.exec(['ip', '-6', 'addr', 'add', '2001:db8:81::200/64', 'dev', 'wwan1']);
+    expect((await bed.host.ipJson<{ dev: string }[]>(['-6', 'route', 'get', '2001:db8:ffff::1', 'from', '2001:db8:81::200']))[0]!.dev).toBe('wwan0');
+    expect(await bed.host.ping('2001:db8:ffff::1', { from: '2001:db8:81::200' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wwan1 2001:db8:81::200']);
+    const f = rep.findings[0]!;
+    expect(f.what).toBe('Replies from 2001:db8:81::200 (on wwan1) would leave by wwan0 via 2001:db8:80::1.');
+    expect(f.why).toContain('`ip route get 2001:db8:ffff::1 from 2001:db8:81::200`');
+    expect(f.fix).toEqual(['ifdown wwan1 && ifup wwan1   # ifupdown runs the hooks again']);
+    await bed.host.exec(['ip', '-6', 'addr', 'del', '2001:db8:81::200/64', 'dev', 'wwan1']);
+    await expectHealthy();
+  });
+
+  test('reply-path (bound): the second modem configured without the hooks has no route for traffic bound to it', async () => {
+    await bed.host.ifdown('wwan1');
+    // What ModemManager (or an operator) does: the address, no hooks. rp_filter loose, so only the route is missing.
+    await bed.host.exec(['ip', 'link', 'set', 'wwan1', 'up']);
+    await bed.host.exec(['ip', 'addr', 'add', '192.168.8.100/24', 'dev', 'wwan1']);
+    await bed.host.setSysctl({ 'net.ipv4.conf.wwan1.rp_filter': 2 });
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wwan1 192.168.8.100']);
+    const f = rep.findings[0]!;
+    expect(f.severity).toBe('error');
+    expect(f.what).toBe('Traffic from 192.168.8.100 bound to wwan1 has no route: the kernel would send it to 198.51.100.1 as if on-link, with no gateway.');
+    expect(f.why).toContain('`ip route get 198.51.100.1 from 192.168.8.100 oif wwan1` finds no route by wwan1');
+    expect(f.fix).toEqual(['ifdown wwan1 && ifup wwan1   # ifupdown runs the hooks again']);
+    // The advice's ifup (ifupdown had wwan1 down, so its ifdown has nothing to do).
+    await bed.host.exec(['ip', 'addr', 'flush', 'dev', 'wwan1']);
+    await bed.host.ifup('wwan1');
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(true);
+    await expectHealthy();
+  });
+
+  test('main-default: a router advertisement puts a default route into main; the advice removes it for good', async () => {
+    // ifupdown's inet6 static turns RAs off; a sysctl.d file (or `accept_ra 1` in the stanza) turns them on,
+    // and the modem starts advertising itself as a router.
+    await bed.host.setSysctl({ 'net.ipv6.conf.wwan1.accept_ra': 1 });
+    await bed.routers[1]!.restartDnsmasq({ dhcp6: { mode: 'ra-only', raParam: '3,600' } });
+    const ra = (await waitFor('the RA default route in main', async () =>
+      (await bed.host.routes('main', 6)).find((r) => r.dst === 'default' && r.protocol === 'ra')))!;
+    expect(ra.dev).toBe('wwan1');
+    // Unbound traffic now leaves by wwan1, although wwan0 comes first.
+    expect((await bed.host.ipJson<{ dev: string }[]>(['-6', 'route', 'get', '2001:db8:ffff::1']))[0]!.dev).toBe('wwan1');
+    const rep = await doctor();
+    expect(rep.problems).toEqual([`main-default main default via ${ra.gateway} dev wwan1 metric 1024`]);
+    const f = rep.findings[0]!;
+    expect(f.severity).toBe('warning');
+    expect(f.what).toContain('added by the kernel, from an IPv6 router advertisement (proto ra)');
+    expect(f.why).toContain('sysctl -w net.ipv6.conf.wwan1.accept_ra_defrtr=0');
+    expect(f.fix).toEqual([`ip -6 route del default via ${ra.gateway} dev wwan1 metric 1024 proto 9`]);
+    // The lasting fix first (the router keeps advertising), then the advice.
+    await bed.host.exec(['sysctl', '-q', '-w', 'net.ipv6.conf.wwan1.accept_ra_defrtr=0']);
+    await runFix(f);
+    await expectHealthy();
+    await bed.routers[1]!.stopDnsmasq();
   });
 });
 

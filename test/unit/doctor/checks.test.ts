@@ -128,7 +128,7 @@ const cases: Case[] = [
       addManaged(s, 'usb1', '192.168.8.100', '192.168.8.1', 10003, 3);
       s.rpFilter.byIface.usb0 = '2';
       s.rpFilter.byIface.usb1 = '0'; // effective max(all=1, 0) = 1
-      s.replyRoutes.push({ address: '192.168.8.100', ifname: 'usb0', probe: '8.8.8.8', dev: 'usb0' }, { address: '192.168.8.100', ifname: 'usb1', probe: '8.8.8.8', bound: true, dev: 'usb1' });
+      s.replyRoutes.push({ address: '192.168.8.100', ifname: 'usb0', probe: '8.8.8.8', bound: true, dev: 'usb0', gateway: '192.168.8.1', table: '10002' }, { address: '192.168.8.100', ifname: 'usb1', probe: '8.8.8.8', bound: true, dev: 'usb1', gateway: '192.168.8.1', table: '10003' });
     },
     expected: ['error rp-filter-strict usb1'],
     advice: [/192\.168\.8\.100 is also on usb0/, /sysctl -w net\.ipv4\.conf\.usb1\.rp_filter=2/],
@@ -192,7 +192,7 @@ const cases: Case[] = [
       s.kernel.routes.push(route('default via fe80::1 dev eth0 proto 9 metric 1024'));
     },
     expected: ['warning main-default main default via fe80::1 dev eth0 metric 1024'],
-    advice: [/router advertisement/, /accept_ra_defrtr=0/],
+    advice: [/router advertisement/, /net\.ipv6\.conf\.eth0\.accept_ra_defrtr=0/],
   },
   {
     name: 'our rules before main: a main default does not shadow them',
@@ -225,6 +225,26 @@ const cases: Case[] = [
     },
     expected: ['warning degraded wwan0 203.0.113.5/24'],
     advice: [/fallback/, /ifdown wwan0 && ifup wwan0/],
+  },
+  {
+    // A second modem with the same address, configured without the hooks: the bound probe finds no route.
+    name: 'shared address: bound probe answered on-link without a table',
+    breakIt: (s) => {
+      s.kernel.links.push(link(6, 'wwan1', '192.0.2.10/24'));
+      s.replyRoutes.push({ address: '192.0.2.10', ifname: 'wwan1', probe: '8.8.8.8', bound: true, dev: 'wwan1' });
+      s.rpFilter.byIface.wwan1 = '2';
+    },
+    expected: ['error reply-path wwan1 192.0.2.10'],
+    advice: [/bound to wwan1 has no route/, /oif wwan1/, /ifdown wwan1 && ifup wwan1/],
+  },
+  {
+    name: 'shared address: bound probe through the table of its own is fine',
+    breakIt: (s) => {
+      s.kernel.links.push(link(6, 'wwan1', '192.0.2.10/24'));
+      s.replyRoutes.push({ address: '192.0.2.10', ifname: 'wwan1', probe: '8.8.8.8', bound: true, dev: 'wwan1', gateway: '192.0.2.1', table: '10005' });
+      s.rpFilter.byIface.wwan1 = '2';
+    },
+    expected: [],
   },
   {
     name: 'managed address missing its iif lo rule',
