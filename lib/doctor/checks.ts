@@ -83,9 +83,15 @@ function hasSourceRule(kernel: KernelState, family: Family, address: string): bo
   );
 }
 
+/** `ifname address` (no prefix length) of every address on the fallback: `degraded` speaks for them. */
+function degradedAddresses(kernel: KernelState, config: DoctorConfig): Set<string> {
+  return new Set(buildStatus(kernel, config as Config).filter((s) => s.degraded).map((s) => `${s.ifname} ${s.address.replace(/\/\d+$/, '')}`));
+}
+
 /** Seed 002: replies from A leave by another interface; or they leave right only by chance. */
 export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Finding[] {
   const candidates = candidateAddresses(snap.kernel, config);
+  const degraded = degradedAddresses(snap.kernel, config);
   const out: Finding[] = [];
   for (const c of candidates) {
     const probe = snap.replyRoutes.find((r) => r.address === c.address && r.ifname === c.ifname);
@@ -108,7 +114,22 @@ export function checkReplyPaths(snap: HostSnapshot, config: DoctorConfig): Findi
           ? [`ip -${c.family} rule show from ${c.address}   # find the rule and table`, ...rerunHook(c.ifname, c.dynamic, c.family)]
           : rerunHook(c.ifname, c.dynamic, c.family),
       });
-    } else if (!sourceRule && multihomed(candidates, c.family)) {
+    } else if (probe?.bound && probe.dev === c.ifname && !probe.gateway && !probe.table) {
+      // Found on a live host: with `oif` the kernel skips every route by another device and, finding none,
+      // answers "on-link" by the bound device instead of failing, so the device check above never fires.
+      out.push({
+        id: 'reply-path',
+        severity: 'error',
+        subject,
+        what: `Traffic from ${c.address} bound to ${c.ifname} has no route: the kernel would send it to ${probe.probe} as if on-link, with no gateway.`,
+        why:
+          `${c.address} is on several interfaces, so only traffic bound to the device tells them apart, and ` +
+          `\`ip route get ${probe.probe} from ${c.address} oif ${c.ifname}\` finds no route by ${c.ifname} in any table: ` +
+          `no \`oif ${c.ifname}\` rule with a table of its own. The kernel then asks for the destination by ARP on ${c.ifname}, nothing answers, ` +
+          `and sockets bound to ${c.ifname} (\`ping -I ${c.ifname}\`, a modem's own connections) fail.`,
+        fix: rerunHook(c.ifname, c.dynamic, c.family),
+      });
+    } else if (!sourceRule && multihomed(candidates, c.family) && !degraded.has(subject)) {
       out.push({
         id: 'no-source-rule',
         severity: 'warning',
@@ -163,15 +184,16 @@ export function checkRpFilter(snap: HostSnapshot, config: DoctorConfig): Finding
 const NM_METRICS = new Set([20000, 50, 100, 150, 300, 400, 425, 450, 600, 700, 750, 800]);
 
 /** Who put a route in main, from its protocol and metric. */
-export function routeOrigin(r: Route): { who: string; lasting: string } {
-  const nm = NM_METRICS.has(r.metric) || (r.metric >= 20100 && r.metric <= 20800);
+export function routeOrigin(r: Route, networkManager = true): { who: string; lasting: string } {
+  // netplan with systemd-networkd uses the same metrics (100 wired, 600 wireless): only NetworkManager's if it is installed.
+  const nm = networkManager && (NM_METRICS.has(r.metric) || (r.metric >= 20100 && r.metric <= 20800));
   switch (r.protocol) {
     case 16:
       return nm
         ? { who: `NetworkManager (proto dhcp, metric ${r.metric}: its default for the device type)`, lasting: 'NetworkManager owns main; its metrics decide unbound traffic. Give interfaces their order with `nmcli connection modify ID ipv4.route-metric N`.' }
         : { who: 'a DHCP client other than dhclient (proto dhcp: systemd-networkd, dhcpcd or NetworkManager)', lasting: 'let dhclient with our enter hook (ifupdown `inet dhcp`) handle the interface, or stop that client from installing routes (networkd: `[DHCPv4] UseRoutes=no`).' };
     case 9:
-      return { who: 'the kernel, from an IPv6 router advertisement (proto ra)', lasting: 'the kernel re-adds it with every RA. To keep main empty: `sysctl -w net.ipv6.conf.IFACE.accept_ra_defrtr=0` (then the gateway must come from DHCPv6 or static configuration).' };
+      return { who: 'the kernel, from an IPv6 router advertisement (proto ra)', lasting: `the kernel re-adds it with every RA. To keep main empty: \`sysctl -w net.ipv6.conf.${r.dev ?? 'IFACE'}.accept_ra_defrtr=0\` (then the gateway must come from DHCPv6 or static configuration).` };
     case 4:
       return nm
         ? { who: `NetworkManager (proto static, metric ${r.metric})`, lasting: 'NetworkManager owns main; its metrics decide unbound traffic.' }
@@ -198,7 +220,7 @@ export function checkMainDefault(snap: HostSnapshot, config: DoctorConfig): Find
       if (r.family !== family || r.table !== TABLE_MAIN || r.dst.length !== 0 || r.type !== 1) continue;
       if (r.protocol === config.protocol) continue; // our fallback: reported as degraded
       if (r.flags.includes('linkdown') || r.flags.includes('dead')) continue;
-      const { who, lasting } = routeOrigin(r);
+      const { who, lasting } = routeOrigin(r, snap.tools.networkManager);
       const nm = who.startsWith('NetworkManager');
       const del = `ip -${family} route del ${describeRoute(r).replace(/ src \S+/, '')}${r.protocol !== 3 ? ` proto ${r.protocol}` : ''}`;
       const dynamic = !!snap.kernel.links.find((l) => l.ifname === r.dev)?.addresses.some((a) => a.flags.includes('dynamic'));
@@ -274,11 +296,14 @@ export function checkManaged(snap: HostSnapshot, config: DoctorConfig): Finding[
 /** A leased address still on its interface, but no rule or route of ours for its table: the hook's work is gone. */
 export function checkLeases(snap: HostSnapshot, config: DoctorConfig): Finding[] {
   const idx = indexState(snap.kernel, config);
+  const degraded = degradedAddresses(snap.kernel, config);
   const out: Finding[] = [];
   for (const l of snap.daemon.leases ?? []) {
     const link = idx.links.get(l.ifname);
     const held = link?.addresses.find((a) => a.address.address.text === l.address);
     if (!held || idx.entries.has(`${l.family}:${l.table}`)) continue;
+    // Brought up on the fallback while the daemon was down, with a lease from before: `degraded` says so and how to fix it.
+    if (degraded.has(`${l.ifname} ${l.address}`)) continue;
     out.push({
       id: 'missing-table',
       severity: 'error',

@@ -76,7 +76,8 @@ function readHook(path: string): HookFile {
 }
 
 async function probeReply(run: Runner, family: 4 | 6, ifname: string, address: string, probe: string, bound: boolean): Promise<ReplyRoute> {
-  const argv = ['ip', '-json', `-${family}`, 'route', 'get', probe, 'from', address, ...(bound ? ['oif', ifname] : [])];
+  // -d: the answer names its table, main included; none means no table had a route (see ReplyRoute.table).
+  const argv = ['ip', '-d', '-json', `-${family}`, 'route', 'get', probe, 'from', address, ...(bound ? ['oif', ifname] : [])];
   const r = await run(argv, { reject: false });
   const base = { address, ifname, probe, ...(bound ? { bound } : {}) };
   if (r.exitCode !== 0) return { ...base, error: r.stderr.trim() || `exit ${r.exitCode}` };

@@ -16,7 +16,10 @@ export interface ReplyRoute {
   /** The device the kernel chose; undefined when it had no route (`error` says why). */
   dev?: string;
   gateway?: string;
-  /** The table the answer came from, when iproute2 says. */
+  /**
+   * The table the answer came from (`ip -d` names main too). None with a device and no gateway on a
+   * bound probe: no table had a route for that device, and the kernel assumed the destination on-link.
+   */
   table?: string;
   error?: string;
 }

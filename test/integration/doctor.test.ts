@@ -4,8 +4,8 @@
 // (where the advice is a command) repaired by running the advice itself.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestBed, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
-import { EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { createTestBed, waitFor, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
+import { CONFIG, EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -42,7 +42,8 @@ describe('doctor diagnoses broken states on a live host', () => {
   };
   /** Runs the advice's commands in the host, as an operator would paste them. */
   const runFix = async (f: Finding) => {
-    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line]);
+    // `multihomed-routing` is on an operator's PATH (/usr/local/sbin); here it is the built executable.
+    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line.replace(/^multihomed-routing /, `${EXE} `)]);
   };
   const expectHealthy = async () => {
     const rep = await doctor();
@@ -75,7 +76,9 @@ describe('doctor diagnoses broken states on a live host', () => {
         { hostIfname: 'wlan1', nat: false, ipv4: { subnet: '10.7.1.0/24', address: '10.7.1.1' } },
       ],
     });
-    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\n`);
+    // watch_kernel off: the daemon's watcher repairs flushed tables and deleted rules within
+    // moments, which would race the broken states below (a host without the watcher keeps them).
+    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\nwatch_kernel = no\n`);
     // What the other installers put in place (dhclient shim, udev rule), pointing at the executable.
     await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', `mhr_exe='${EXE}'\n`);
     await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', `SUBSYSTEM=="net", ACTION=="remove", RUN+="${EXE} udev-remove"\n`);
@@ -188,6 +191,79 @@ describe('doctor diagnoses broken states on a live host', () => {
     await expectHealthy();
   });
 
+  test('no-source-rule: an interface brought up while the if-up hook was missing; the advice rebuilds it', async () => {
+    await bed.host.exec(['mv', '/etc/network/if-up.d/multihomed-routing', '/run/saved-up-hook']);
+    await bed.host.ifdown('wlan1');
+    await bed.host.ifup('wlan1');
+    // ifupdown's `gateway` line put wlan1's default into main: replies from 10.7.1.2 leave right, by chance.
+    expect((await bed.host.routeGet('198.51.100.1', { from: '10.7.1.2' })).dev).toBe('wlan1');
+    expect(await bed.host.exec(['ip', 'rule', 'show', 'from', '10.7.1.2'])).toMatchObject({ stdout: '' });
+    const rep = await doctor();
+    expect(rep.problems).toEqual([
+      'hook-missing /etc/network/if-up.d/multihomed-routing',
+      'no-source-rule wlan1 10.7.1.2',
+      'main-default main default via 10.7.1.1 dev wlan1',
+    ]);
+    const f = rep.findings.find((x) => x.id === 'no-source-rule')!;
+    expect(f.severity).toBe('warning');
+    expect(f.what).toBe('10.7.1.2 on wlan1 has no `from 10.7.1.2` rule on this multihomed host.');
+    expect(f.why).toContain("leave by wlan1 today only because main's routes happen to point there");
+    expect(f.fix).toEqual(['ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
+    await bed.host.exec(['mv', '/run/saved-up-hook', '/etc/network/if-up.d/multihomed-routing']);
+    await runFix(f);
+    expect(await bed.host.exec(['ip', 'rule', 'show', 'from', '10.7.1.2'])).toMatchObject({ stdout: expect.stringContaining('from 10.7.1.2 lookup') });
+    await expectHealthy();
+  });
+
+  test('degraded: an uplink brought up while the daemon is down falls back to main; the advice restores its table', async () => {
+    await rh.stopDaemon();
+    try {
+      await bed.host.ifdown('wlan1');
+      await bed.host.ifup('wlan1');
+      const [link] = await bed.host.ipJson<{ ifindex: number }[]>(['link', 'show', 'wlan1']);
+      // The fallback: routes of ours in main, metric = interface index.
+      expect(await bed.host.routes('main')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.7.1.1', dev: 'wlan1', protocol: '201', metric: link!.ifindex }));
+      const rep = await doctor();
+      expect(rep.problems).toEqual(expect.arrayContaining(['degraded wlan1 10.7.1.2/24', 'daemon-down /run/multihomed-routing/allocator/allocator.sock']));
+      const f = rep.findings.find((x) => x.id === 'degraded')!;
+      expect(f.severity).toBe('warning');
+      expect(f.what).toBe('10.7.1.2/24 on wlan1 runs on the fallback: routes in main with metric = interface index, no table, no rules.');
+      expect(f.fix).toEqual(['multihomed-routing lease list   # is the daemon answering? are tables left?', 'ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
+      expect(rep.problems, 'one finding for the degraded address, not a second one for its missing rule').toHaveLength(2);
+    } finally {
+      await rh.startDaemon();
+    }
+    const f = (await doctor()).findings.find((x) => x.id === 'degraded')!;
+    await runFix(f);
+    expect((await bed.host.routes('main')).filter((r) => r.dst === 'default')).toEqual([]);
+    await expectHealthy();
+  });
+
+  test('dnsmasq-pid-file: the dnsmasq reading our servers-file is not the one in dnsmasq_pid_file; the advice points the config at it', async () => {
+    await stopDnsmasq();
+    // Another start-up (a custom unit) with its own pid file; the configured one is stale.
+    await bed.host.exec(['sh', '-ec', 'echo 999999 > /run/dnsmasq/dnsmasq.pid']);
+    dnsmasq = bed.host.spawn(['dnsmasq', '-k', '-x', '/run/dnsmasq-uplinks.pid', '-7', '/etc/dnsmasq.d,.dpkg-dist', '--user=root', '--port=0'], { logName: 'host-dnsmasq' });
+    await waitUntil(async () => (await bed.host.exec(['cat', '/run/dnsmasq-uplinks.pid'], { reject: false })).exitCode === 0);
+    const f = await only('dnsmasq-pid-file');
+    expect(f.severity).toBe('warning');
+    expect(f.subject).toBe(`dnsmasq pid ${dnsmasq.pid}`);
+    expect(f.what).toBe(`dnsmasq pid ${dnsmasq.pid} reads ${SERVERS_FILE}, but dnsmasq_pid_file (/run/dnsmasq/dnsmasq.pid) does not name it.`);
+    expect(f.fix).toEqual([expect.stringMatching(/^# in \S+multihomed-routing.conf: dnsmasq_pid_file = \/run\/dnsmasq-uplinks.pid$/)]);
+    // The advice, applied: the config names the pid file of the dnsmasq that reads ours.
+    const conf = await bed.host.readFile(CONFIG);
+    await write(CONFIG, `${conf}dnsmasq_pid_file = /run/dnsmasq-uplinks.pid\n`);
+    try {
+      await expectHealthy();
+    } finally {
+      await write(CONFIG, conf);
+      await stopDnsmasq();
+      await bed.host.exec(['rm', '-f', '/run/dnsmasq-uplinks.pid']);
+      await startDnsmasq();
+    }
+    await expectHealthy();
+  });
+
   test('hooks missing or broken, NetworkManager without 01-ifupdown, networkd managing an interface', async () => {
     await bed.host.exec(['mv', '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing', '/run/saved-hook']);
     expect((await only('hook-missing')).subject).toBe('/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing');
@@ -213,6 +289,163 @@ describe('doctor diagnoses broken states on a live host', () => {
     expect(nd.what).toBe('wlan1 is not configured by ifupdown: systemd-networkd configures it (/run/systemd/network/10-netplan-wlan1.network); netplan hands it to networkd (/etc/netplan/01-netcfg.yaml).');
     await bed.host.exec(['rm', '-r', '/run/systemd/netif', '/etc/netplan/01-netcfg.yaml']);
     await expectHealthy();
+  });
+
+  test('main-default with NetworkManager metrics (100 wired, 600 wireless): a note under NetworkManager, a warning without it', async () => {
+    // NetworkManager (proto dhcp, its per-device-type metrics) — present since the previous test wrote its config.
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0', 'proto', 'dhcp', 'metric', '100']);
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '600']);
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
+    const rep = await doctor();
+    expect(rep.code, rep.stdout).toBe(0);
+    expect(rep.healthy).toBe(true);
+    expect(rep.findings.map((f) => `${f.severity} ${f.id} ${f.subject}`)).toEqual([
+      'info main-default main default via 10.7.0.1 dev eth0 metric 100',
+      'info main-default main default via 10.7.1.1 dev wlan1 metric 600',
+    ]);
+    const [wired] = rep.findings;
+    expect(wired!.what).toContain('added by NetworkManager (proto dhcp, metric 100');
+    expect(wired!.why).toContain('Under NetworkManager this is by design');
+    expect(wired!.fix).toEqual(["ip -4 route show table main default   # NetworkManager's order"]);
+
+    // The same metrics without NetworkManager installed (netplan with networkd uses them too): they shadow our rules.
+    await bed.host.exec(['rm', '/etc/NetworkManager/NetworkManager.conf', '/etc/NetworkManager/dispatcher.d/01-ifupdown']);
+    const without = await doctor();
+    expect(without.problems).toEqual(['main-default main default via 10.7.0.1 dev eth0 metric 100', 'main-default main default via 10.7.1.1 dev wlan1 metric 600']);
+    expect(without.findings[0]!.what).toContain('added by a DHCP client other than dhclient');
+    await runFix(without.findings[0]!);
+    await runFix(without.findings[1]!);
+    await expectHealthy();
+  });
+});
+
+// Two modems handing out the same 192.168.8.100 (each its own /64 for IPv6), both
+// `inet static` / `inet6 static` stanzas brought up by real ifup through the hooks.
+const MODEMS = ['wwan0', 'wwan1'].map((i, n) => `
+iface ${i} inet static
+    address 192.168.8.100/24
+    gateway 192.168.8.1
+
+iface ${i} inet6 static
+    address 2001:db8:8${n}::100/64
+    gateway 2001:db8:8${n}::1
+`).join('');
+const PROBES = ['--probe4', '198.51.100.1', '--probe6', '2001:db8:ffff::1'];
+
+describe('doctor on two modems sharing an address, and IPv6', () => {
+  let bed: TestBed;
+
+  const doctor = async (): Promise<Report> => {
+    const r = await cli(bed.host, ['doctor', '--json', ...PROBES]);
+    if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`doctor failed (${r.exitCode}): ${r.stderr}`);
+    const out = JSON.parse(r.stdout) as { healthy: boolean; findings: Finding[] };
+    return { code: r.exitCode, ...out, problems: out.findings.filter((f) => f.severity !== 'info').map((f) => `${f.id} ${f.subject}`), stdout: r.stdout };
+  };
+  const expectHealthy = async () => {
+    const rep = await doctor();
+    expect(rep.problems, rep.stdout).toEqual([]);
+    expect(rep.code).toBe(0);
+  };
+  const runFix = async (f: Finding) => {
+    for (const line of f.fix.filter((l) => !l.startsWith('#'))) await bed.host.exec(['sh', '-ec', line]);
+  };
+
+  beforeAll(async () => {
+    bed = await createTestBed({
+      name: 'doctormodem',
+      routers: ['wwan0', 'wwan1'].map((hostIfname, n) => ({
+        hostIfname,
+        ipv4: { subnet: '192.168.8.0/24', address: '192.168.8.1' },
+        ipv6: { subnet: `2001:db8:8${n}::/64`, address: `2001:db8:8${n}::1` },
+      })),
+    });
+    await setUpRoutingHost(bed, MODEMS, 'dnsmasq_mode = no\nwatch_kernel = no\n');
+    await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', `mhr_exe='${EXE}'\n`);
+    await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', `SUBSYSTEM=="net", ACTION=="remove", RUN+="${EXE} udev-remove"\n`);
+    for (const i of ['wwan0', 'wwan1']) await bed.host.ifup(i);
+  });
+  afterAll(() => bed?.destroy());
+
+  test('healthy: each modem answers for the shared address through itself', async () => {
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(true);
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan0' })).toBe(true);
+    await expectHealthy();
+  });
+
+  test('rp-filter-strict: strict rp_filter set back on one modem drops its replies; the advice restores them', async () => {
+    // What a sysctl.d file re-applied after the hooks does.
+    await bed.host.setSysctl({ 'net.ipv4.conf.wwan1.rp_filter': 1 });
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['rp-filter-strict wwan1']);
+    const f = rep.findings[0]!;
+    expect(f.severity).toBe('error');
+    expect(f.what).toBe('Strict reverse-path filtering on wwan1 (effective rp_filter = max(all=1, wwan1=1) = 1).');
+    expect(f.why).toContain('192.168.8.100 is also on wwan0');
+    expect(f.why).toContain('something set it back');
+    expect(f.fix[0]).toBe('sysctl -w net.ipv4.conf.wwan1.rp_filter=2');
+    await runFix(f);
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(true);
+    await expectHealthy();
+  });
+
+  test('IPv6 (--probe6): an address added without the hooks answers by the other modem', async () => {
+    await bed.host.exec(['ip', '-6', 'addr', 'add', '2001:db8:81::200/64', 'dev', 'wwan1']);
+    expect((await bed.host.ipJson<{ dev: string }[]>(['-6', 'route', 'get', '2001:db8:ffff::1', 'from', '2001:db8:81::200']))[0]!.dev).toBe('wwan0');
+    expect(await bed.host.ping('2001:db8:ffff::1', { from: '2001:db8:81::200' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wwan1 2001:db8:81::200']);
+    const f = rep.findings[0]!;
+    expect(f.what).toBe('Replies from 2001:db8:81::200 (on wwan1) would leave by wwan0 via 2001:db8:80::1.');
+    expect(f.why).toContain('`ip route get 2001:db8:ffff::1 from 2001:db8:81::200`');
+    expect(f.fix).toEqual(['ifdown wwan1 && ifup wwan1   # ifupdown runs the hooks again']);
+    await bed.host.exec(['ip', '-6', 'addr', 'del', '2001:db8:81::200/64', 'dev', 'wwan1']);
+    await expectHealthy();
+  });
+
+  test('reply-path (bound): the second modem configured without the hooks has no route for traffic bound to it', async () => {
+    await bed.host.ifdown('wwan1');
+    // What ModemManager (or an operator) does: the address, no hooks. rp_filter loose, so only the route is missing.
+    await bed.host.exec(['ip', 'link', 'set', 'wwan1', 'up']);
+    await bed.host.exec(['ip', 'addr', 'add', '192.168.8.100/24', 'dev', 'wwan1']);
+    await bed.host.setSysctl({ 'net.ipv4.conf.wwan1.rp_filter': 2 });
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(false);
+    const rep = await doctor();
+    expect(rep.problems).toEqual(['reply-path wwan1 192.168.8.100']);
+    const f = rep.findings[0]!;
+    expect(f.severity).toBe('error');
+    expect(f.what).toBe('Traffic from 192.168.8.100 bound to wwan1 has no route: the kernel would send it to 198.51.100.1 as if on-link, with no gateway.');
+    expect(f.why).toContain('`ip route get 198.51.100.1 from 192.168.8.100 oif wwan1` finds no route by wwan1');
+    expect(f.fix).toEqual(['ifdown wwan1 && ifup wwan1   # ifupdown runs the hooks again']);
+    // The advice's ifup (ifupdown had wwan1 down, so its ifdown has nothing to do).
+    await bed.host.exec(['ip', 'addr', 'flush', 'dev', 'wwan1']);
+    await bed.host.ifup('wwan1');
+    expect(await bed.host.ping('198.51.100.1', { from: 'wwan1' })).toBe(true);
+    await expectHealthy();
+  });
+
+  test('main-default: a router advertisement puts a default route into main; the advice removes it for good', async () => {
+    // ifupdown's inet6 static turns RAs off; a sysctl.d file (or `accept_ra 1` in the stanza) turns them on,
+    // and the modem starts advertising itself as a router.
+    await bed.host.setSysctl({ 'net.ipv6.conf.wwan1.accept_ra': 1 });
+    await bed.routers[1]!.restartDnsmasq({ dhcp6: { mode: 'ra-only', raParam: '3,600' } });
+    const ra = (await waitFor('the RA default route in main', async () =>
+      (await bed.host.routes('main', 6)).find((r) => r.dst === 'default' && r.protocol === 'ra')))!;
+    expect(ra.dev).toBe('wwan1');
+    // Unbound traffic now leaves by wwan1, although wwan0 comes first.
+    expect((await bed.host.ipJson<{ dev: string }[]>(['-6', 'route', 'get', '2001:db8:ffff::1']))[0]!.dev).toBe('wwan1');
+    const rep = await doctor();
+    expect(rep.problems).toEqual([`main-default main default via ${ra.gateway} dev wwan1 metric 1024`]);
+    const f = rep.findings[0]!;
+    expect(f.severity).toBe('warning');
+    expect(f.what).toContain('added by the kernel, from an IPv6 router advertisement (proto ra)');
+    expect(f.why).toContain('sysctl -w net.ipv6.conf.wwan1.accept_ra_defrtr=0');
+    expect(f.fix).toEqual([`ip -6 route del default via ${ra.gateway} dev wwan1 metric 1024 proto 9`]);
+    // The lasting fix first (the router keeps advertising), then the advice.
+    await bed.host.exec(['sysctl', '-q', '-w', 'net.ipv6.conf.wwan1.accept_ra_defrtr=0']);
+    await runFix(f);
+    await expectHealthy();
+    await bed.routers[1]!.stopDnsmasq();
   });
 });
 

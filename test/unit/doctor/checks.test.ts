@@ -128,7 +128,7 @@ const cases: Case[] = [
       addManaged(s, 'usb1', '192.168.8.100', '192.168.8.1', 10003, 3);
       s.rpFilter.byIface.usb0 = '2';
       s.rpFilter.byIface.usb1 = '0'; // effective max(all=1, 0) = 1
-      s.replyRoutes.push({ address: '192.168.8.100', ifname: 'usb0', probe: '8.8.8.8', dev: 'usb0' }, { address: '192.168.8.100', ifname: 'usb1', probe: '8.8.8.8', bound: true, dev: 'usb1' });
+      s.replyRoutes.push({ address: '192.168.8.100', ifname: 'usb0', probe: '8.8.8.8', bound: true, dev: 'usb0', gateway: '192.168.8.1', table: '10002' }, { address: '192.168.8.100', ifname: 'usb1', probe: '8.8.8.8', bound: true, dev: 'usb1', gateway: '192.168.8.1', table: '10003' });
     },
     expected: ['error rp-filter-strict usb1'],
     advice: [/192\.168\.8\.100 is also on usb0/, /sysctl -w net\.ipv4\.conf\.usb1\.rp_filter=2/],
@@ -170,9 +170,20 @@ const cases: Case[] = [
   },
   {
     name: 'NetworkManager default (metric 600): a note, not a problem',
-    breakIt: (s) => s.kernel.routes.push(route('default via 198.51.100.1 dev wlan1 proto 16 metric 600')),
+    breakIt: (s) => {
+      s.tools.networkManager = true;
+      s.hooks.nmDispatcher = { ...s.hooks.nmDispatcher, exists: true, executable: true };
+      s.kernel.routes.push(route('default via 198.51.100.1 dev wlan1 proto 16 metric 600'));
+    },
     expected: ['info main-default main default via 198.51.100.1 dev wlan1 metric 600'],
     advice: [/NetworkManager/, /by design/],
+  },
+  {
+    // netplan with systemd-networkd uses NetworkManager's metrics (100 wired, 600 wireless).
+    name: 'metric 600 without NetworkManager installed: shadows our rules, a warning',
+    breakIt: (s) => s.kernel.routes.push(route('default via 198.51.100.1 dev wlan1 proto 16 metric 600')),
+    expected: ['warning main-default main default via 198.51.100.1 dev wlan1 metric 600'],
+    advice: [/DHCP client other than dhclient/, /ip -4 route del default via 198\.51\.100\.1 dev wlan1 metric 600 proto 16/],
   },
   {
     name: 'IPv6 default from a router advertisement',
@@ -181,7 +192,7 @@ const cases: Case[] = [
       s.kernel.routes.push(route('default via fe80::1 dev eth0 proto 9 metric 1024'));
     },
     expected: ['warning main-default main default via fe80::1 dev eth0 metric 1024'],
-    advice: [/router advertisement/, /accept_ra_defrtr=0/],
+    advice: [/router advertisement/, /net\.ipv6\.conf\.eth0\.accept_ra_defrtr=0/],
   },
   {
     name: 'our rules before main: a main default does not shadow them',
@@ -202,6 +213,38 @@ const cases: Case[] = [
     },
     expected: ['warning degraded wwan0 203.0.113.5/24'],
     advice: [/fallback/, /lease list/],
+  },
+  {
+    // Brought up while the daemon was down, which kept the lease from before: one finding, not three.
+    name: 'degraded with a stale lease and no source rule: only degraded',
+    breakIt: (s) => {
+      s.kernel.links.push(link(6, 'wwan0', '203.0.113.5/24'));
+      s.replyRoutes.push({ address: '203.0.113.5', ifname: 'wwan0', probe: '8.8.8.8', dev: 'wwan0', gateway: '203.0.113.1' });
+      s.kernel.routes.push(route('203.0.113.0/24 dev wwan0 proto 201 scope 253 src 203.0.113.5 metric 6'), route('default via 203.0.113.1 dev wwan0 proto 201 src 203.0.113.5 metric 6'));
+      s.daemon.leases = [{ ifname: 'wwan0', address: '203.0.113.5', family: 4, table: 10002 }];
+    },
+    expected: ['warning degraded wwan0 203.0.113.5/24'],
+    advice: [/fallback/, /ifdown wwan0 && ifup wwan0/],
+  },
+  {
+    // A second modem with the same address, configured without the hooks: the bound probe finds no route.
+    name: 'shared address: bound probe answered on-link without a table',
+    breakIt: (s) => {
+      s.kernel.links.push(link(6, 'wwan1', '192.0.2.10/24'));
+      s.replyRoutes.push({ address: '192.0.2.10', ifname: 'wwan1', probe: '8.8.8.8', bound: true, dev: 'wwan1' });
+      s.rpFilter.byIface.wwan1 = '2';
+    },
+    expected: ['error reply-path wwan1 192.0.2.10'],
+    advice: [/bound to wwan1 has no route/, /oif wwan1/, /ifdown wwan1 && ifup wwan1/],
+  },
+  {
+    name: 'shared address: bound probe through the table of its own is fine',
+    breakIt: (s) => {
+      s.kernel.links.push(link(6, 'wwan1', '192.0.2.10/24'));
+      s.replyRoutes.push({ address: '192.0.2.10', ifname: 'wwan1', probe: '8.8.8.8', bound: true, dev: 'wwan1', gateway: '192.0.2.1', table: '10005' });
+      s.rpFilter.byIface.wwan1 = '2';
+    },
+    expected: [],
   },
   {
     name: 'managed address missing its iif lo rule',
