@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Allocator benchmark against the built executable (run `npm run build`
 // first): latency of one `lease request` process (p50/p99), wall time of 200
-// concurrent ones, and the daemon's RSS at start and after 10,000
+// concurrent ones (with only PATH in the environment, as hooks run), and the daemon's RSS at start and after 10,000
 // request/release cycles over raw socket connections. Prints one JSON object
 // on stdout and a summary on stderr.
 //
@@ -27,14 +27,14 @@ const cycles = Number(args.cycles);
 const dir = mkdtempSync(join(tmpdir(), 'mhr-bench-alloc-'));
 const config = join(dir, 'multihomed-routing.conf');
 const socket = join(dir, 'run', 'allocator.sock');
-writeFileSync(config, `socket_path = ${socket}\nstore_path = ${join(dir, 'leases.json')}\ntable_range = 100000-199999\nsyslog = no\n`);
+writeFileSync(config, `socket_path = ${socket}\nstore_path = ${join(dir, 'leases.json')}\ntable_range = 100000-199999\nsyslog = no\nrun_dir = ${join(dir, 'run')}\n# the machine's own namespace: no kernel watcher here\nwatch_kernel = no\n`);
 
 const status = (pid, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 
 function runExe(argv) {
   return new Promise((ok, fail) => {
     const started = performance.now();
-    const p = spawn(exe, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(exe, argv, { stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH } });
     let out = '';
     p.stdout.on('data', (b) => (out += b));
     p.on('error', fail);
