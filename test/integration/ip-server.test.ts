@@ -1,42 +1,19 @@
-import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openIpServer } from '../../lib/exec/ip-server.js';
-import type { RunOptions, Runner } from '../../lib/exec/run.js';
+import { READ, recordingRunner, scratchNamespace } from '../helpers/scratch-ip.js';
 
 // The daemon's long-lived ip processes against the real ip in a scratch
 // namespace: reads and changes of many events go to one process; a failing
 // change ends it (and the next call starts another); a renamed interface
 // (ip caches index ↔ name for its life) replaces the process.
 
-const ns = `mhr-ipsrv-${process.pid}`;
-const ip = (...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
-const READ = 'link show\naddr show\nroute show table all\nrule show\n';
+const { ns, ip } = scratchNamespace('mhr-ipsrv');
 const READ4 = ['ip', '-N', '-json', '-4', '-batch', '-'];
 const APPLY4 = ['ip', '-4', '-batch', '-'];
 
-beforeAll(() => {
-  execFileSync('ip', ['netns', 'add', ns]);
-  ip('link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
-  ip('link', 'set', 'd1', 'up');
-  ip('link', 'set', 'd0', 'up');
-  ip('address', 'add', '10.77.0.2/24', 'dev', 'd0');
-});
-afterAll(() => {
-  execFileSync('ip', ['netns', 'del', ns]);
-});
-
-function recording() {
-  const calls: string[] = [];
-  const fallback: Runner = async (argv: readonly string[], options: RunOptions = {}) => {
-    calls.push(`${argv.join(' ')} <${options.input ?? ''}>`);
-    return { command: [...argv], exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 0 };
-  };
-  return { calls, fallback };
-}
-
 describe('openIpServer', () => {
   it('serves the reads and changes of several events from one process', async () => {
-    const { calls, fallback } = recording();
+    const { calls, fallback } = recordingRunner();
     const restarts: string[] = [];
     const s = openIpServer({ fallback, ip: ['ip', '-n', ns], onRestart: (_, why) => restarts.push(why) });
     try {
@@ -63,7 +40,7 @@ describe('openIpServer', () => {
   });
 
   it('a failing change: numbered within its batch, the lines after it not run, the next call in a new process', async () => {
-    const { fallback } = recording();
+    const { fallback } = recordingRunner();
     const s = openIpServer({ fallback, ip: ['ip', '-n', ns] });
     try {
       await s.run(READ4, { input: READ });

@@ -1,40 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openIpSession } from '../../lib/exec/ip-session.js';
-import type { RunOptions, Runner } from '../../lib/exec/run.js';
+import { READ, recordingRunner, scratchNamespace } from '../helpers/scratch-ip.js';
 
 // The ip session against the real ip in a scratch namespace: the read is
 // answered line by line by the same process that then applies the changes;
 // what it does not answer goes to the fallback runner.
 
-const ns = `mhr-ipsess-${process.pid}`;
-const ip = (...args: string[]) => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
-const READ = 'link show\naddr show\nroute show table all\nrule show\n';
-
-beforeAll(() => {
-  execFileSync('ip', ['netns', 'add', ns]);
-  ip('link', 'add', 'd0', 'type', 'veth', 'peer', 'name', 'd1');
-  ip('link', 'set', 'd1', 'up');
-  ip('link', 'set', 'd0', 'up');
-  ip('address', 'add', '10.77.0.2/24', 'dev', 'd0');
-});
-afterAll(() => {
-  execFileSync('ip', ['netns', 'del', ns]);
-});
-
-/** A fallback that records what it was asked and runs nothing. */
-function recording() {
-  const calls: string[] = [];
-  const fallback: Runner = async (argv: readonly string[], options: RunOptions = {}) => {
-    calls.push(`${argv.join(' ')} <${options.input ?? ''}>`);
-    return { command: [...argv], exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 0 };
-  };
-  return { calls, fallback };
-}
+const { ns, ip } = scratchNamespace('mhr-ipsess');
 
 describe('openIpSession', () => {
   it('answers a read with one JSON line per command, then applies the changes in the same process', async () => {
-    const { calls, fallback } = recording();
+    const { calls, fallback } = recordingRunner();
     const s = openIpSession(4, { fallback, ip: ['ip', '-n', ns] });
     try {
       const read = await s.run(['ip', '-N', '-json', '-4', '-batch', '-'], { input: READ, reject: false });
@@ -60,7 +36,7 @@ describe('openIpSession', () => {
   });
 
   it('a failing line is reported with its number in the apply batch, not counting the read', async () => {
-    const { calls, fallback } = recording();
+    const { calls, fallback } = recordingRunner();
     const s = openIpSession(4, { fallback, ip: ['ip', '-n', ns] });
     try {
       await s.run(['ip', '-N', '-json', '-4', '-batch', '-'], { input: READ });
@@ -91,7 +67,7 @@ describe('openIpSession', () => {
   });
 
   it('closed without changes: ip exits, later batches go to the fallback', async () => {
-    const { calls, fallback } = recording();
+    const { calls, fallback } = recordingRunner();
     const s = openIpSession(4, { fallback, ip: ['ip', '-n', ns] });
     const r = await s.run(['ip', '-N', '-json', '-4', '-batch', '-'], { input: 'rule show\n' });
     expect(JSON.parse(r.stdout)).toEqual(expect.any(Array));
