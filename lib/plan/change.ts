@@ -3,6 +3,7 @@
 // sysctl writes, `--dry-run` prints them.
 
 import type { Family, IpAddress, IpInterfaceAddress, IpPrefix } from '../net/address.js';
+import type { Rule } from '../state/types.js';
 
 /** A route as we add or delete it. */
 export interface RouteSpec {
@@ -20,17 +21,8 @@ export interface RouteSpec {
   onlink?: boolean;
 }
 
-/** A rule as we add or delete it (only `lookup` rules). */
-export interface RuleSpec {
-  family: Family;
-  priority: number;
-  src?: IpPrefix;
-  dst?: IpPrefix;
-  iif?: string;
-  oif?: string;
-  table: number;
-  protocol: number;
-}
+/** A rule as we add or delete it: the kernel's rule selectors, a `lookup` table, our protocol. */
+export type RuleSpec = Pick<Rule, 'family' | 'priority' | 'src' | 'dst' | 'iif' | 'oif' | 'protocol'> & { table: number };
 
 /** Which managed address a change is for (for the one log line per decision). */
 export interface Subject {
