@@ -15,10 +15,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyChanges, type ApplyOptions } from '../apply/apply.js';
 import { takeLock } from '../apply/lock.js';
-import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
-import { withLockFile } from '../fs/lock.js';
-import { reloadDnsmasq } from '../dns/reload.js';
-import { parseServersFile, renderServersFile } from '../dns/servers-file.js';
+import { clearServers } from '../dns/update.js';
 import { planCleanup, type CleanupPlan } from '../plan/cleanup.js';
 import { describeChange } from '../plan/render.js';
 import { readState } from '../state/read.js';
@@ -66,19 +63,18 @@ async function releaseLeases(ctx: CommandContext): Promise<{ answered: boolean; 
 /** Empties our servers-file (ours alone: written only by us) and tells dnsmasq. */
 async function clearDnsServers(ctx: CommandContext): Promise<string> {
   const config = ctx.config();
-  const file = config.dnsmasqServersFile;
-  const before = readFileIfExists(file);
-  if (before === undefined) return 'no servers-file';
-  const servers = [...parseServersFile(before).model.values()].reduce((n, l) => n + l.length, 0);
-  if (servers === 0) return 'servers-file already empty';
+  const { changed, reload } = await clearServers({
+    serversFile: config.dnsmasqServersFile,
+    pidFile: config.dnsmasqPidFile,
+    log: ctx.log,
+    dryRun: ctx.options.dryRun,
+  });
+  if (!changed) return 'no servers to remove';
   if (ctx.options.dryRun) {
-    ctx.out(`would remove ${servers} name server line(s) from ${file} and SIGHUP the dnsmasq of ${config.dnsmasqPidFile}\n`);
-    return `would remove ${servers} server line(s)`;
+    ctx.out(`would empty ${config.dnsmasqServersFile} and SIGHUP the dnsmasq of ${config.dnsmasqPidFile}\n`);
+    return 'would remove the servers';
   }
-  await withLockFile(file, () => writeFileAtomic(file, renderServersFile(new Map())));
-  const reload = reloadDnsmasq(config.dnsmasqPidFile);
-  ctx.log.info('dnsmasq servers removed', { file, servers, dnsmasq: reload.kind });
-  return `removed ${servers} server line(s), dnsmasq ${reload.kind}`;
+  return `servers removed, dnsmasq ${reload?.kind ?? 'not signalled'}`;
 }
 
 export async function runCleanup(ctx: CommandContext): Promise<number> {

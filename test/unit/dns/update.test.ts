@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reloadDnsmasq } from '../../../lib/dns/reload.js';
-import { updateInterfaceServers } from '../../../lib/dns/update.js';
+import { clearServers, removeInterfaceServers, updateInterfaceServers } from '../../../lib/dns/update.js';
 import { createLogger } from '../../../lib/log/log.js';
 import { parseIp } from '../../../lib/net/address.js';
 
@@ -153,5 +153,25 @@ describe('updateInterfaceServers', () => {
     expect(result.reload).toMatchObject({ kind: 'refused', pid: 4343 });
     expect(signals).toEqual([]);
     expect(lines.join('\n')).toMatch(/warn: not signalling/);
+  });
+
+  it('removes one interface in both families, then everything, signalling only when something went', async () => {
+    const { options, body } = setup();
+    await updateInterfaceServers({ ifname: 'eth1', family: 4, servers: ips('10.0.0.2') }, options);
+    await updateInterfaceServers({ ifname: 'eth1', family: 6, servers: ips('fd99::1') }, options);
+    await updateInterfaceServers({ ifname: 'eth10', family: 4, servers: ips('10.0.10.2') }, options);
+    signals = [];
+
+    expect(await removeInterfaceServers('eth1', options)).toMatchObject({ changed: true, reload: { kind: 'signalled' } });
+    expect(body()).toEqual(['server=10.0.10.2@eth10']);
+    expect(await removeInterfaceServers('eth1', options)).toMatchObject({ changed: false });
+    expect(signals).toHaveLength(1);
+
+    expect(await clearServers({ ...options, dryRun: true })).toMatchObject({ changed: true });
+    expect(body()).toEqual(['server=10.0.10.2@eth10']);
+    expect(await clearServers(options)).toMatchObject({ changed: true, reload: { kind: 'signalled' } });
+    expect(body()).toEqual([]);
+    expect(await clearServers(options)).toMatchObject({ changed: false });
+    expect(signals).toHaveLength(2);
   });
 });
