@@ -81,7 +81,6 @@ const TITLES = [
   'Unplug the modem wwan1: everything of it is cleaned up',
 ];
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lines = (text: string) => text.split('\n').map((l) => l.replace(/\t/g, ' ').trimEnd()).filter(Boolean);
 
 

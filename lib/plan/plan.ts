@@ -26,7 +26,6 @@
 
 import type { Config } from '../config/schema.js';
 import { hostPrefix, isLinkLocal, prefixContains, type Family, type IpAddress, type IpInterfaceAddress, type IpPrefix, parsePrefix } from '../net/address.js';
-import { ifnameMatches } from '../net/ifname.js';
 import { managedSysctlKeys, RP_FILTER_ALL } from '../state/sysctl.js';
 import { PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type LinkAddress, type Route, type Rule } from '../state/types.js';
 import { raGatewaysIn } from './ra.js';

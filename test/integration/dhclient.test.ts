@@ -13,7 +13,6 @@ import { createTestBed, INTERNET_ADDRESS4, waitFor, type Dhclient, type TestBed 
 
 const ROOT = join(import.meta.dirname, '../..');
 const BUNDLE = join(ROOT, 'dist/multihomed-routing.cjs');
-const CONFIG = '/etc/multihomed-routing/multihomed-routing.conf';
 const SERVERS = '/run/multihomed-routing/dnsmasq-servers.conf';
 
 let bed: TestBed;
