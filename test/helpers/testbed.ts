@@ -221,6 +221,8 @@ export interface IpRule {
 /** A process started with `spawn`: killed at teardown if still running. */
 export interface SpawnedProcess {
   pid: number;
+  /** Where its stdout and stderr go (kept until the bed is destroyed). */
+  logFile: string;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   kill(signal?: NodeJS.Signals): void;
@@ -280,6 +282,7 @@ export abstract class Netns {
     child.unref();
     return {
       pid,
+      logFile: log,
       exited,
       kill: (signal = 'SIGTERM') => {
         try {
@@ -407,6 +410,8 @@ export interface Dhclient {
   /** The same files' real paths on the machine. */
   realPidFile: string;
   realLeaseFile: string;
+  /** What the foreground dhclient printed while getting its first lease (hook messages included). */
+  started: ExecResult;
   pid(): number | undefined;
   /** `dhclient -r`: RELEASE (RELEASE6), then the client exits. */
   release(): Promise<ExecResult>;
@@ -504,7 +509,7 @@ export class HostNetns extends Netns {
     this.res.pidFiles.push(realPidFile);
     const common = [`-${family}`, '-pf', pidFile, '-lf', leaseFile];
     const envArgs = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    await this.exec(
+    const started = await this.exec(
       ['dhclient', ...common, '-v', ...(opts.wait === false ? ['-nw'] : []), ...envArgs, ...(opts.extraArgs ?? []), ifname],
       { timeoutMs: 90_000 },
     );
@@ -517,6 +522,7 @@ export class HostNetns extends Netns {
       leaseFile,
       realPidFile,
       realLeaseFile: this.path(leaseFile),
+      started,
       pid: () => readPidFile(realPidFile),
       release: () => this.exec(['dhclient', ...common, ...envArgs, '-r', ifname]),
       stop: () => this.exec(['dhclient', ...common, ...envArgs, '-x', ifname]),
