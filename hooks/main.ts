@@ -3,10 +3,10 @@
 // names a command; each command's module is loaded only when it is called,
 // so a hook's start-up does not pay for the daemon or the CLI.
 
-import { writeSync } from 'node:fs';
 import { configPath, loadConfig } from '../lib/config/load.js';
 import type { Config } from '../lib/config/schema.js';
 import { UsageError, type Command, type CommandContext } from '../lib/cli/context.js';
+import { writeStdout } from '../lib/log/fd.js';
 import { createLogger } from '../lib/log/log.js';
 import { trace, tracing } from '../lib/trace/trace.js';
 
@@ -55,13 +55,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     else if (a === '--verbose' || a === '-v') verbose = true;
     else if (a === '--help' || a === '-h') wantsHelp = true;
     else if (a === '--version' && rest.length === 0) {
-      // Not process.stdout at first: its stream costs more than all the rest of --version.
-      const text = `multihomed-routing ${VERSION}\n`;
-      try {
-        writeSync(1, text);
-      } catch {
-        process.stdout.write(text); // EAGAIN on a full non-blocking pipe, or the stream's own error reporting
-      }
+      writeStdout(`multihomed-routing ${VERSION}\n`);
       return 0;
     } else rest.push(a);
   }
@@ -96,7 +90,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return config;
     },
     log,
-    out: (text) => process.stdout.write(text),
+    out: writeStdout,
   };
   // Asked at each line: a line logged before the command loaded the config (refused
   // hook input) still honours `syslog = no`, and an unreadable config does not

@@ -20,6 +20,7 @@ import { socketAllocator, type TableAllocator } from './allocator.js';
 import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
 import { takeLock } from './lock.js';
 import { removeRecord, writeRecord } from '../watch/records.js';
+import { writeStdout } from '../log/fd.js';
 
 export interface HandleDeps {
   config: Config;
@@ -120,7 +121,7 @@ async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runne
     run,
     runDir: config.runDir,
     dryRun,
-    out: deps.out ?? ((t) => process.stdout.write(t)),
+    out: deps.out ?? writeStdout,
     warn: (m, f) => log.warn(m, { iface, ...f }),
     ...(deps.procSys ? { procSys: deps.procSys } : {}),
   };

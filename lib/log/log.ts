@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { writeStderr } from './fd.js';
 
 // One line per decision, to stderr (what ifup, dhclient and udev show or
 // keep) and to syslog (facility daemon, tag multihomed-routing). syslog goes
@@ -54,7 +55,7 @@ export function formatLine(message: string, fields: Fields = {}): string {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const write = options.write ?? ((line: string) => writeStderr(`${line}\n`));
   let logger: ChildProcess | undefined;
   /** Lines written before logger(1) could be started. */
   let pending: string[] | undefined;
