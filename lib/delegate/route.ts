@@ -6,13 +6,12 @@
 // import into a lazy initialisation), so the fast path loads neither
 // node:child_process nor the planner.
 
-import { writeSync } from 'node:fs';
 import type { HandleResult } from '../apply/handle.js';
+import { writeStderr } from '../log/fd.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
-import { delegateEvent } from './client.js';
 import type { HookName } from './wire.js';
 
 /** handleEvent failed in the daemon; the daemon logged it (the lines were printed). */
@@ -34,16 +33,10 @@ export interface RouteOptions {
   timeoutMs?: number;
 }
 
-const stderr = (text: string) => {
-  try {
-    writeSync(2, text);
-  } catch {
-    process.stderr.write(text);
-  }
-};
-
 /** Applies (or, dry, plans) one event through the daemon or in this process. */
 export async function routeEvent(event: RoutingEvent, o: RouteOptions): Promise<HandleResult> {
+  // node:net with it: a hook that ends before routing (a renewal that changes nothing) does not load it.
+  const { delegateEvent } = await import('./client.js');
   const d = await delegateEvent({
     socketPath: o.config.socketPath,
     configPath: o.configPath,
@@ -56,7 +49,7 @@ export async function routeEvent(event: RoutingEvent, o: RouteOptions): Promise<
   if (d.ok) {
     trace('delegated');
     const r = d.reply;
-    if (r.lines?.length) (o.write ?? stderr)(r.lines.map((l) => `${l}\n`).join(''));
+    if (r.lines?.length) (o.write ?? writeStderr)(r.lines.map((l) => `${l}\n`).join(''));
     if (r.out) o.out(r.out);
     if (r.failed !== undefined) throw new DelegatedFailure(r.failed);
     return { table: r.table ?? 0, degraded: r.degraded ?? false, changes: r.changes ?? 0 };

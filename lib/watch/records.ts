@@ -13,10 +13,11 @@ import type { AddressUp } from '../plan/event.js';
 import type { Snapshot } from './reconcile.js';
 
 const dir = (runDir: string) => join(runDir, 'entries');
+const NAME = /^([46])-(\d+)\.json$/;
 const file = (runDir: string, family: Family, table: number) => join(dir(runDir), `${family}-${table}.json`);
 
-/** Records the event that configured `table` (source decides what main keeps on a rebuild). */
-export function writeRecord(runDir: string, e: AddressUp, table: number): void {
+/** The record of `e` configured in `table`, as written (source decides what main keeps on a rebuild). */
+function recordText(e: AddressUp, table: number): string {
   const f = e.address.address.family;
   const s: Snapshot = {
     ifname: e.ifname,
@@ -28,11 +29,38 @@ export function writeRecord(runDir: string, e: AddressUp, table: number): void {
     keepMain: e.source === 'NetworkManager',
     slaac: e.source === 'kernel',
   };
-  const text = `${JSON.stringify(s)}\n`;
+  return `${JSON.stringify(s)}\n`;
+}
+
+/** Records the event that configured `table`. */
+export function writeRecord(runDir: string, e: AddressUp, table: number): void {
+  const f = e.address.address.family;
+  const text = recordText(e, table);
   // A renewal that changed nothing: no write (and no fsync) on the hook's path.
   if (readFileIfExists(file(runDir, f, table)) === text) return;
   mkdirSync(dir(runDir), { recursive: true, mode: 0o755 });
   writeFileAtomic(file(runDir, f, table), text, 0o644);
+}
+
+/**
+ * True when some table of ours was configured by exactly this event (same
+ * interface, address, gateways and routes; not on the main-table fallback,
+ * which has no record). A directory listing and a small read per table of
+ * the family: no process, no socket.
+ */
+export function isRecorded(runDir: string, e: AddressUp): boolean {
+  const f = e.address.address.family;
+  let names: string[];
+  try {
+    names = readdirSync(dir(runDir));
+  } catch {
+    return false;
+  }
+  for (const name of names) {
+    const m = NAME.exec(name);
+    if (m && Number(m[1]) === f && readFileIfExists(join(dir(runDir), name)) === recordText(e, Number(m[2]))) return true;
+  }
+  return false;
 }
 
 export function removeRecord(runDir: string, family: Family, table: number): void {
@@ -52,7 +80,7 @@ export function readRecords(runDir: string): { records: Snapshot[]; bad: string[
   const records: Snapshot[] = [];
   const bad: string[] = [];
   for (const name of names) {
-    const m = /^([46])-(\d+)\.json$/.exec(name);
+    const m = NAME.exec(name);
     if (!m) continue;
     try {
       const v = JSON.parse(readFileSync(join(dir(runDir), name), 'utf8')) as Snapshot;

@@ -185,6 +185,37 @@ describe('dhclient with the enter hook', () => {
     expect(addr!.valid_life_time).toBeGreaterThan(110);
   }, 120_000);
 
+  it('RENEW that changes nothing, through the real dhclient-script: our executable passes, the stock RENEW branch refreshes the lifetime; a changed router takes the full path', async () => {
+    const script = (env: Record<string, string>) =>
+      bed.host.exec(['env', '-i', `PATH=${process.env.PATH}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/sbin/dhclient-script']);
+    const lease = (prefix: string, router: string) => ({
+      [`${prefix}ip_address`]: a0,
+      [`${prefix}subnet_mask`]: '255.255.255.0',
+      [`${prefix}broadcast_address`]: '192.168.1.255',
+      [`${prefix}routers`]: router,
+      [`${prefix}domain_name_servers`]: '192.168.1.1',
+      [`${prefix}dhcp_lease_time`]: '300',
+    });
+    const before = await snapshot(a0);
+    const serversMtime = statSync(bed.host.path(SERVERS)).mtimeMs;
+
+    const same = await script({ reason: 'RENEW', interface: 'eth0', ...lease('old_', '192.168.1.1'), ...lease('new_', '192.168.1.1') });
+    expect(same.stderr).toContain('renewal changes nothing of ours');
+    expect(await snapshot(a0)).toEqual(before);
+    expect(statSync(bed.host.path(SERVERS)).mtimeMs).toBe(serversMtime);
+    // dhclient-script's `ip -4 addr change … valid_lft 300` (the lease of this bed is 120 s).
+    const [addr] = await bed.host.addresses('eth0', 4);
+    expect(addr!.valid_life_time).toBeGreaterThan(200);
+
+    // Another router: the executable does the work (the table's default route moves), and back.
+    const moved = await script({ reason: 'RENEW', interface: 'eth0', ...lease('old_', '192.168.1.1'), ...lease('new_', '192.168.1.2') });
+    expect(moved.stderr).not.toContain('renewal changes nothing of ours');
+    const table = (await tableOf(a0))!;
+    expect((await bed.host.routes(table)).filter((r) => r.dst === 'default').map((r) => r.gateway)).toEqual(['192.168.1.2']);
+    await script({ reason: 'RENEW', interface: 'eth0', ...lease('old_', '192.168.1.2'), ...lease('new_', '192.168.1.1') });
+    expect(await snapshot(a0)).toEqual(before);
+  });
+
   it('RELEASE on eth0: its rules, table routes and DNS line are gone; wlan1 untouched', async () => {
     const table = (await tableOf(a0))!;
     await eth0.release();

@@ -2,13 +2,15 @@
 // replaced (the real ones run in the integration suite): which events reach
 // handleEvent, what lands in the servers-file, what the shim is told.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandContext } from '../../../../lib/cli/context.js';
 import { parseConfig } from '../../../../lib/config/parse.js';
+import { parseDhclientEnv } from '../../../../lib/dhcp/parse.js';
 import { createLogger } from '../../../../lib/log/log.js';
+import { writeRecord } from '../../../../lib/watch/records.js';
 import type { RoutingEvent } from '../../../../lib/plan/event.js';
 import { runDhclientHook, type DhclientHookDeps } from '../../../../hooks/dhclient/command.js';
 
@@ -141,4 +143,81 @@ describe('dhclient-hook command', () => {
     expect(handled.at(-1)).toBe('address-up eth1 fd99::148');
     expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1', 'server=fd99::1@eth1']);
   });
+
+  describe('a renewal that changes nothing (every half lease)', () => {
+    const RENEW = {
+      ...BOUND, reason: 'RENEW', new_dhcp_lease_time: '600',
+      old_ip_address: '10.99.0.60', old_subnet_mask: '255.255.255.0', old_routers: '10.99.0.1', old_domain_name_servers: '10.99.0.1 192.0.2.53', old_dhcp_lease_time: '600',
+    };
+    const RENEW6 = {
+      reason: 'RENEW6', interface: 'eth1', new_ip6_address: 'fd99::148', new_ip6_prefixlen: '128', new_dhcp6_name_servers: 'fd99::1', new_max_life: '120', new_preferred_life: '90',
+      old_ip6_address: 'fd99::148', old_ip6_prefixlen: '128', old_dhcp6_name_servers: 'fd99::1',
+    };
+    const daemonConfig = () => `socket_path = ${dir}/allocator.sock\n`;
+    /** What handleEvent leaves after configuring the lease in a table: its record. */
+    const configured = (env: Record<string, string>, table = 10000) => {
+      const up = parseDhclientEnv({ ...env, reason: env.reason!.replace('RENEW', 'BOUND') }).events.at(-1);
+      if (up?.kind !== 'address-up') throw new Error('no address-up');
+      writeRecord(join(dir, 'run'), up, table);
+    };
+    const daemonUp = () => writeFileSync(join(dir, 'allocator.sock'), '');
+
+    it('left to dhclient-script: outcome=pass, nothing handled, the servers-file not written', async () => {
+      configured(RENEW);
+      daemonUp();
+      expect(await runDhclientHook(ctx(RENEW, daemonConfig()), deps())).toBe(0);
+      expect(out).toBe('resolv=keep\noutcome=pass\n');
+      expect(handled).toEqual([]);
+      expect(servers()).toBeUndefined();
+      expect(logLines.join('\n')).toContain('renewal changes nothing of ours');
+    });
+
+    it('RENEW6 and REBIND alike; the lifetimes may change', async () => {
+      configured(RENEW6);
+      configured(RENEW, 10001);
+      daemonUp();
+      expect(await runDhclientHook(ctx(RENEW6, daemonConfig()), deps())).toBe(0);
+      expect(await runDhclientHook(ctx({ ...RENEW, reason: 'REBIND', new_dhcp_lease_time: '900' }, daemonConfig()), deps())).toBe(0);
+      expect(out).toBe('resolv=keep\noutcome=pass\n'.repeat(2));
+      expect(handled).toEqual([]);
+    });
+
+    for (const [what, change] of [
+      ['a router changed', { new_routers: '10.99.0.2' }],
+      ['a name server changed', { new_domain_name_servers: '10.99.0.1' }],
+      ['the MTU changed', { new_interface_mtu: '1400' }],
+      ['option 121 appeared', { new_rfc3442_classless_static_routes: '0 10 99 0 1' }],
+    ] as const) {
+      it(`${what}: the full path (handleEvent, servers-file)`, async () => {
+        configured(RENEW);
+        daemonUp();
+        expect(await runDhclientHook(ctx({ ...RENEW, ...change }, daemonConfig()), deps())).toBe(0);
+        expect(handled).toEqual(['address-up eth1 10.99.0.60 sole']);
+        expect(out).toContain('outcome=handled');
+      });
+    }
+
+    it('the full path when the lease has no record (on the main-table fallback, or configured differently)', async () => {
+      daemonUp();
+      configured({ ...RENEW, new_routers: '10.99.0.9' });
+      expect(await runDhclientHook(ctx(RENEW, daemonConfig()), deps())).toBe(0);
+      expect(handled).toEqual(['address-up eth1 10.99.0.60 sole']);
+    });
+
+    it('the full path when no daemon watches the kernel (watch_kernel = no, or its socket absent): the hook renews and repairs', async () => {
+      configured(RENEW);
+      expect(await runDhclientHook(ctx(RENEW, daemonConfig()), deps())).toBe(0);
+      daemonUp();
+      expect(await runDhclientHook(ctx(RENEW, `${daemonConfig()}watch_kernel = no\n`), deps())).toBe(0);
+      expect(handled).toEqual(['address-up eth1 10.99.0.60 sole', 'address-up eth1 10.99.0.60 sole']);
+    });
+
+    it('the full path for a dry run (it shows the plan)', async () => {
+      configured(RENEW);
+      daemonUp();
+      expect(await runDhclientHook(ctx(RENEW, daemonConfig(), true), deps())).toBe(0);
+      expect(handled).toHaveLength(1);
+    });
+  });
 });
+
