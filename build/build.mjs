@@ -47,23 +47,32 @@ const cache = path.join(dist, 'bundle.cache');
 await fs.writeFile(wrapped, `(function (exports, require, module, __filename, __dirname) {${await fs.readFile(bundle, 'utf8')}\n})`);
 await fs.remove(cache);
 await fs.remove(`${cache}.top`);
-// A dry run of the if-up hook for 127.0.0.1/8 on lo (there on every build
-// host): reads state with ip (read only), plans, prints the plan to nowhere.
-// Its own config: no syslog, nothing ignored, run_dir and socket in a scratch
-// directory (no lock, no lease lookup reaches a real daemon).
+// Training runs, dry (plans printed to nowhere), on 127.0.0.1/8 of lo (there
+// on every build host; state read with ip, read only): the if-up hook, and
+// the dhclient hook's BOUND and a RENEW that changes nothing. Their own
+// config: no syslog, nothing ignored, run_dir, servers-file and socket in a
+// scratch directory (no lock, no lease lookup reaches a real daemon).
 const trainDir = path.join(dist, 'train');
 await fs.remove(trainDir);
 await fs.mkdirp(trainDir);
-await fs.writeFile(path.join(trainDir, 'train.conf'), `syslog = no\nignore_interfaces =\nrun_dir = ${trainDir}/run\nsocket_path = ${trainDir}/none/allocator.sock\n`);
-const train = await $({
-  nothrow: true,
-  env: {
-    PATH: process.env.PATH,
-    MULTIHOMED_ROUTING_CONFIG: path.join(trainDir, 'train.conf'),
-    IFACE: 'lo', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up',
-    IF_ADDRESS: '127.0.0.1/8', IF_GATEWAY: '127.0.0.2',
-  },
-})`${node} ${path.join(root, 'build/train-code-cache.cjs')} ${wrapped} ${cache} --dry-run ifupdown`;
+const trainConf = path.join(trainDir, 'train.conf');
+await fs.writeFile(
+  trainConf,
+  `syslog = no\nignore_interfaces =\nrun_dir = ${trainDir}/run\nsocket_path = ${trainDir}/none/allocator.sock\n` +
+    `dnsmasq_servers_file = ${trainDir}/servers.conf\ndnsmasq_pid_file = ${trainDir}/none.pid\n`,
+);
+const base = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: trainConf };
+const lease = (prefix) => ({
+  [`${prefix}ip_address`]: '192.0.2.10', [`${prefix}subnet_mask`]: '255.255.255.0', [`${prefix}routers`]: '192.0.2.1',
+  [`${prefix}domain_name_servers`]: '192.0.2.53', [`${prefix}dhcp_lease_time`]: '600',
+});
+const runs = [
+  { argv: ['--dry-run', 'ifupdown'], env: { ...base, IFACE: 'lo', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '127.0.0.1/8', IF_GATEWAY: '127.0.0.2' } },
+  { argv: ['--dry-run', 'dhclient-hook'], env: { ...base, reason: 'BOUND', interface: 'lo', ...lease('new_') } },
+  { argv: ['--dry-run', 'dhclient-hook'], env: { ...base, reason: 'RENEW', interface: 'lo', ...lease('new_'), ...lease('old_') } },
+];
+await fs.writeJson(path.join(trainDir, 'runs.json'), runs);
+const train = await $({ nothrow: true, env: base })`${node} ${path.join(root, 'build/train-code-cache.cjs')} ${wrapped} ${cache} ${path.join(trainDir, 'runs.json')}`;
 await fs.remove(trainDir);
 if (!(await fs.pathExists(cache))) console.warn(`code cache not made (exit ${train.exitCode}): ${train.stderr.trim()}`);
 const blob = path.join(dist, 'sea-prep.blob');
