@@ -19,19 +19,20 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exe, percentile, root, round } from './lib.mjs';
+import { exe, percentile, root, round, runScratchDir } from './lib.mjs';
 
 const ns = `mhr-bench-dhcp-${process.pid}`;
 const etc = `/etc/netns/${ns}`;
 const hooksDir = path.join(etc, 'dhcp/dhclient-enter-hooks.d');
 const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-dhcp-'));
 const conf = path.join(dir, 'c.conf');
-const servers = path.join(dir, 'servers.conf');
+const run = runScratchDir('mhr-bench-dhcp-run-');
+const servers = path.join(run, 'servers.conf');
 const store = path.join(dir, 'leases.json');
 writeFileSync(
   conf,
-  `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${store}\nrun_dir = ${dir}/run\n` +
-    `dnsmasq_servers_file = ${servers}\ndnsmasq_pid_file = ${dir}/no-dnsmasq.pid\n`,
+  `syslog = no\nsocket_path = ${run}/alloc/a.sock\nstore_path = ${store}\nrun_dir = ${run}/run\n` +
+    `dnsmasq_servers_file = ${servers}\ndnsmasq_pid_file = ${run}/no-dnsmasq.pid\n`,
 );
 const ip = (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const baseEnv = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
@@ -64,7 +65,7 @@ try {
   execFileSync('ip', ['netns', 'add', ns]);
   ip('link', 'set', 'lo', 'up');
   daemon = spawn('ip', ['netns', 'exec', ns, exe, 'daemon'], { env: baseEnv, stdio: 'ignore' });
-  for (let i = 0; i < 100 && !existsSync(`${dir}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
+  for (let i = 0; i < 100 && !existsSync(`${run}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
   ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
   ip('link', 'set', 'eth0', 'up');
   ip('link', 'set', 'peer0', 'up');
@@ -137,5 +138,6 @@ try {
     execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   } catch {}
   rmSync(dir, { recursive: true, force: true });
+  rmSync(run, { recursive: true, force: true });
   rmSync(etc, { recursive: true, force: true });
 }

@@ -1,7 +1,8 @@
 // Shared helpers for the benchmarks: timing child processes, percentiles and
 // a bare single-executable (the runtime floor every hook is compared with).
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, copyFileSync, chmodSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, statfsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const root = path.resolve(import.meta.dirname, '../..');
@@ -58,4 +59,19 @@ export function runJsonScript(script, args = []) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return JSON.parse(out);
+}
+
+/**
+ * A scratch directory standing for /run: on a Debian host /run is a tmpfs,
+ * so run_dir, the servers-file and the socket live in memory and their
+ * fsyncs cost nothing. /dev/shm when it is a tmpfs (this machine's /run is
+ * not), else the temp dir; the lease store stays on disk as in /var/lib.
+ */
+export function runScratchDir(prefix) {
+  const TMPFS_MAGIC = 0x01021994;
+  let base = tmpdir();
+  try {
+    if (statfsSync('/dev/shm').type === TMPFS_MAGIC) base = '/dev/shm';
+  } catch {}
+  return mkdtempSync(path.join(base, prefix));
 }

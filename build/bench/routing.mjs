@@ -15,12 +15,13 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { exe, percentile, round, root } from './lib.mjs';
+import { exe, percentile, round, root, runScratchDir } from './lib.mjs';
 
 const ns = `mhr-bench-routing-${process.pid}`;
 const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-routing-'));
 const conf = path.join(dir, 'c.conf');
-writeFileSync(conf, `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${dir}/run\n`);
+const run = runScratchDir('mhr-bench-routing-run-');
+writeFileSync(conf, `syslog = no\nsocket_path = ${run}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${run}/run\n`);
 const ip = (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const inNs = (argv, env = {}) => ['ip', ['netns', 'exec', ns, ...argv], { env: { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf, ...env } }];
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -47,7 +48,7 @@ try {
   ip('link', 'set', 'lo', 'up');
   const [f, a, o] = inNs([exe, 'daemon']);
   daemon = spawn(f, a, { ...o, stdio: 'ignore' });
-  for (let i = 0; i < 100 && !existsSync(`${dir}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
+  for (let i = 0; i < 100 && !existsSync(`${run}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
 
   // Hook latency.
   ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
@@ -139,4 +140,5 @@ try {
   }
   try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch {}
   rmSync(dir, { recursive: true, force: true });
+  rmSync(run, { recursive: true, force: true });
 }
