@@ -1,5 +1,5 @@
-// The lease store: one JSON file, replaced atomically (temp file, fsync,
-// rename, fsync of the directory), so a crash or kill -9 leaves either the
+// The lease store: one JSON file, replaced atomically (lib/fs/atomic.ts:
+// temp file, fsync, rename, fsync of the directory), so a crash or kill -9 leaves either the
 // old or the new file, never half of one. It is written one lease per line,
 // which lets a damaged file (truncated by a full disk, edited by hand) be
 // salvaged line by line. A damaged file is reported, moved aside as
@@ -7,8 +7,8 @@
 // over it, so it cannot crash in a loop.
 
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { parseWireLease, type WireLease } from './protocol.js';
 
 export const STORE_VERSION = 1;
@@ -99,35 +99,6 @@ function moveAside(path: string, nowMs: number): { movedTo?: string } {
   }
 }
 
-/** Writes `text` to `path` so that a crash leaves the old or the new file. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const file = await open(tmp, 'w', 0o600);
-  try {
-    await file.writeFile(text);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } catch (err) {
-    // Some file systems cannot fsync a directory; the rename still happened.
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-  } finally {
-    await d.close();
-  }
-}
-
 /**
  * Coalesced, durable saves. `save()` resolves once a write that began after
  * the call has reached the disk, so a caller may acknowledge what it changed
@@ -190,11 +161,23 @@ export class StoreWriter {
 
   private start(): Promise<void> {
     this.queued = undefined;
-    // The snapshot is taken now, after every change its waiters made.
-    const text = renderStore(this.snapshot());
-    const p = writeFileAtomic(this.path, text).then(() => {
-      this.writes++;
-    });
+    // One turn of the event loop later, so the requests that arrived together
+    // share the write; the snapshot is taken then, after every change its
+    // waiters made. The write itself is synchronous: through fs/promises its
+    // eight calls (open, write, fsync, close, rename, fsync of the directory)
+    // were eight thread-pool round trips, ~4 ms before a new lease could be
+    // answered instead of ~0.5 ms.
+    const p = new Promise<void>((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          writeFileAtomic(this.path, renderStore(this.snapshot()), 0o600);
+          this.writes++;
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
     this.writing = p;
     const clear = () => {
       if (this.writing === p) this.writing = undefined;

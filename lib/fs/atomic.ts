@@ -30,6 +30,9 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
   const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     fsyncSync(dirFd);
+  } catch (err) {
+    // Some file systems cannot fsync a directory; the rename still happened.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
   } finally {
     closeSync(dirFd);
   }
