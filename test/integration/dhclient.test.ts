@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestBed, INTERNET_ADDRESS4, waitFor, type Dhclient, type TestBed } from '../helpers/testbed.js';
+import { createTestBed, INTERNET_ADDRESS4, waitFor, type Dhclient, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BUNDLE = join(ROOT, 'dist/multihomed-routing.cjs');
@@ -18,6 +18,7 @@ const SERVERS = '/run/multihomed-routing/dnsmasq-servers.conf';
 let bed: TestBed;
 let exe: string;
 let daemonLog: string;
+let daemon: SpawnedProcess;
 
 /** The shim as install.sh renders it for an executable at PREFIX/sbin/multihomed-routing (one code path). */
 const shim = (prefix: string) =>
@@ -102,7 +103,8 @@ beforeAll(async () => {
   await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(bed.dir));
   // A short DHCP timeout for the TIMEOUT tests (the bed's default is 20 s).
   await bed.host.writeEtc('dhcp/dhclient-short.conf', (await bed.host.readFile('/etc/dhcp/dhclient.conf')).replace(/^timeout \d+;/m, 'timeout 3;'));
-  daemonLog = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' }).logFile;
+  daemon = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
+  daemonLog = daemon.logFile;
   for (let i = 0; i < 100 && !existsSync(bed.host.path('/run/multihomed-routing/allocator.sock')); i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -420,4 +422,18 @@ describe('dhclient with the enter hook', () => {
       expect(await bed.host.addresses('wlan1', 4)).toEqual([]);
     });
   }
+
+  it('the daemon went through all of it: still running, no error of its own in its log', () => {
+    const alive = (() => {
+      try {
+        process.kill(daemon.pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    const log = readFileSync(daemonLog, 'utf8');
+    expect(alive, `the daemon exited; its log ends:\n${tail(daemonLog, 40)}`).toBe(true);
+    expect(log.split('\n').filter((l) => /^multihomed-routing daemon: (error|warn)/.test(l))).toEqual([]);
+  });
 });
