@@ -47,18 +47,18 @@ const cache = path.join(dist, 'bundle.cache');
 await fs.writeFile(wrapped, `(function (exports, require, module, __filename, __dirname) {${await fs.readFile(bundle, 'utf8')}\n})`);
 await fs.remove(cache);
 await fs.remove(`${cache}.top`);
-// Training runs, dry (plans printed to nowhere), on 127.0.0.1/8 of lo (there
-// on every build host; state read with ip, read only): the if-up hook, and
-// the dhclient hook's BOUND and a RENEW that changes nothing. Their own
-// config: no syslog, nothing ignored, run_dir, servers-file and socket in a
-// scratch directory (no lock, no lease lookup reaches a real daemon).
+// Training runs, dry (plans printed to nowhere), on lo (there on every build
+// host): the if-up hook, and the dhclient hook's BOUND and a RENEW that
+// changes nothing. They delegate to the trainer's stand-in daemon (see
+// build/train-code-cache.cjs). Their own config: no syslog, nothing
+// ignored, run_dir, servers-file and socket in a scratch directory.
 const trainDir = path.join(dist, 'train');
 await fs.remove(trainDir);
 await fs.mkdirp(trainDir);
 const trainConf = path.join(trainDir, 'train.conf');
 await fs.writeFile(
   trainConf,
-  `syslog = no\nignore_interfaces =\nrun_dir = ${trainDir}/run\nsocket_path = ${trainDir}/none/allocator.sock\n` +
+  `syslog = no\nignore_interfaces =\nrun_dir = ${trainDir}/run\nsocket_path = ${trainDir}/alloc/allocator.sock\n` +
     `dnsmasq_servers_file = ${trainDir}/servers.conf\ndnsmasq_pid_file = ${trainDir}/none.pid\n`,
 );
 const base = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: trainConf };
@@ -71,7 +71,7 @@ const runs = [
   { argv: ['--dry-run', 'dhclient-hook'], env: { ...base, reason: 'BOUND', interface: 'lo', ...lease('new_') } },
   { argv: ['--dry-run', 'dhclient-hook'], env: { ...base, reason: 'RENEW', interface: 'lo', ...lease('new_'), ...lease('old_') } },
 ];
-await fs.writeJson(path.join(trainDir, 'runs.json'), runs);
+await fs.writeJson(path.join(trainDir, 'runs.json'), { socket: path.join(trainDir, 'alloc/allocator.sock'), runs });
 const train = await $({ nothrow: true, env: base })`${node} ${path.join(root, 'build/train-code-cache.cjs')} ${wrapped} ${cache} ${path.join(trainDir, 'runs.json')}`;
 await fs.remove(trainDir);
 if (!(await fs.pathExists(cache))) console.warn(`code cache not made (exit ${train.exitCode}): ${train.stderr.trim()}`);
