@@ -12,11 +12,11 @@
 // be without us; the reason is logged here.
 
 import { existsSync } from 'node:fs';
-import type { handleEvent } from '../../lib/apply/handle.js';
+import type { HandleDeps } from '../../lib/apply/handle.js';
 import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
-import { DelegatedFailure, routeEvent } from '../../lib/delegate/route.js';
-import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
+import { DelegatedFailure, routeEvent, type RouteResult } from '../../lib/delegate/route.js';
+import { parseDhclientEnv, type DhclientHook, type DnsUpdate } from '../../lib/dhcp/parse.js';
 import { unchangedRenewal } from '../../lib/dhcp/renewal.js';
 import { updateInterfaceServers } from '../../lib/dns/update.js';
 import { writeStderr } from '../../lib/log/fd.js';
@@ -27,7 +27,8 @@ import { isRecorded } from '../../lib/watch/records.js';
 
 /** Side effects the command uses; real ones by default (tests replace them). */
 export interface DhclientHookDeps {
-  handle: typeof handleEvent;
+  /** With `dns`, whoever applies the event may also write the servers (`dnsDone`, or DelegatedFailure.dnsDone). */
+  handle: (event: RoutingEvent, options: HandleDeps & { dns?: DnsUpdate }) => Promise<RouteResult>;
   run: Runner;
 }
 
@@ -109,13 +110,19 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
   const handleOptions = { config, log, dryRun: ctx.options.dryRun, out: writeStderr };
   let failure: Error | undefined;
   let up: AddressUp | undefined;
-  for (const event of hook.events) {
+  // The servers go with the last event (not TIMEOUT's: its probe may yet
+  // empty them), so a daemon writes them in the same round trip.
+  const dnsWithEvent = config.dnsmasqMode && hook.dns && !hook.probe ? hook.dns : undefined;
+  let dnsDone = false;
+  for (const [i, event] of hook.events.entries()) {
+    const withDns = dnsWithEvent && i === hook.events.length - 1 ? { dns: dnsWithEvent } : {};
     try {
-      await deps.handle(event, handleOptions);
+      dnsDone = (await deps.handle(event, { ...handleOptions, ...withDns })).dnsDone === true;
       if (event.kind === 'address-up') up = event;
     } catch (err) {
       failure = err as Error;
-      if (!(err instanceof DelegatedFailure)) log.error(`routing not configured: ${failure.message}`, fields);
+      if (err instanceof DelegatedFailure) dnsDone = err.dnsDone;
+      else log.error(`routing not configured: ${failure.message}`, fields);
       break;
     }
   }
@@ -139,7 +146,7 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
 
   // DNS also after a routing failure: dhclient-script then configures the
   // address itself, and the servers (bound to the interface) work with it.
-  if (config.dnsmasqMode && hook.dns) {
+  if (config.dnsmasqMode && hook.dns && !dnsDone) {
     const dns = unusable ? { ...hook.dns, servers: [] } : hook.dns;
     try {
       await updateInterfaceServers(dns, {

@@ -5,7 +5,8 @@
 import { trace } from '../trace/trace.js';
 import { exchangeLine } from './line-socket.js';
 import type { RoutingEvent } from '../plan/event.js';
-import { encodeEvent, MAX_EVENT_REPLY_BYTES, parseEventReply, type EventReply, type EventRequest, type HookName } from './wire.js';
+import type { DnsUpdateRequest } from '../dns/update.js';
+import { encodeDns, encodeEvent, MAX_EVENT_REPLY_BYTES, parseEventReply, type EventReply, type EventRequest, type HookName } from './wire.js';
 
 /** How long a hook waits for a daemon that took its event before it works alone. */
 export const DELEGATE_TIMEOUT_MS = 10_000;
@@ -23,6 +24,8 @@ export interface DelegateRequest {
   dryRun: boolean;
   verbose: boolean;
   timeoutMs?: number;
+  /** The interface's name servers after the event, for the daemon to write (dnsmasq mode). */
+  dns?: DnsUpdateRequest;
 }
 
 /** Sends the event to the daemon; never throws. */
@@ -38,6 +41,7 @@ export async function delegateEvent(req: DelegateRequest): Promise<Delegated> {
     hook: req.hook,
     expires_at: Date.now() + timeoutMs,
   };
+  if (req.dns) line.dns = encodeDns(req.dns);
   trace('delegate connecting');
   const r = await exchangeLine(req.socketPath, JSON.stringify(line), {
     timeoutMs,

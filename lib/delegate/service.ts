@@ -14,6 +14,7 @@ import type { AllocatorService } from '../allocator/server.js';
 import type { TableAllocator } from '../apply/allocator.js';
 import { handleEvent, type HandleDeps } from '../apply/handle.js';
 import type { Config } from '../config/schema.js';
+import { updateInterfaceServers } from '../dns/update.js';
 import { openIpServer, type IpServer } from '../exec/ip-server.js';
 import { createLogger, formatLine, type Fields, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
@@ -135,6 +136,17 @@ export function startDelegate(options: DelegateOptions): DelegateService {
       };
       let out = '';
       sink = lines;
+      /** The hook's name servers into the servers-file, as the hook would (lib/dns/update.ts). */
+      const writeDns = async (): Promise<{ dns_done?: true }> => {
+        const d = req.decodedDns;
+        if (!d || !config.dnsmasqMode) return {};
+        try {
+          await updateInterfaceServers(d, { serversFile: config.dnsmasqServersFile, pidFile: config.dnsmasqPidFile, log: eventLog, dryRun: req.dry_run });
+        } catch (err) {
+          eventLog.error(`dnsmasq servers not updated: ${(err as Error).message}`, { iface: d.ifname });
+        }
+        return { dns_done: true };
+      };
       try {
         eventLog.debug('applied by the daemon', { pid: process.pid });
         const r = await handleEvent(req.decoded, {
@@ -145,12 +157,15 @@ export function startDelegate(options: DelegateOptions): DelegateService {
           run: ip.run,
           out: (t) => void (out += t),
         });
-        return reply({ table: r.table, degraded: r.degraded, changes: r.changes, lines, ...(req.dry_run ? { out } : {}) });
+        const dns = await writeDns();
+        return reply({ table: r.table, degraded: r.degraded, changes: r.changes, lines, ...(req.dry_run ? { out } : {}), ...dns });
       } catch (err) {
         // handleEvent failed (the plan could not be applied twice): logged as the hook would, and the hook exits as it would.
         const failed = (err as Error).message;
         eventLog.error(`routing not configured: ${failed}`, { iface: req.decoded.ifname });
-        return reply({ table: 0, degraded: false, changes: 0, lines, failed });
+        // The servers are bound to the interface: they work with the address dhclient-script then configures.
+        const dns = await writeDns();
+        return reply({ table: 0, degraded: false, changes: 0, lines, failed, ...dns });
       } finally {
         sink = undefined;
       }

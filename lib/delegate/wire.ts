@@ -8,6 +8,7 @@
 
 import { parseInterfaceAddress, parseIp, parsePrefix, type Family, type IpAddress } from '../net/address.js';
 import { ifnameProblem } from '../net/ifname.js';
+import type { DnsUpdateRequest } from '../dns/update.js';
 import type { EventSource, ExtraRoute, RoutingEvent } from '../plan/event.js';
 
 /** Longest event line the daemon accepts (bytes, newline excluded). */
@@ -63,6 +64,18 @@ export interface EventRequest {
    * apply it later, over what the hook did meanwhile).
    */
   expires_at: number;
+  /**
+   * The interface's name servers after this event (dnsmasq mode): the daemon
+   * writes the servers-file after applying the event, whatever its outcome,
+   * and says so in `dns_done`; the hook then does not.
+   */
+  dns?: WireDns;
+}
+
+export interface WireDns {
+  ifname: string;
+  family: Family;
+  servers: string[];
 }
 
 /** The commands that delegate, as their log lines name them (`multihomed-routing ifupdown: …`). */
@@ -83,6 +96,8 @@ export interface EventReply {
   failed?: string;
   /** The event was not taken (malformed, another config): the hook works alone. */
   error?: string;
+  /** The request's `dns` was applied to the servers-file (its lines are in `lines`). */
+  dns_done?: boolean;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -218,11 +233,33 @@ export function decodeEvent(o: unknown): Parsed<RoutingEvent> {
   }
 }
 
+/** DnsUpdateRequest → wire form. */
+export const encodeDns = (d: DnsUpdateRequest): WireDns => ({ ifname: d.ifname, family: d.family, servers: d.servers.map((s) => s.text) });
+
+/** Wire form → DnsUpdateRequest, checked as the hook's input is. Never throws. */
+export function decodeDns(o: unknown): Parsed<DnsUpdateRequest> {
+  try {
+    need(isObject(o), 'dns: expected an object', o);
+    const r = o as Record<string, unknown>;
+    const unknown = Object.keys(r).filter((k) => !['ifname', 'family', 'servers'].includes(k));
+    need(unknown.length === 0, 'dns: unexpected field', unknown[0]);
+    const ifProblem = ifnameProblem(r.ifname);
+    need(!ifProblem, `dns.ifname: expected a Linux interface name (${ifProblem})`, r.ifname);
+    need(r.family === 4 || r.family === 6, 'dns.family: expected 4 or 6', r.family);
+    const family = r.family as Family;
+    const servers = list(r.servers, 'dns.servers', MAX_DNS_SERVERS).map((s, i) => ip(s, `dns.servers[${i}]`, family));
+    return { ok: true, value: { ifname: r.ifname as string, family, servers } };
+  } catch (err) {
+    if (err instanceof WireError) return fail(err.message);
+    throw err;
+  }
+}
+
 /** Checks an `event` request (already JSON-parsed, version checked by the caller or here). */
-export function parseEventRequest(o: Record<string, unknown>): Parsed<EventRequest & { decoded: RoutingEvent }> {
+export function parseEventRequest(o: Record<string, unknown>): Parsed<EventRequest & { decoded: RoutingEvent; decodedDns?: DnsUpdateRequest }> {
   if (o.version !== 1) return fail(`version: expected 1, received ${JSON.stringify(o.version)}`);
   if (o.cmd !== 'event') return fail(`cmd: expected event, received ${JSON.stringify(o.cmd)}`);
-  const extra = Object.keys(o).filter((k) => !['version', 'cmd', 'event', 'dry_run', 'verbose', 'config_path', 'hook', 'expires_at'].includes(k));
+  const extra = Object.keys(o).filter((k) => !['version', 'cmd', 'event', 'dry_run', 'verbose', 'config_path', 'hook', 'expires_at', 'dns'].includes(k));
   if (extra.length) return fail(`unexpected field ${JSON.stringify(extra[0])}`);
   if (typeof o.dry_run !== 'boolean') return fail(`dry_run: expected true or false, received ${JSON.stringify(o.dry_run)}`);
   if (typeof o.verbose !== 'boolean') return fail(`verbose: expected true or false, received ${JSON.stringify(o.verbose)}`);
@@ -231,9 +268,12 @@ export function parseEventRequest(o: Record<string, unknown>): Parsed<EventReque
   if (!(HOOKS as readonly unknown[]).includes(o.hook)) return fail(`hook: expected one of ${HOOKS.join(', ')}, received ${JSON.stringify(o.hook)}`);
   const decoded = decodeEvent(o.event);
   if (!decoded.ok) return decoded;
+  const dns = o.dns === undefined ? undefined : decodeDns(o.dns);
+  if (dns && !dns.ok) return dns;
   return {
     ok: true,
-    value: { version: 1, cmd: 'event', event: o.event as WireEvent, dry_run: o.dry_run, verbose: o.verbose, config_path: o.config_path, hook: o.hook as HookName, expires_at: o.expires_at as number, decoded: decoded.value },
+    value: { version: 1, cmd: 'event', event: o.event as WireEvent, dry_run: o.dry_run, verbose: o.verbose, config_path: o.config_path, hook: o.hook as HookName, expires_at: o.expires_at as number, decoded: decoded.value,
+      ...(dns ? { dns: o.dns as WireDns, decodedDns: dns.value } : {}) },
   };
 }
 
@@ -254,12 +294,14 @@ export function parseEventReply(line: string): Parsed<EventReply> {
   }
   if (o.out !== undefined && typeof o.out !== 'string') return fail('the daemon sent a non-string plan');
   if (o.failed !== undefined && typeof o.failed !== 'string') return fail('the daemon sent a non-string failure');
+  if (o.dns_done !== undefined && typeof o.dns_done !== 'boolean') return fail('the daemon sent a non-boolean dns_done');
   return {
     ok: true,
     value: {
       version: 1, cmd: 'response', table: o.table as number, degraded: o.degraded, changes: o.changes as number, lines: lines as string[],
       ...(o.out !== undefined ? { out: o.out as string } : {}),
       ...(o.failed !== undefined ? { failed: o.failed as string } : {}),
+      ...(o.dns_done === true ? { dns_done: true } : {}),
     },
   };
 }

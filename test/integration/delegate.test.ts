@@ -82,6 +82,36 @@ describe('hooks delegate their events to the daemon', () => {
     expect(await snapshot()).toEqual(byDaemon);
   });
 
+  test("dhclient: the daemon also writes the interface's name servers, in the same round trip; working alone, the hook does", async () => {
+    const servers = () => bed.host.readFile('/run/multihomed-routing/dnsmasq-servers.conf').then((t) => t.split('\n').filter((l) => l.startsWith('server=')), () => []);
+    // Another address than the static one of eth0, whose rules the other tests use.
+    const lease = { interface: 'eth0', new_ip_address: '192.0.2.20', new_subnet_mask: '255.255.255.0', new_routers: '192.0.2.1', new_domain_name_servers: '192.0.2.53' };
+    const old = { interface: 'eth0', old_ip_address: '192.0.2.20', old_subnet_mask: '255.255.255.0' };
+    const rulesOfLease = async () => (await ourRules(bed.host)).filter((r) => r.includes('from 192.0.2.20'));
+    const before = await ourRules(bed.host);
+    const dhclient = (env: Record<string, string>) => cli(bed.host, ['--verbose', 'dhclient-hook'], env);
+
+    const bound = await dhclient({ ...lease, reason: 'BOUND' });
+    expect(bound.exitCode).toBe(0);
+    expect(bound.stdout).toMatch(/outcome=handled/);
+    expect(bound.stderr).toMatch(/applied by the daemon[\s\S]*dhclient-hook: dnsmasq servers written ifname=eth0 family=ipv4 servers=192\.0\.2\.53/);
+    expect(await servers()).toEqual(['server=192.0.2.53@eth0']);
+    expect(await rulesOfLease()).toHaveLength(1);
+
+    await rh.stopDaemon();
+    try {
+      const released = await dhclient({ ...old, reason: 'RELEASE' });
+      expect(released.exitCode).toBe(0);
+      expect(released.stderr).toMatch(/working alone: no daemon is running/);
+      expect(released.stderr).toMatch(/dnsmasq servers written ifname=eth0 family=ipv4 servers=\(none\)/);
+      expect(await servers()).toEqual([]);
+      expect(await rulesOfLease()).toEqual([]);
+      expect(await ourRules(bed.host)).toEqual(before);
+    } finally {
+      await rh.startDaemon();
+    }
+  });
+
   test('daemon stopped: the hook works alone at once', async () => {
     const before = await snapshot();
     await rh.stopDaemon();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, encodeEvent, MAX_ROUTES, parseEventReply, parseEventRequest } from '../../../lib/delegate/wire.js';
+import { decodeDns, decodeEvent, encodeDns, encodeEvent, MAX_DNS_SERVERS, MAX_ROUTES, parseEventReply, parseEventRequest } from '../../../lib/delegate/wire.js';
 import { parseInterfaceAddress, parseIp, parsePrefix } from '../../../lib/net/address.js';
 import type { RoutingEvent } from '../../../lib/plan/event.js';
 
@@ -91,4 +91,39 @@ describe('event wire form', () => {
       expect(parseEventReply(bad).ok).toBe(false);
     }
   });
+
+  describe("the interface's name servers, sent with the event (dnsmasq mode)", () => {
+    const dns = { ifname: 'eth0', family: 6 as const, servers: [parseIp('2001:db8::53'), parseIp('2001:db8::54')] };
+    const request = { version: 1, cmd: 'event', event: encodeEvent(up), dry_run: false, verbose: false, config_path: '/etc/x.conf', hook: 'dhclient-hook', expires_at: 1_800_000_000_000 };
+
+    it('survive encode → JSON → decode, also inside a request', () => {
+      expect(decodeDns(JSON.parse(JSON.stringify(encodeDns(dns))))).toEqual({ ok: true, value: dns });
+      const r = parseEventRequest(JSON.parse(JSON.stringify({ ...request, dns: encodeDns(dns) })));
+      expect(r.ok && r.value.decodedDns).toEqual(dns);
+      const without = parseEventRequest(request);
+      expect(without.ok && without.value.decodedDns).toBeUndefined();
+    });
+
+    it.each([
+      ['an interface name Linux refuses', { ifname: 'eth0/../x', family: 4, servers: [] }, /dns\.ifname/],
+      ['another family', { ifname: 'eth0', family: 5, servers: [] }, /dns\.family/],
+      ['a server of the other family', { ifname: 'eth0', family: 4, servers: ['2001:db8::53'] }, /dns\.servers\[0\]/],
+      ['a server that is no address', { ifname: 'eth0', family: 4, servers: ['$(reboot)'] }, /dns\.servers\[0\]/],
+      ['too many servers', { ifname: 'eth0', family: 4, servers: Array.from({ length: MAX_DNS_SERVERS + 1 }, (_, i) => `192.0.2.${i + 1}`) }, /dns\.servers/],
+      ['an extra field', { ifname: 'eth0', family: 4, servers: [], file: '/etc/passwd' }, /unexpected field/],
+    ])('refuses %s (and the request with it)', (_, input, why) => {
+      const r = decodeDns(input);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(why);
+      expect(parseEventRequest({ ...request, dns: input }).ok).toBe(false);
+    });
+
+    it('a reply says whether the daemon wrote them', () => {
+      const line = (extra: string) => `{"version":1,"cmd":"response","table":1,"degraded":false,"changes":0${extra}}`;
+      expect(parseEventReply(line(',"dns_done":true'))).toMatchObject({ ok: true, value: { dns_done: true } });
+      expect(parseEventReply(line(''))).toMatchObject({ ok: true, value: { table: 1 } });
+      expect(parseEventReply(line(',"dns_done":"yes"')).ok).toBe(false);
+    });
+  });
 });
+

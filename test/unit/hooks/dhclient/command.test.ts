@@ -13,12 +13,15 @@ import { createLogger } from '../../../../lib/log/log.js';
 import { writeRecord } from '../../../../lib/watch/records.js';
 import type { RoutingEvent } from '../../../../lib/plan/event.js';
 import { runDhclientHook, type DhclientHookDeps } from '../../../../hooks/dhclient/command.js';
+import { DelegatedFailure } from '../../../../lib/delegate/route.js';
 
 let dir: string;
 let out: string;
 let logLines: string[];
 let handled: string[];
 let pings: string[][];
+/** The servers sent along with an event, as `kind: servers`. */
+let sentDns: string[];
 
 const BOUND = {
   reason: 'BOUND', interface: 'eth1', new_ip_address: '10.99.0.60', new_subnet_mask: '255.255.255.0',
@@ -39,13 +42,19 @@ function ctx(env: Record<string, string>, configText = '', dryRun = false): Comm
   };
 }
 
-function deps(opts: { fail?: (e: RoutingEvent) => boolean; pingOk?: boolean } = {}): DhclientHookDeps {
+/** The hook's dependencies; `daemon`: handle plays a daemon that writes the servers it is sent (dnsDone). */
+function deps(opts: { fail?: (e: RoutingEvent) => boolean; pingOk?: boolean; daemon?: boolean } = {}): DhclientHookDeps {
   return {
-    handle: async (event) => {
+    handle: async (event, options) => {
       const what = `${event.kind} ${event.ifname}${event.kind !== 'interface-gone' ? ` ${event.address.address.text}${event.soleLease ? ' sole' : ''}` : ''}`;
       handled.push(what);
-      if (opts.fail?.(event)) throw new Error(`ip failed for ${what}`);
-      return { table: 10000, degraded: false, changes: 1 };
+      if (options.dns) sentDns.push(`${event.kind}: ${options.dns.servers.map((a) => a.text).join(' ') || '(none)'}`);
+      const dnsDone = !!(opts.daemon && options.dns);
+      if (opts.fail?.(event)) {
+        if (opts.daemon) throw new DelegatedFailure(`ip failed for ${what}`, dnsDone);
+        throw new Error(`ip failed for ${what}`);
+      }
+      return { table: 10000, degraded: false, changes: 1, dnsDone };
     },
     run: async (argv) => {
       pings.push([...argv]);
@@ -62,6 +71,7 @@ beforeEach(() => {
   logLines = [];
   handled = [];
   pings = [];
+  sentDns = [];
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -217,6 +227,49 @@ describe('dhclient-hook command', () => {
       daemonUp();
       expect(await runDhclientHook(ctx(RENEW, daemonConfig(), true), deps())).toBe(0);
       expect(handled).toHaveLength(1);
+    });
+  });
+
+  describe('the servers go with the last event, for a daemon to write in the same round trip', () => {
+    it('a daemon wrote them: the hook does not', async () => {
+      const env = { ...BOUND, reason: 'RENEW', old_ip_address: '10.99.0.59', old_subnet_mask: '255.255.255.0' };
+      expect(await runDhclientHook(ctx(env), deps({ daemon: true }))).toBe(0);
+      expect(handled).toEqual(['address-down eth1 10.99.0.59', 'address-up eth1 10.99.0.60 sole']);
+      expect(sentDns).toEqual(['address-up: 10.99.0.1 192.0.2.53']);
+      expect(servers()).toBeUndefined();
+      expect(out).toContain('outcome=handled');
+    });
+
+    it('the daemon failed the event but wrote them: not written twice, exit 1', async () => {
+      expect(await runDhclientHook(ctx(BOUND), deps({ daemon: true, fail: () => true }))).toBe(1);
+      expect(servers()).toBeUndefined();
+    });
+
+    it('worked alone (no daemon wrote them): the hook writes them, also after a routing failure', async () => {
+      expect(await runDhclientHook(ctx(BOUND), deps({ fail: () => true }))).toBe(1);
+      expect(sentDns).toEqual(['address-up: 10.99.0.1 192.0.2.53']);
+      expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+    });
+
+    it('an earlier event failed: the last never went, the hook writes them', async () => {
+      const env = { ...BOUND, reason: 'RENEW', old_ip_address: '10.99.0.59', old_subnet_mask: '255.255.255.0' };
+      expect(await runDhclientHook(ctx(env), deps({ daemon: true, fail: (e) => e.kind === 'address-down' }))).toBe(1);
+      expect(handled).toEqual(['address-down eth1 10.99.0.59']);
+      expect(sentDns).toEqual([]);
+      expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+    });
+
+    it('TIMEOUT: not sent (the probe may yet empty them); the hook writes them after it', async () => {
+      const env = { ...BOUND, reason: 'TIMEOUT' };
+      expect(await runDhclientHook(ctx(env), deps({ daemon: true, pingOk: true }))).toBe(0);
+      expect(sentDns).toEqual([]);
+      expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+    });
+
+    it('outside dnsmasq mode: not sent', async () => {
+      expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = no\n'), deps({ daemon: true }))).toBe(0);
+      expect(handled).toEqual(['address-up eth1 10.99.0.60 sole']);
+      expect(sentDns).toEqual([]);
     });
   });
 });
