@@ -1,5 +1,7 @@
 // The one applier. Consecutive ip changes of one family run as one
-// `ip -batch -` (one process); sysctl changes are file writes. ip stops at
+// `ip -batch -` (one process); sysctl changes are file writes. A batch ends
+// with an IPv6 address it adds, and the next waits until the address has
+// passed duplicate address detection (dad.ts): routes from it need that. ip stops at
 // the first failing line and is not a transaction, so a failure is undone:
 // the inverse of every line that ran goes through `ip -force -batch -`, and
 // the caller re-reads state and plans again. A dry run prints the same
@@ -9,6 +11,7 @@ import { CommandError, formatCommand, type Runner } from '../exec/run.js';
 import type { Family } from '../net/address.js';
 import type { Change } from '../plan/change.js';
 import { describeChange, ipArgs } from '../plan/render.js';
+import { waitForDad } from './dad.js';
 import { readSavedSysctls, writeSavedSysctls, writeSysctl } from '../state/sysctl.js';
 
 export interface ApplyOptions {
@@ -20,6 +23,8 @@ export interface ApplyOptions {
   /** Told about sysctl writes that failed (not fatal: routing is in place). */
   warn: (message: string, fields?: Record<string, string>) => void;
   procSys?: string;
+  /** Longest wait for an added IPv6 address to finish duplicate address detection (tests). */
+  dadTimeoutMs?: number;
 }
 
 export interface ApplyResult {
@@ -35,13 +40,17 @@ const batchSafe = (arg: string) => arg !== '' && !/["'#\\\s]/.test(arg);
 
 type Segment = { family: Family; changes: Change[] } | { family: undefined; changes: Change[] };
 
+/** An IPv6 address added: the batch ends with it, and its duplicate address detection is waited for (dad.ts). */
+const addsIpv6Address = (c: Change | undefined): c is Extract<Change, { ifname: string; address: unknown }> =>
+  c?.kind === 'add-address' && c.address.address.family === 6;
+
 function segments(changes: readonly Change[]): Segment[] {
   const out: Segment[] = [];
   for (const c of changes) {
     const args = ipArgs(c);
     const family = args ? familyOf(c) : undefined;
     const last = out.at(-1);
-    if (last && last.family === family) last.changes.push(c);
+    if (last && last.family === family && !addsIpv6Address(last.changes.at(-1))) last.changes.push(c);
     else out.push({ family, changes: [c] } as Segment);
   }
   return out;
@@ -111,6 +120,14 @@ export async function applyChanges(changes: readonly Change[], options: ApplyOpt
     const { ran, error } = await runBatch(options.run, seg.family, lines, false);
     applied.push(...seg.changes.slice(0, ran));
     if (error) return { applied, error, failed: seg.changes[ran] };
+    const last = seg.changes.at(-1);
+    if (addsIpv6Address(last)) {
+      try {
+        await waitForDad(options.run, last.ifname, last.address, options.dadTimeoutMs);
+      } catch (err) {
+        return { applied, error: err as Error, failed: last };
+      }
+    }
   }
   return { applied };
 }

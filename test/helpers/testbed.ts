@@ -177,6 +177,8 @@ export interface IpAddrInfo {
   noprefixroute?: boolean;
   label?: string;
   valid_life_time?: number;
+  /** IPv6: duplicate address detection still running. */
+  tentative?: boolean;
   [key: string]: unknown;
 }
 

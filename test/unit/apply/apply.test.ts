@@ -106,3 +106,62 @@ describe('applyChanges', () => {
     expect(calls[0]!.input).toBe('address add 192.0.2.10/24 dev eth0 noprefixroute\n');
   });
 });
+
+describe('an IPv6 address it adds: duplicate address detection is waited for before routes from it', () => {
+  const address = parseInterfaceAddress('2001:db8::10/128');
+  const changes: Change[] = [
+    { kind: 'add-address', subject, reason: 'test', ifname: 'eth0', address, noprefixroute: true },
+    { ...route6, route: { ...(route6 as Extract<Change, { route: unknown }>).route, prefsrc: address.address } } as Change,
+  ];
+  /** Answers reads with the address in the given states, one per read (the last one repeats). */
+  function dadRunner(states: ('tentative' | 'dadfailed' | 'usable' | 'absent')[]) {
+    const calls: string[] = [];
+    const run: Runner = async (argv, o: RunOptions = {}) => {
+      const read = argv.includes('-json');
+      calls.push(read ? `read ${o.input?.trim()}` : `${argv.join(' ')}: ${o.input?.trim().split('\n').map((l) => l.split(' ').slice(0, 2).join(' ')).join(', ')}`);
+      const state = read ? (states.shift() ?? 'usable') : undefined;
+      if (state && states.length === 0) states.push(state);
+      const info = state === 'absent' ? [] : [{ family: 'inet6', local: '2001:db8::10', prefixlen: 128, scope: 'global', ...(state === 'usable' ? {} : { [state ?? 'x']: true }) }];
+      const stdout = read ? `${JSON.stringify([{ ifindex: 2, ifname: 'eth0', flags: ['UP'], addr_info: info }])}\n` : '';
+      return { command: [...argv], exitCode: 0, signal: null, stdout, stderr: '', durationMs: 1 };
+    };
+    return { run, calls };
+  }
+
+  it('the batch ends with the address; the rest follows once it is no longer tentative', async () => {
+    const { run, calls } = dadRunner(['tentative', 'tentative', 'usable']);
+    const r = await applyChanges(changes, options(run));
+    expect(r.error).toBeUndefined();
+    expect(calls).toEqual([
+      'ip -6 -batch -: address add',
+      'read addr show',
+      'read addr show',
+      'read addr show',
+      'ip -6 -batch -: route add',
+    ]);
+    expect(r.applied).toHaveLength(2);
+  });
+
+  for (const [state, why] of [
+    ['dadfailed', /duplicate address detection failed/],
+    ['absent', /gone while duplicate address detection ran/],
+    ['tentative', /still tentative after 60 ms/],
+  ] as const) {
+    it(`${state}: stops there (the address is applied, so the undo removes it); no route is added`, async () => {
+      const { run, calls } = dadRunner([state]);
+      const r = await applyChanges(changes, options(run, { dadTimeoutMs: 60 }));
+      expect(r.error?.message).toMatch(why);
+      expect(r.failed).toBe(changes[0]);
+      expect(r.applied).toEqual([changes[0]]);
+      expect(calls.filter((c) => c.includes('route add'))).toEqual([]);
+    });
+  }
+
+  it('a dry run prints the same changes and waits for nothing', async () => {
+    const { run, calls } = dadRunner(['tentative']);
+    const o = options(run, { dryRun: true });
+    await applyChanges(changes, o);
+    expect(calls).toEqual([]);
+    expect(o.printed).toHaveLength(2);
+  });
+});
