@@ -36,7 +36,11 @@ export const MONITOR_ARGV = ['ip', '-o', 'monitor', 'label', 'link', 'address', 
  */
 export function monitorArgv(): string[] {
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-  return setpriv ? [setpriv, '--pdeathsig', 'TERM', '--', ...MONITOR_ARGV] : [...MONITOR_ARGV];
+  // Niced: every change a hook's event makes wakes the monitor while the
+  // hook waits for its reply; the watcher coalesces for 150 ms anyway.
+  const nice = ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p));
+  const monitor = nice ? [nice, '-n', '10', ...MONITOR_ARGV] : [...MONITOR_ARGV];
+  return setpriv ? [setpriv, '--pdeathsig', 'TERM', '--', ...monitor] : monitor;
 }
 
 export interface WatcherOptions {
