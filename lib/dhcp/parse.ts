@@ -22,6 +22,7 @@
 // Any invalid value rejects the whole event (DhcpEnvError): no event of a
 // half-parsed environment is ever returned.
 
+import type { DnsUpdateRequest } from '../dns/update.js';
 import { hostPrefix, prefixContains, prefixOf, type Family, type IpAddress, type IpInterfaceAddress } from '../net/address.js';
 import { IfnameError, parseIfname } from '../net/ifname.js';
 import type { AddressDown, AddressUp, ExtraRoute, RoutingEvent } from '../plan/event.js';
@@ -42,13 +43,8 @@ import {
 
 export { DhcpEnvError } from './fields.js';
 
-/** The name servers an interface has for one family after this event. */
-export interface DnsUpdate {
-  ifname: string;
-  family: Family;
-  /** Empty: remove this interface's servers of this family. */
-  servers: IpAddress[];
-}
+/** The name servers an interface has for one family after this event (empty: remove them). */
+export type DnsUpdate = DnsUpdateRequest;
 
 /** One dhclient-script invocation, parsed. */
 export interface DhclientHook {
