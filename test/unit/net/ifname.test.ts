@@ -31,5 +31,29 @@ describe('interface names', () => {
     ['wlan?', 'wlan10', false],
     ['a.b', 'axb', false],
     ['*', 'anything', true],
+    ['e*0', 'eth10', true],
+    ['*0', 'eth01', false],
+    ['a*', 'a', true],
+    ['**', '', true],
+    ['', 'a', false],
+    ['$(x)*', '$(x)1', true],
+    ['[ab]', 'a', false],
   ])('%s matches %s: %s', (pattern, name, expected) => expect(ifnameMatches(pattern, name)).toBe(expected));
+
+  it('agrees with the regular expression a glob stands for, on every pattern and name up to 4 characters of a, b, *, ?', () => {
+    const words = (alphabet: string, max: number): string[] => {
+      let all = [''];
+      let layer = [''];
+      for (let i = 0; i < max; i++) {
+        layer = layer.flatMap((w) => [...alphabet].map((c) => w + c));
+        all = all.concat(layer);
+      }
+      return all;
+    };
+    const names = words('ab', 4);
+    for (const pattern of words('ab*?', 4)) {
+      const re = new RegExp(`^${pattern.replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      for (const name of names) expect(ifnameMatches(pattern, name), `${pattern} ~ ${name}`).toBe(re.test(name));
+    }
+  });
 });
