@@ -1,10 +1,10 @@
 // The lease store: one JSON file, replaced atomically (lib/fs/atomic.ts:
-// temp file, fsync, rename, fsync of the directory), so a crash or kill -9 leaves either the
-// old or the new file, never half of one. It is written one lease per line,
-// which lets a damaged file (truncated by a full disk, edited by hand) be
-// salvaged line by line. A damaged file is reported, moved aside as
-// `NAME.corrupt-<unix ms>` and replaced: the daemon never refuses to start
-// over it, so it cannot crash in a loop.
+// temp file, fsync, rename, fsync of the directory), so a crash or kill -9
+// leaves either the old or the new file, never half of one. It is written
+// one lease per line, which lets a damaged file (truncated by a full disk,
+// edited by hand) be salvaged line by line. A damaged file is reported,
+// moved aside as `NAME.corrupt-<unix ms>` and replaced: the daemon never
+// refuses to start over it, so it cannot crash in a loop.
 
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
