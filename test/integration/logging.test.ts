@@ -48,6 +48,9 @@ describe('syslog lines from hooks and the daemon', () => {
     reset();
     const r = await hook(up);
     expect(r.exitCode).toBe(0);
+    // The daemon applied the event and logs its lines through its own logger(1), asynchronously:
+    // they may land a moment after the hook returned (the summary line comes last).
+    await waitFor('the hook\'s summary line', () => lines(fake.stdin).some((l) => l.includes('ifupdown: routing updated')), 3000, 20);
     const ours = lines(fake.stdin).filter((l) => l.includes('ifupdown:'));
     expect(ours.length).toBeGreaterThanOrEqual(5); // rules, routes, sysctls, the summary
     for (const l of ours) expect(l).toMatch(/^<30>ifupdown: \S/);
