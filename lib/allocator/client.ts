@@ -1,7 +1,7 @@
-// The allocator client, used by every hook on every DHCP event: one connect,
-// one line out, one line back. node:net and the pure protocol module only.
+// The allocator client (the lease CLI, and hooks working without the
+// daemon's delegation): one connect, one line out, one line back, through
+// the same exchange as the hooks' events (lib/ipc/line-socket.ts).
 
-import { createConnection } from 'node:net';
 import type { Config } from '../config/schema.js';
 import { parseIp, type IpAddress } from '../net/address.js';
 import { parseIfname } from '../net/ifname.js';
@@ -14,6 +14,7 @@ import {
   type Response,
   type WireLease,
 } from './protocol.js';
+import { exchangeLine } from '../ipc/line-socket.js';
 import { trace } from '../trace/trace.js';
 
 /** What a lease is for; the family is `address.family`. */
@@ -48,54 +49,29 @@ export interface CallOptions {
 }
 
 /** Sends one request and returns the daemon's reply (error replies included). */
-export function call(socketPath: string, request: Request, options: CallOptions = {}): Promise<Response> {
+export async function call(socketPath: string, request: Request, options: CallOptions = {}): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? 3000;
-  return new Promise((resolve, reject) => {
-    trace('allocator connecting');
-    const socket = createConnection(socketPath);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (err: AllocatorError | undefined, response?: Response) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(response!);
-    };
-    const timer = setTimeout(
-      () => finish(new AllocatorError(`the allocator at ${socketPath} did not answer within ${timeoutMs} ms`, 'ETIMEDOUT')),
-      timeoutMs,
-    );
-    socket.on('connect', () => {
-      trace('allocator connected');
-      socket.write(encodeLine(request));
-    });
-    socket.on('data', (chunk: Buffer) => {
-      const nl = chunk.indexOf(10);
-      chunks.push(nl >= 0 ? chunk.subarray(0, nl) : chunk);
-      size += chunk.length;
-      if (nl >= 0) {
-        trace('allocator replied');
-        const parsed = parseResponse(Buffer.concat(chunks).toString('utf8'));
-        if (parsed.ok) finish(undefined, parsed.value);
-        else finish(new AllocatorError(parsed.error));
-      } else if (size > MAX_RESPONSE_BYTES) {
-        finish(new AllocatorError(`the allocator's reply is longer than ${MAX_RESPONSE_BYTES} bytes`));
-      }
-    });
-    socket.on('end', () => finish(new AllocatorError(`the allocator at ${socketPath} closed the connection without a reply`)));
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'EACCES'
-          ? 'permission denied (only root may use the allocator)'
-          : err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
-            ? 'no allocator daemon is running (is `multihomed-routing daemon` started?)'
-            : err.message;
-      finish(new AllocatorError(`cannot reach the allocator at ${socketPath}: ${why}`, err.code));
-    });
+  trace('allocator connecting');
+  const r = await exchangeLine(socketPath, encodeLine(request).trimEnd(), {
+    timeoutMs,
+    maxReplyBytes: MAX_RESPONSE_BYTES,
+    onConnect: () => trace('allocator connected'),
   });
+  trace('allocator replied');
+  if (!r.ok) {
+    if (r.code === 'ETIMEDOUT') throw new AllocatorError(`the allocator at ${socketPath} did not answer within ${timeoutMs} ms`, 'ETIMEDOUT');
+    if (!r.code) throw new AllocatorError(`the allocator at ${socketPath}: ${r.why}`);
+    const why =
+      r.code === 'EACCES'
+        ? 'permission denied (only root may use the allocator)'
+        : r.code === 'ENOENT' || r.code === 'ECONNREFUSED'
+          ? 'no allocator daemon is running (is `multihomed-routing daemon` started?)'
+          : r.why;
+    throw new AllocatorError(`cannot reach the allocator at ${socketPath}: ${why}`, r.code);
+  }
+  const parsed = parseResponse(r.reply);
+  if (!parsed.ok) throw new AllocatorError(parsed.error);
+  return parsed.value;
 }
 
 const keyFields = (key: LeaseKey) => ({

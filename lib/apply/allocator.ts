@@ -16,8 +16,8 @@ export interface TableAllocator {
 }
 
 /**
- * The real allocator client. Imported statically (it is small: node:net,
- * which child_process loads anyway, and the protocol): a dynamic import put
+ * The real allocator client. Imported statically (it is small: the pipe
+ * exchange of lib/ipc and the protocol): a dynamic import put
  * the connect behind the state read's synchronous part, so the lease round
  * trip started milliseconds late and ended last on the hook's critical path.
  */

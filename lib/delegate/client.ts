@@ -3,7 +3,7 @@
 // path of a hook loads neither node:child_process nor the planner.
 
 import { trace } from '../trace/trace.js';
-import { exchangeLine } from './line-socket.js';
+import { exchangeLine } from '../ipc/line-socket.js';
 import type { RoutingEvent } from '../plan/event.js';
 import type { DnsUpdateRequest } from '../dns/update.js';
 import { encodeDns, encodeEvent, MAX_EVENT_REPLY_BYTES, parseEventReply, type EventReply, type EventRequest, type HookName } from './wire.js';

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exchangeLine, pipeTransportAvailable } from '../../../lib/delegate/line-socket.js';
+import { exchangeLine, pipeTransportAvailable } from '../../../lib/ipc/line-socket.js';
 
 let dir: string;
 let server: Server | undefined;

@@ -8,7 +8,7 @@
 // The binding is internal: its shape is checked before use, and when it is
 // missing or different (another runtime than the one the executable was
 // built with) the exchange goes through node:net. Both paths are tested
-// against a real socket (test/unit/delegate/line-socket.test.ts).
+// against a real socket (test/unit/ipc/line-socket.test.ts).
 
 import { getSystemErrorName } from 'node:util';
 
