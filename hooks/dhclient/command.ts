@@ -11,19 +11,17 @@
 // leave `reason` to dhclient-script, so the host is configured as it would
 // be without us; the reason is logged here.
 
-import { existsSync } from 'node:fs';
 import type { HandleDeps } from '../../lib/apply/handle.js';
 import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
 import { DelegatedFailure, routeEvent, type RouteResult } from '../../lib/delegate/route.js';
 import { parseDhclientEnv, type DhclientHook, type DnsUpdate } from '../../lib/dhcp/parse.js';
-import { unchangedRenewal } from '../../lib/dhcp/renewal.js';
+import { leftToScript } from '../../lib/dhcp/renewal.js';
 import { updateInterfaceServers } from '../../lib/dns/update.js';
 import { writeStderr } from '../../lib/log/fd.js';
 import type { Runner } from '../../lib/exec/run.js';
 import { isIgnored } from '../../lib/plan/ignore.js';
 import type { AddressUp, RoutingEvent } from '../../lib/plan/event.js';
-import { isRecorded } from '../../lib/watch/records.js';
 
 /** Side effects the command uses; real ones by default (tests replace them). */
 export interface DhclientHookDeps {
@@ -96,12 +94,9 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
     return 0;
   }
 
-  // Every half lease: when the lease is what a table of ours already holds
-  // and the daemon watches the kernel (it renews the table and repairs
-  // drift), dhclient-script's RENEW branch (the lifetime refresh) is all
-  // there is to do.
-  const renewal = unchangedRenewal(hook, ctx.env);
-  if (renewal && config.watchKernel && !ctx.options.dryRun && existsSync(config.socketPath) && isRecorded(config.runDir, renewal)) {
+  // Every half lease, mostly with nothing of ours changed (lib/dhcp/renewal.ts);
+  // asked before the dry-run test so the build's dry training run compiles it.
+  if (leftToScript(hook, ctx.env, config) && !ctx.options.dryRun) {
     (log.local ?? log.info)('renewal changes nothing of ours: left to dhclient-script (address lifetime)', fields);
     say('outcome=pass');
     return 0;

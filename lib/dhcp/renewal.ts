@@ -1,4 +1,4 @@
-// A renewal that changes nothing (pure). RENEW and REBIND come every half
+// A renewal that changes nothing. RENEW and REBIND come every half
 // lease: when the lease is the one already configured in a table of ours,
 // the hook has nothing to do that dhclient-script's own RENEW branch does
 // not do (refresh the address lifetime: one `ip addr change`/`replace`), so
@@ -6,8 +6,13 @@
 // asking the daemon. The daemon's watcher renews the table lease and
 // repairs rules or routes that went missing (watch_kernel = yes is a
 // condition of this path; without it the hook does the full work).
+// unchangedRenewal is pure; leftToScript also looks at the daemon's socket
+// and the records of run_dir (a stat and a few small reads, no process).
 
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/schema.js';
 import type { AddressUp } from '../plan/event.js';
+import { isRecorded } from '../watch/records.js';
 import type { DhclientHook } from './parse.js';
 import type { Env } from './fields.js';
 
@@ -31,4 +36,14 @@ export function unchangedRenewal(hook: DhclientHook, env: Env): AddressUp | unde
     if ((env[`new_${key}`] ?? '') !== (env[`old_${key}`] ?? '')) return undefined;
   }
   return up;
+}
+
+/**
+ * True when the hook has nothing to do for this renewal: nothing it acts on
+ * changed, the lease is recorded in a table of ours with the same routing,
+ * and a daemon watches the kernel (watch_kernel, its socket present).
+ */
+export function leftToScript(hook: DhclientHook, env: Env, config: Pick<Config, 'watchKernel' | 'socketPath' | 'runDir'>): boolean {
+  const renewal = unchangedRenewal(hook, env);
+  return !!renewal && config.watchKernel && existsSync(config.socketPath) && isRecorded(config.runDir, renewal);
 }
