@@ -2,16 +2,21 @@
 // Same-run A/B of two executables' hook latency (BENCHMARKS.md): each in a
 // namespace of its own with its own daemon, rounds alternating A and B so
 // the machine's load hits both alike. A round: `--version`, if-up for one
-// static IPv4 address, if-up again (nothing changed: a renewal), if-post-down.
-//   node build/bench/ab.mjs A_EXE B_EXE [ROUNDS]
+// static IPv4 address, if-up again (nothing changed: a renewal), if-post-down;
+// with --dhcp: `--version`, dhclient BOUND (a new lease), RENEW (nothing
+// changed), RELEASE, with the store on disk and run_dir on a tmpfs as in
+// dhcp.mjs.
+//   node build/bench/ab.mjs [--dhcp] A_EXE B_EXE [ROUNDS]
 // Prints one JSON object: p50/p99 per executable and step, and the ratios.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { percentile, round } from './lib.mjs';
+import { percentile, round, runScratchDir } from './lib.mjs';
 
-const [A, B, roundsArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const dhcp = args[0] === '--dhcp';
+const [A, B, roundsArg] = dhcp ? args.slice(1) : args;
 const rounds = Number(roundsArg ?? 30);
 const sides = [
   { name: 'A', exe: A },
@@ -23,11 +28,26 @@ const env = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: '10.
 for (const s of sides) {
   s.ns = `mhr-bench-ab-${s.name}-${process.pid}`;
   s.dir = mkdtempSync(path.join(tmpdir(), `mhr-bench-ab-${s.name}-`));
+  s.run = dhcp ? runScratchDir(`mhr-bench-ab-${s.name}-run-`) : s.dir;
   s.conf = path.join(s.dir, 'c.conf');
-  writeFileSync(s.conf, `syslog = no\nsocket_path = ${s.dir}/alloc/a.sock\nstore_path = ${s.dir}/leases.json\nrun_dir = ${s.dir}/run\n`);
+  writeFileSync(
+    s.conf,
+    `syslog = no\nsocket_path = ${s.run}/alloc/a.sock\nstore_path = ${s.dir}/leases.json\nrun_dir = ${s.run}/run\n` +
+      `dnsmasq_servers_file = ${s.run}/servers.conf\ndnsmasq_pid_file = ${s.run}/no-dnsmasq.pid\n`,
+  );
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   s.times = { version: [], up: [], renew: [], down: [] };
 }
+const lease = {
+  interface: 'eth0',
+  new_ip_address: '10.1.0.2',
+  new_subnet_mask: '255.255.255.0',
+  new_broadcast_address: '10.1.0.255',
+  new_routers: '10.1.0.1',
+  new_domain_name_servers: '10.1.0.1',
+  new_dhcp_lease_time: '3600',
+};
+const old = Object.fromEntries(Object.entries(lease).filter(([k]) => k !== 'interface').map(([k, v]) => [k.replace(/^new_/, 'old_'), v]));
 const time = (s, argv, extra) => {
   const t0 = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', s.ns, s.exe, ...argv], { env: { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: s.conf, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -43,13 +63,21 @@ try {
     s.ip('link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0');
     s.ip('link', 'set', 'eth0', 'up');
     s.ip('link', 'set', 'peer0', 'up');
-    s.ip('address', 'add', '10.1.0.2/24', 'dev', 'eth0');
+    if (!dhcp) s.ip('address', 'add', '10.1.0.2/24', 'dev', 'eth0');
     s.daemon = spawn('ip', ['netns', 'exec', s.ns, s.exe, 'daemon'], { env: { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: s.conf }, stdio: 'ignore' });
-    for (let i = 0; i < 100 && !existsSync(`${s.dir}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
+    for (let i = 0; i < 100 && !existsSync(`${s.run}/alloc/a.sock`); i++) execFileSync('sleep', ['0.05']);
   }
   for (let i = 0; i < rounds + 3; i++) {
     const order = i % 2 ? [sides[1], sides[0]] : sides;
     for (const s of order) {
+      if (dhcp) {
+        const v = time(s, ['--version'], {});
+        const b = time(s, ['dhclient-hook'], { ...lease, reason: 'BOUND' });
+        const r = time(s, ['dhclient-hook'], { ...lease, ...old, reason: 'RENEW' });
+        const d = time(s, ['dhclient-hook'], { ...old, interface: 'eth0', reason: 'RELEASE' });
+        if (i >= 3) s.times.version.push(v), s.times.up.push(b), s.times.renew.push(r), s.times.down.push(d);
+        continue;
+      }
       s.ip('route', 'replace', 'default', 'via', '10.1.0.1', 'dev', 'eth0'); // what ifupdown adds before post-up
       const v = time(s, ['--version'], {});
       const u = time(s, ['ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' });
@@ -63,6 +91,7 @@ try {
     const p = (xs, q) => round(percentile(xs, q));
     const o = Object.fromEntries(Object.entries(s.times).map(([k, xs]) => [k, { p50: p(xs, 50), p99: p(xs, 99) }]));
     o.up_ratio = round(o.up.p50 / o.version.p50, 2);
+    o.up_ratio_p99 = round(o.up.p99 / o.version.p99, 2);
     o.renew_ratio = round(o.renew.p50 / o.version.p50, 2);
     out[s.name] = { exe: s.exe, ...o };
   }
@@ -77,5 +106,6 @@ try {
     }
     try { execFileSync('ip', ['netns', 'del', s.ns], { stdio: 'ignore' }); } catch {}
     rmSync(s.dir, { recursive: true, force: true });
+    if (s.run !== s.dir) rmSync(s.run, { recursive: true, force: true });
   }
 }

@@ -21,6 +21,7 @@ import { updateInterfaceServers } from '../../lib/dns/update.js';
 import { writeStderr } from '../../lib/log/fd.js';
 import type { Runner } from '../../lib/exec/run.js';
 import { isIgnored } from '../../lib/plan/ignore.js';
+import { trace } from '../../lib/trace/trace.js';
 import type { AddressUp, RoutingEvent } from '../../lib/plan/event.js';
 
 /** Side effects the command uses; real ones by default (tests replace them). */
@@ -82,6 +83,7 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
     });
     return 1;
   }
+  trace('env parsed');
   const fields = { reason: hook.reason, iface: hook.ifname };
   if (!hook.handled) {
     log.debug('not ours: dhclient-script handles it', fields);
@@ -102,6 +104,7 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
     return 0;
   }
 
+  trace('renewal checked');
   const handleOptions = { config, log, dryRun: ctx.options.dryRun, out: writeStderr };
   let failure: Error | undefined;
   let up: AddressUp | undefined;

@@ -23,6 +23,7 @@ import { LeaseTable } from './leases.js';
 import { MAX_EVENT_BYTES } from '../delegate/wire.js';
 import { MAX_REQUEST_BYTES, parseRequest, type Request, type Response } from './protocol.js';
 import { loadStore, StoreWriter } from './store.js';
+import { trace } from '../trace/trace.js';
 
 /** A long-running part of the daemon. */
 export interface Service {
@@ -247,6 +248,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     };
 
     socket.on('data', (chunk: Buffer) => {
+      trace('socket data');
       if (closing) return;
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       for (let nl = pending.indexOf(10); nl >= 0 && !closing; nl = pending.indexOf(10)) {
@@ -276,6 +278,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
           }
           waiting--;
           send(response);
+          trace('reply sent');
         });
       }
       if (pending.length > maxLine(pending)) refuseAndClose(`request longer than ${maxLine(pending)} bytes`);

@@ -18,6 +18,7 @@ import { updateInterfaceServers } from '../dns/update.js';
 import { openIpServer, type IpServer } from '../exec/ip-server.js';
 import { createLogger, formatLine, type Fields, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
+import { trace } from '../trace/trace.js';
 import { parseEventRequest, type EventReply, type HookName } from './wire.js';
 
 /** Runs tasks one after another, in the order they were queued. */
@@ -118,6 +119,7 @@ export function startDelegate(options: DelegateOptions): DelegateService {
     if (req.config_path !== options.configPath || mtimeOf(req.config_path) !== configStamp) {
       return reply({ error: `the daemon runs with ${options.configPath} as it was when it started; the hook has ${req.config_path}${req.config_path === options.configPath ? ' (changed since)' : ''}` });
     }
+    trace('event queued');
     return queue.run(async () => {
       if (Date.now() > req.expires_at) {
         log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: req.hook, iface: req.decoded.ifname });
@@ -157,7 +159,9 @@ export function startDelegate(options: DelegateOptions): DelegateService {
           run: ip.run,
           out: (t) => void (out += t),
         });
+        trace('event handled');
         const dns = await writeDns();
+        trace('dns written');
         return reply({ table: r.table, degraded: r.degraded, changes: r.changes, lines, ...(req.dry_run ? { out } : {}), ...dns });
       } catch (err) {
         // handleEvent failed (the plan could not be applied twice): logged as the hook would, and the hook exits as it would.
