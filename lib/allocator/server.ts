@@ -22,6 +22,7 @@ import type { Logger } from '../log/log.js';
 import { LeaseTable } from './leases.js';
 import { MAX_EVENT_BYTES } from '../delegate/wire.js';
 import { MAX_REQUEST_BYTES, parseRequest, type Request, type Response } from './protocol.js';
+import { claimFromKernel, type KernelLease } from './kernel-claims.js';
 import { loadStore, StoreWriter } from './store.js';
 import { trace } from '../trace/trace.js';
 
@@ -47,6 +48,12 @@ export interface AllocatorOptions {
    * returns the reply. Event lines may be up to MAX_EVENT_BYTES long.
    */
   onEvent?: (request: Record<string, unknown>) => Promise<object>;
+  /**
+   * The leases the kernel shows (kernel-claims.ts), read before the socket
+   * listens: those the store lacks are claimed first. Without it the store
+   * alone decides (tests of the allocator on its own).
+   */
+  kernelLeases?: () => Promise<KernelLease[]>;
 }
 
 export interface AllocatorService extends Service {
@@ -155,8 +162,24 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
   }
   for (const problem of table.load(loaded.leases)) log.warn(`lease store ${config.storePath}: ${problem}`);
   const writer = new StoreWriter(config.storePath, () => table.list());
-  if (loaded.problems.length) await writer.save(); // replace the damaged file now
-  log.info('leases loaded', { file: config.storePath, leases: table.size });
+  const claimed = options.kernelLeases ? await claimKernelLeases(options.kernelLeases) : 0;
+  if (loaded.problems.length || claimed) await writer.save(); // replace the damaged file, record the claims, now
+  log.info('leases loaded', { file: config.storePath, leases: table.size, ...(options.kernelLeases ? { claimed_from_kernel: claimed } : {}) });
+
+  /** Claims the tables the kernel uses that the store lacks; returns how many. A failed read is logged, not fatal. */
+  async function claimKernelLeases(read: () => Promise<KernelLease[]>): Promise<number> {
+    let found: KernelLease[];
+    try {
+      found = await read();
+    } catch (err) {
+      log.warn('could not read which tables the kernel uses: leases come from the store alone', { error: (err as Error).message });
+      return 0;
+    }
+    const { claimed, conflicts } = claimFromKernel(table, found, now());
+    for (const l of claimed) log.info('lease claimed: the kernel routes the address through this table, the store did not have it', { ifname: l.ifname, address: l.address, table: l.table });
+    for (const k of conflicts) log.warn('the kernel routes the address through a table the store gives another address; left to the next event', { ifname: k.ifname, address: k.address, table: k.table });
+    return claimed.length;
+  }
 
 
   const reply = (fields: Omit<Response, 'version' | 'cmd'>): Response => ({ version: 1, cmd: 'response', ...fields });

@@ -5,8 +5,9 @@ import type { DelegateService } from '../delegate/service.js';
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
 // each one cleanly (the allocator flushes its store). Services: the table
-// allocator, then the kernel watcher (lib/watch, config watch_kernel), which
-// renews, claims and releases leases in-process.
+// allocator (before it listens, it claims the tables the kernel uses that its
+// store lacks), then the kernel watcher (lib/watch, config watch_kernel),
+// which renews, claims and releases leases in-process.
 
 /** Starts every service of the daemon, in order. */
 async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
@@ -19,6 +20,11 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
     async () =>
       (allocator = await startAllocator({
         config, log: ctx.log, idleTimeoutMs,
+        // Tables the kernel uses are leases, whatever the store says (lib/allocator/kernel-claims.ts).
+        kernelLeases: async () => {
+          const [{ readState }, { kernelLeases }] = await Promise.all([import('../state/read.js'), import('../allocator/kernel-claims.js')]);
+          return kernelLeases(await readState({ families: [4, 6], runDir: config.runDir }), config);
+        },
         // Hooks hand their routing events to the daemon (lib/delegate).
         onEvent: (o) => (delegate ? delegate.onEvent(o) : Promise.resolve({ version: 1, cmd: 'response', error: 'the daemon is starting' })),
       })),

@@ -112,6 +112,36 @@ describe('hooks delegate their events to the daemon', () => {
     }
   });
 
+  test("kill -9 before a delegated event's lease reached the store: the restarted daemon claims the table from the kernel before it answers", async () => {
+    await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+    const r = await hook(up);
+    expect(r.stderr).toMatch(/applied by the daemon/);
+    const table = Number(/routing updated iface=eth0 address=192\.0\.2\.10\/24 table=(\d+)/.exec(r.stderr)?.[1]);
+    expect(table).toBeGreaterThan(0);
+    rh.daemon!.kill('SIGKILL');
+    await rh.daemon!.exited;
+    // Whether or not the write (due within STORE_SOON_MS) made it: the store without the lease.
+    fs.rmSync(bed.host.path('/run/multihomed-routing/leases.json'), { force: true });
+    const logFile = rh.daemon!.logFile;
+    const before = fs.statSync(logFile).size;
+    await rh.startDaemon(); // returns at once: the killed daemon's socket file is still there
+    const newLines = () => fs.readFileSync(logFile, 'utf8').slice(before);
+    for (let i = 0; i < 100 && !newLines().includes('allocator listening'); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(newLines()).toMatch(
+      new RegExp(`lease claimed: the kernel routes the address through this table, the store did not have it ifname=eth0 address=192\\.0\\.2\\.10 table=${table}`),
+    );
+    const list = await cli(bed.host, ['lease', 'list', '--json']);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ ifname: 'eth0', address: '192.0.2.10', table })]);
+    // another address is not given that table; the claim is on disk
+    const other = await cli(bed.host, ['lease', 'request', '-4', '--ifname', 'eth9', '--address', '192.0.2.99']);
+    expect(Number(other.stdout.trim())).toBeGreaterThan(0);
+    expect(Number(other.stdout.trim())).not.toBe(table);
+    expect(fs.readFileSync(bed.host.path('/run/multihomed-routing/leases.json'), 'utf8')).toContain('"address":"192.0.2.10"');
+    await cli(bed.host, ['lease', 'release', '-4', '--ifname', 'eth9', '--address', '192.0.2.99']);
+    // the routing is the daemon's again: the next event changes nothing
+    expect((await hook(up)).stderr).toMatch(/routing already in place .*changes=0/);
+  });
+
   test('daemon stopped: the hook works alone at once', async () => {
     const before = await snapshot();
     await rh.stopDaemon();

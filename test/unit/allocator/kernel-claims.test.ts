@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { claimFromKernel, kernelLeases } from '../../../lib/allocator/kernel-claims.js';
+import { LeaseTable } from '../../../lib/allocator/leases.js';
+import { parseConfig } from '../../../lib/config/parse.js';
+import { link, state } from '../plan/fake-kernel.js';
+
+const config = parseConfig('table_range = 10000-10009');
+const NOW = 1_000_000;
+
+// eth0 10.0.0.2 in table 10000 (complete), eth1 10.1.0.2 in 10003 (only its
+// `from` rule and a route left), a table outside the range, a `from` rule of
+// another protocol, and an entry without an address (a route only).
+const kernel = state({
+  links: [link(1, 'lo', '127.0.0.1/8'), link(2, 'eth0', '10.0.0.2/24'), link(3, 'eth1', '10.1.0.2/24'), link(4, 'eth2', '10.2.0.2/24')],
+  routes: [
+    '10.0.0.0/24 dev eth0 table 10000 proto 201 scope 253 src 10.0.0.2',
+    'default via 10.0.0.1 dev eth0 table 10000 proto 201 src 10.0.0.2',
+    'default via 10.1.0.1 dev eth1 table 10003 proto 201 src 10.1.0.2',
+    'default via 10.2.0.1 dev eth2 table 20000 proto 201 src 10.2.0.2',
+  ],
+  rules: [
+    '10000 from 10.0.0.2 lookup 10000 proto 201',
+    '15000 oif eth0 lookup 10000 proto 201',
+    '20000 to 10.0.0.0/24 lookup 10000 proto 201',
+    '91000 iif lo lookup 10000 proto 201',
+    '10000 from 10.1.0.2 lookup 10003 proto 201',
+    '10000 from 10.2.0.2 lookup 20000 proto 201',
+    '10000 from 10.9.0.2 lookup 10005 proto boot',
+  ],
+});
+
+describe('the leases the kernel shows', () => {
+  it('every table of ours in range with an interface and an address, complete or not', () => {
+    expect(kernelLeases(kernel, config)).toEqual([
+      { ifname: 'eth0', address: '10.0.0.2', family: 4, table: 10000 },
+      { ifname: 'eth1', address: '10.1.0.2', family: 4, table: 10003 },
+    ]);
+  });
+
+  it('claims what the store lacks, keeps what it has, reports a table another key holds', () => {
+    const table = new LeaseTable(config);
+    table.load([{ ifname: 'eth1', address: '10.1.0.2', addr_family: 4, table: 10003, lease_expires: NOW + 60 }]);
+    const found = [...kernelLeases(kernel, config), { ifname: 'eth7', address: '10.7.0.2', family: 4 as const, table: 10003 }];
+    const { claimed, conflicts } = claimFromKernel(table, found, NOW);
+    expect(claimed).toEqual([{ ifname: 'eth0', address: '10.0.0.2', addr_family: 4, table: 10000, lease_expires: NOW + config.leaseTime }]);
+    expect(conflicts).toEqual([{ ifname: 'eth7', address: '10.7.0.2', family: 4, table: 10003 }]);
+    // the store's lease is untouched, and a new address gets neither table
+    expect(table.list().find((l) => l.ifname === 'eth1')!.lease_expires).toBe(NOW + 60);
+    const next = table.request({ ifname: 'eth5', address: '10.5.0.2', addr_family: 4 }, NOW);
+    expect(next.ok && next.lease.table).toBe(10001);
+  });
+
+  it('an empty kernel claims nothing', () => {
+    const table = new LeaseTable(config);
+    expect(claimFromKernel(table, kernelLeases(state({ links: [link(1, 'lo')] }), config), NOW)).toEqual({ claimed: [], conflicts: [] });
+    expect(table.size).toBe(0);
+  });
+});
