@@ -59,8 +59,14 @@ export interface AllocatorOptions {
 export interface AllocatorService extends Service {
   readonly table: LeaseTable;
   readonly writer: StoreWriter;
-  /** Answers one request as if it came over the socket (the daemon's own users: no round trip). */
-  serve(request: Request): Promise<Response>;
+  /**
+   * Answers one request as if it came over the socket (the daemon's own
+   * users: no round trip). `writeSoon`: a new lease or a release is answered
+   * before the store is written, within STORE_SOON_MS, for a caller whose
+   * change the kernel records meanwhile (a delegated event: kernel-claims.ts
+   * gets it back after a kill -9).
+   */
+  serve(request: Request, options?: { writeSoon?: boolean }): Promise<Response>;
 }
 
 /** Why the allocator will not start; the message is the log line. */
@@ -141,6 +147,13 @@ function listen(server: Server, path: string): Promise<void> {
 /** Longest a renewal's new expiry stays in memory only (far below any sane lease_time). */
 export const RENEWAL_SAVE_DELAY_MS = 5000;
 
+/**
+ * Longest a delegated event's new lease or release stays in memory only: long
+ * enough that the write (two fsyncs, ~1 ms of disk) lands after the hook has
+ * gone, and a burst of events (every interface at boot) shares one write.
+ */
+export const STORE_SOON_MS = 50;
+
 /** Loads the store, listens on the socket, and serves until close(). */
 export async function startAllocator(options: AllocatorOptions): Promise<AllocatorService> {
   const { config, log } = options;
@@ -188,7 +201,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     for (const l of expired) log.info('lease expired', { ifname: l.ifname, address: l.address, table: l.table });
   };
 
-  async function serve(request: Request): Promise<Response> {
+  async function serve(request: Request, serveOptions: { writeSoon?: boolean } = {}): Promise<Response> {
     if (request.cmd === 'list') return reply({ leases: table.list() });
     const key = { ifname: request.ifname, address: request.address, addr_family: request.addr_family };
     let answer: Response;
@@ -221,6 +234,10 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
         writer.saveLater(RENEWAL_SAVE_DELAY_MS, (err) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
         return answer;
       }
+    }
+    if (serveOptions.writeSoon) {
+      writer.saveLater(STORE_SOON_MS, (err) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+      return answer;
     }
     try {
       await writer.save();

@@ -120,13 +120,20 @@ export class StoreWriter {
   }
 
   private later: NodeJS.Timeout | undefined;
+  private laterDue = 0;
 
   /**
-   * A save within `delayMs` (one timer for any number of calls), for changes
-   * that may be lost in a crash; any save() before then covers them too.
+   * A save within `delayMs` (one timer for any number of calls: a sooner
+   * one replaces a later one), for changes a crash may lose or the kernel
+   * records meanwhile; any save() before then covers them too.
    */
   saveLater(delayMs: number, onError: (err: Error) => void): void {
-    if (this.later) return;
+    const due = Date.now() + delayMs;
+    if (this.later) {
+      if (this.laterDue <= due) return;
+      clearTimeout(this.later);
+    }
+    this.laterDue = due;
     this.later = setTimeout(() => {
       this.later = undefined;
       this.save().catch(onError);

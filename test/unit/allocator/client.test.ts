@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import tmp from 'tmp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllocatorError, call, listLeases, releaseTable, requestTable } from '../../../lib/allocator/client.js';
-import { startAllocator, type AllocatorService } from '../../../lib/allocator/server.js';
+import { startAllocator, STORE_SOON_MS, type AllocatorService } from '../../../lib/allocator/server.js';
 import { createLogger } from '../../../lib/log/log.js';
 import { parseIp } from '../../../lib/net/address.js';
 
@@ -83,6 +83,26 @@ describe('allocator client', () => {
     const stored = readFileSync(config.storePath, 'utf8');
     expect(stored).toContain(`"address":"2001:db8::6"`);
     expect(stored).toMatch(new RegExp(`"address":"198\\.51\\.100\\.1".*"lease_expires":${clock + 100}`));
+  });
+
+  it("writeSoon (the daemon's delegated events): a new lease and a release are answered first, on disk within STORE_SOON_MS, before a renewal's later save", async () => {
+    const { readFileSync } = await import('node:fs');
+    await service.writer.idle();
+    const writes = service.writer.writes;
+    clock += 10;
+    expect(await requestTable(config, key(1))).toBe(500); // renewal: a save within RENEWAL_SAVE_DELAY_MS
+    const r = await service.serve({ version: 1, cmd: 'request', ifname: 'eth7', address: '198.51.100.7', addr_family: 4 }, { writeSoon: true });
+    expect(r.table).toBeGreaterThan(0);
+    expect(service.writer.writes).toBe(writes);
+    expect(readFileSync(config.storePath, 'utf8')).not.toContain('198.51.100.7');
+    await new Promise((res) => setTimeout(res, STORE_SOON_MS + 100));
+    expect(service.writer.writes).toBe(writes + 1); // the sooner timer replaced the renewal's
+    expect(readFileSync(config.storePath, 'utf8')).toContain('"address":"198.51.100.7"');
+    expect(service.writer.pendingLater).toBe(false);
+    await service.serve({ version: 1, cmd: 'release', ifname: 'eth7', address: '198.51.100.7', addr_family: 4 }, { writeSoon: true });
+    expect(readFileSync(config.storePath, 'utf8')).toContain('198.51.100.7');
+    await new Promise((res) => setTimeout(res, STORE_SOON_MS + 100));
+    expect(readFileSync(config.storePath, 'utf8')).not.toContain('198.51.100.7');
   });
 
   it('answers a malformed request with an error and keeps the connection usable', async () => {
