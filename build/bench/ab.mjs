@@ -6,6 +6,9 @@
 // with --dhcp: `--version`, dhclient BOUND (a new lease), RENEW (nothing
 // changed), RELEASE, with the store on disk and run_dir on a tmpfs as in
 // dhcp.mjs.
+// MHR_AB_TRACE=1 also traces the up step (BOUND, if-up) and reports the time
+// from the bundle's first line to exit (`inside`): the hook's own part, free
+// of the runtime start's noise, which hides sub-millisecond changes.
 //   node build/bench/ab.mjs [--dhcp] A_EXE B_EXE [ROUNDS]
 // Prints one JSON object: p50/p99 per executable and step, and the ratios.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -18,6 +21,7 @@ const args = process.argv.slice(2);
 const dhcp = args[0] === '--dhcp';
 const [A, B, roundsArg] = dhcp ? args.slice(1) : args;
 const rounds = Number(roundsArg ?? 30);
+const traced = process.env.MHR_AB_TRACE === '1';
 const sides = [
   { name: 'A', exe: A },
   { name: 'B', exe: B },
@@ -36,7 +40,7 @@ for (const s of sides) {
       `dnsmasq_servers_file = ${s.run}/servers.conf\ndnsmasq_pid_file = ${s.run}/no-dnsmasq.pid\n`,
   );
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  s.times = { version: [], up: [], renew: [], down: [] };
+  s.times = { version: [], up: [], renew: [], down: [], ...(traced ? { inside: [] } : {}) };
 }
 const lease = {
   interface: 'eth0',
@@ -48,11 +52,18 @@ const lease = {
   new_dhcp_lease_time: '3600',
 };
 const old = Object.fromEntries(Object.entries(lease).filter(([k]) => k !== 'interface').map(([k, v]) => [k.replace(/^new_/, 'old_'), v]));
-const time = (s, argv, extra) => {
+/** Milliseconds from the trace's first mark to its `exit` mark (lib/trace). */
+const inside = (stderr) => {
+  const at = (phase) => Number(new RegExp(`trace: ([\\d.]+) ms \\+[\\d.]+ ${phase}`).exec(stderr)?.[1]);
+  return at('runtime started') >= 0 ? at('exit') - at('runtime started') : NaN;
+};
+const time = (s, argv, extra, trace = false) => {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('ip', ['netns', 'exec', s.ns, s.exe, ...argv], { env: { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: s.conf, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: s.conf, ...extra, ...(trace ? { MULTIHOMED_ROUTING_TRACE: '1' } : {}) };
+  const r = spawnSync('ip', ['netns', 'exec', s.ns, s.exe, ...argv], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const t = ms(t0);
   if (r.status !== 0 || /error|warn/.test(r.stderr)) throw new Error(`${s.name} ${argv.join(' ')}: ${r.status} ${r.stderr}`);
+  if (trace) s.times.inside.push(inside(r.stderr.toString()));
   return t;
 };
 
@@ -72,20 +83,22 @@ try {
     for (const s of order) {
       if (dhcp) {
         const v = time(s, ['--version'], {});
-        const b = time(s, ['dhclient-hook'], { ...lease, reason: 'BOUND' });
+        const b = time(s, ['dhclient-hook'], { ...lease, reason: 'BOUND' }, traced);
         const r = time(s, ['dhclient-hook'], { ...lease, ...old, reason: 'RENEW' });
         const d = time(s, ['dhclient-hook'], { ...old, interface: 'eth0', reason: 'RELEASE' });
+        for (let k = 0; k < 2; k++) time(s, ['--version'], {}); // the daemon's store write (within STORE_SOON_MS) lands here, not in a measured run
         if (i >= 3) s.times.version.push(v), s.times.up.push(b), s.times.renew.push(r), s.times.down.push(d);
         continue;
       }
       s.ip('route', 'replace', 'default', 'via', '10.1.0.1', 'dev', 'eth0'); // what ifupdown adds before post-up
       const v = time(s, ['--version'], {});
-      const u = time(s, ['ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' });
+      const u = time(s, ['ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' }, traced);
       const r = time(s, ['ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' });
       const d = time(s, ['ifupdown'], { ...env, MODE: 'stop', PHASE: 'post-down' });
       if (i >= 3) s.times.version.push(v), s.times.up.push(u), s.times.renew.push(r), s.times.down.push(d);
     }
   }
+  for (const s of sides) s.times.inside?.splice(0, 3); // the warm-up rounds
   const out = {};
   for (const s of sides) {
     const p = (xs, q) => round(percentile(xs, q));

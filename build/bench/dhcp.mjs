@@ -2,8 +2,9 @@
 // dhclient hook benchmarks (issue 4), printed as one JSON object:
 // - bound: `dhclient-hook` with reason=BOUND for one IPv4 address (address,
 //   table, routes, rules, servers-file line), start to outcome, p50/p99 over
-//   30 runs (each followed by a RELEASE, so every BOUND does the full work),
-//   as a ratio to `--version` of the same executable. Target ≤ 1.3×.
+//   HOOK_RUNS runs (each followed by a RELEASE, so every BOUND does the full
+//   work, and by two unmeasured runs, see lib.mjs), as a ratio to
+//   `--version` of the same executable. Target ≤ 1.3×.
 // - renew: reason=RENEW with the same lease, nothing changed: p50/p99 and
 //   ratio; target ≤ 1.15×. The executable answers outcome=pass (the lease is
 //   recorded in a table, the daemon watches the kernel), so dhclient-script's
@@ -19,7 +20,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exe, percentile, root, round, runScratchDir } from './lib.mjs';
+import { exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize } from './lib.mjs';
 
 const ns = `mhr-bench-dhcp-${process.pid}`;
 const etc = `/etc/netns/${ns}`;
@@ -37,7 +38,7 @@ writeFileSync(
 const ip = (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const baseEnv = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const stats = (xs) => ({ p50: round(percentile(xs, 50)), p99: round(percentile(xs, 99)) });
+
 let daemon;
 
 /** Runs argv in the namespace; returns [ms, stdout, stderr]. */
@@ -72,11 +73,13 @@ try {
 
   const version = [];
   const bound = [];
-  for (let i = 0; i < 33; i++) {
+  for (let i = 0; i < HOOK_RUNS + 3; i++) {
     const [v] = timed([exe, '--version']);
     const [b, out] = hook({ ...lease, reason: 'BOUND' });
     if (!out.includes('outcome=handled')) throw new Error(`BOUND not handled: ${out}`);
     hook({ ...old, reason: 'RELEASE' });
+    timed([exe, '--version']);
+    timed([exe, '--version']);
     if (i >= 3) version.push(v), bound.push(b);
   }
 
@@ -87,7 +90,7 @@ try {
   const renew = [];
   const renewVersion = [];
   let storeWrittenBeforeAnswer = false;
-  for (let i = 0; i < 33; i++) {
+  for (let i = 0; i < HOOK_RUNS + 3; i++) {
     const [v] = timed([exe, '--version']);
     const [r, out] = hook({ ...lease, ...old, reason: 'RENEW' });
     if (!out.includes('outcome=pass')) throw new Error(`RENEW not left to dhclient-script: ${out}`);
@@ -112,17 +115,17 @@ try {
   }
   const result = {
     runs: bound.length,
-    version_ms: stats(version),
-    bound_ms: stats(bound),
+    version_ms: summarize(version),
+    bound_ms: summarize(bound),
     bound_ratio_p50: round(percentile(bound, 50) / percentile(version, 50), 2),
     bound_ratio_p99: round(percentile(bound, 99) / percentile(version, 99), 2),
     bound_target_ratio: 1.3,
-    renew_version_ms: stats(renewVersion),
-    renew_ms: stats(renew),
+    renew_version_ms: summarize(renewVersion),
+    renew_ms: summarize(renew),
     renew_ratio_p50: round(percentile(renew, 50) / percentile(renewVersion, 50), 2),
     renew_ratio_p99: round(percentile(renew, 99) / percentile(renewVersion, 99), 2),
     renew_target_ratio: 1.15,
-    renew_script_ms: { ours: stats(withHook), stock: stats(stock) },
+    renew_script_ms: { ours: summarize(withHook), stock: summarize(stock) },
     renew_servers_file_written: statSync(servers).mtimeMs !== serversMtime,
     renew_store_written_before_answer: storeWrittenBeforeAnswer,
   };

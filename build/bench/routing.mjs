@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Routing benchmarks (issue 3), printed as one JSON object:
 // - hook latency: the if-up.d hook for one static IPv4 address, start to
-//   routing in place, p50/p99 over 30 runs (each followed by the if-post-down
-//   hook, so every up run does the full work), as a ratio to `--version` of
-//   the same executable. Target ≤ 1.3×.
+//   routing in place, p50/p99 over HOOK_RUNS runs (each followed by the
+//   if-post-down hook, so every up run does the full work, and by two
+//   unmeasured runs, see lib.mjs), as a ratio to `--version` of the same
+//   executable. Target ≤ 1.3×.
 // - scale: 64 interfaces, their hooks run concurrently: wall time, and
 //   correctness (64 distinct tables, 4 rules each, no duplicate, dense band).
 // - planner: the cost of one more address when 500 rules of ours exist
@@ -15,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { exe, percentile, round, root, runScratchDir } from './lib.mjs';
+import { exe, HOOK_RUNS, percentile, round, root, runScratchDir, summarize } from './lib.mjs';
 
 const ns = `mhr-bench-routing-${process.pid}`;
 const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-routing-'));
@@ -41,7 +42,6 @@ const runAsync = (argv, env) =>
     child.stderr.on('data', (b) => (err += b));
     child.on('close', (code) => (code === 0 && !/error/.test(err) ? resolve() : reject(new Error(err))));
   });
-const stats = (xs) => ({ p50: round(percentile(xs, 50)), p99: round(percentile(xs, 99)) });
 
 try {
   execFileSync('ip', ['netns', 'add', ns]);
@@ -59,14 +59,16 @@ try {
   const version = [];
   const up = [];
   const down = [];
-  for (let i = 0; i < 33; i++) {
+  for (let i = 0; i < HOOK_RUNS + 3; i++) {
     ip('route', 'replace', 'default', 'via', '10.1.0.1', 'dev', 'eth0'); // what ifupdown adds before post-up
     const v = timeRun([exe, '--version'], {});
     const u = timeRun([exe, 'ifupdown'], { ...env, MODE: 'start', PHASE: 'post-up' });
     const d = timeRun([exe, 'ifupdown'], { ...env, MODE: 'stop', PHASE: 'post-down' });
+    timeRun([exe, '--version'], {});
+    timeRun([exe, '--version'], {});
     if (i >= 3) version.push(v), up.push(u), down.push(d);
   }
-  const hook = { version_ms: stats(version), if_up_ms: stats(up), if_post_down_ms: stats(down) };
+  const hook = { version_ms: summarize(version), if_up_ms: summarize(up), if_post_down_ms: summarize(down) };
   hook.ratio_p50 = round(hook.if_up_ms.p50 / hook.version_ms.p50, 2);
   hook.ratio_p99 = round(hook.if_up_ms.p99 / hook.version_ms.p99, 2);
   hook.target_ratio = 1.3;
