@@ -15,7 +15,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { percentile, round, runScratchDir } from './lib.mjs';
+import { DHCP_LEASE, DHCP_OLD_LEASE, percentile, round, runScratchDir } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const dhcp = args[0] === '--dhcp';
@@ -42,16 +42,8 @@ for (const s of sides) {
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   s.times = { version: [], up: [], renew: [], down: [], ...(traced ? { inside: [] } : {}) };
 }
-const lease = {
-  interface: 'eth0',
-  new_ip_address: '10.1.0.2',
-  new_subnet_mask: '255.255.255.0',
-  new_broadcast_address: '10.1.0.255',
-  new_routers: '10.1.0.1',
-  new_domain_name_servers: '10.1.0.1',
-  new_dhcp_lease_time: '3600',
-};
-const old = Object.fromEntries(Object.entries(lease).filter(([k]) => k !== 'interface').map(([k, v]) => [k.replace(/^new_/, 'old_'), v]));
+const lease = DHCP_LEASE;
+const old = DHCP_OLD_LEASE;
 /** Milliseconds from the trace's first mark to its `exit` mark (lib/trace). */
 const inside = (stderr) => {
   const at = (phase) => Number(new RegExp(`trace: ([\\d.]+) ms \\+[\\d.]+ ${phase}`).exec(stderr)?.[1]);

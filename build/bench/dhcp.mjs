@@ -20,7 +20,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize } from './lib.mjs';
+import { DHCP_LEASE, DHCP_OLD_LEASE, exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize } from './lib.mjs';
 
 const ns = `mhr-bench-dhcp-${process.pid}`;
 const etc = `/etc/netns/${ns}`;
@@ -50,16 +50,8 @@ function timed(argv, env = {}) {
   return [t, r.stdout.toString(), r.stderr.toString()];
 }
 
-const lease = {
-  interface: 'eth0',
-  new_ip_address: '10.1.0.2',
-  new_subnet_mask: '255.255.255.0',
-  new_broadcast_address: '10.1.0.255',
-  new_routers: '10.1.0.1',
-  new_domain_name_servers: '10.1.0.1',
-  new_dhcp_lease_time: '3600',
-};
-const old = Object.fromEntries(Object.entries(lease).map(([k, v]) => [k.replace(/^new_/, 'old_'), v]));
+const lease = DHCP_LEASE;
+const old = DHCP_OLD_LEASE;
 const hook = (env) => timed([exe, 'dhclient-hook'], env);
 
 try {
@@ -77,7 +69,7 @@ try {
     const [v] = timed([exe, '--version']);
     const [b, out] = hook({ ...lease, reason: 'BOUND' });
     if (!out.includes('outcome=handled')) throw new Error(`BOUND not handled: ${out}`);
-    hook({ ...old, reason: 'RELEASE' });
+    hook({ ...old, interface: 'eth0', reason: 'RELEASE' });
     timed([exe, '--version']);
     timed([exe, '--version']);
     if (i >= 3) version.push(v), bound.push(b);

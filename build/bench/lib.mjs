@@ -36,6 +36,21 @@ export const summarize = (times) => ({
  */
 export const HOOK_RUNS = 200;
 
+/** The lease the dhclient benchmarks hand the hook with BOUND (one IPv4 address on eth0). */
+export const DHCP_LEASE = {
+  interface: 'eth0',
+  new_ip_address: '10.1.0.2',
+  new_subnet_mask: '255.255.255.0',
+  new_broadcast_address: '10.1.0.255',
+  new_routers: '10.1.0.1',
+  new_domain_name_servers: '10.1.0.1',
+  new_dhcp_lease_time: '3600',
+};
+/** Its old_* variables, as dhclient-script passes them with RENEW and RELEASE. */
+export const DHCP_OLD_LEASE = Object.fromEntries(
+  Object.entries(DHCP_LEASE).filter(([k]) => k.startsWith('new_')).map(([k, v]) => [k.replace(/^new_/, 'old_'), v]),
+);
+
 /** Wall time of `runs` sequential runs of argv, after `warmup` unmeasured ones (`raw`: the list of times). */
 export function timeCommand(argv, { runs = 40, warmup = 3, env = process.env, raw = false } = {}) {
   const times = [];
