@@ -43,7 +43,7 @@ export function claimFromKernel(table: LeaseTable, found: readonly KernelLease[]
   const held = new Map(table.list().map((l) => [`${l.addr_family}|${l.ifname}|${l.address}`, l]));
   const claims: Claims = { claimed: [], conflicts: [] };
   for (const k of found) {
-    if (held.has(`${k.family}|${k.ifname}|${k.address}`)) continue; // the store's lease stands; the watcher reconciles a different table
+    if (held.has(`${k.family}|${k.ifname}|${k.address}`)) continue; // the store's lease stands: the next event for the address uses its table
     const got = table.claim({ ifname: k.ifname, address: k.address, addr_family: k.family }, k.table, now);
     if (got) claims.claimed.push(got);
     else claims.conflicts.push(k);

@@ -64,7 +64,7 @@ const reply = (fields: Omit<EventReply, 'version' | 'cmd'>): EventReply => ({ ve
  * release is answered before the store is written (within STORE_SOON_MS):
  * the event puts it in the kernel meanwhile, where the allocator finds it
  * again after a kill -9 (lib/allocator/kernel-claims.ts), and the write's
- * fsyncs (~0.8 ms of a BOUND, measured) fall after the hook has gone.
+ * fsyncs (~0.7 ms of a BOUND, BENCHMARKS.md) fall after the hook has gone.
  */
 export function inProcessAllocator(allocator: Pick<AllocatorService, 'serve' | 'table'>): TableAllocator {
   const key = (k: { ifname: string; address: { text: string; family: 4 | 6 } }) => ({ ifname: k.ifname, address: k.address.text, addr_family: k.address.family });
