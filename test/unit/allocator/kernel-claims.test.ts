@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tmp from 'tmp';
 import { describe, expect, it } from 'vitest';
-import { claimFromKernel, kernelLeases } from '../../../lib/allocator/kernel-claims.js';
+import { claimFromKernel, kernelLeases, type KernelLease } from '../../../lib/allocator/kernel-claims.js';
 import { LeaseTable } from '../../../lib/allocator/leases.js';
+import { startAllocator } from '../../../lib/allocator/server.js';
 import { parseConfig } from '../../../lib/config/parse.js';
+import { createLogger } from '../../../lib/log/log.js';
 import { link, state } from '../plan/fake-kernel.js';
 
 const config = parseConfig('table_range = 10000-10009');
@@ -54,5 +59,45 @@ describe('the leases the kernel shows', () => {
     const table = new LeaseTable(config);
     expect(claimFromKernel(table, kernelLeases(state({ links: [link(1, 'lo')] }), config), NOW)).toEqual({ claimed: [], conflicts: [] });
     expect(table.size).toBe(0);
+  });
+});
+
+describe('the allocator claims them before it listens', () => {
+  const start = async (kernel: () => Promise<KernelLease[]>) => {
+    const dir = tmp.dirSync({ prefix: 'mhr-claims-', unsafeCleanup: true });
+    const lines: string[] = [];
+    const service = await startAllocator({
+      config: { ...config, socketPath: join(dir.name, 'run', 'a.sock'), storePath: join(dir.name, 'leases.json') },
+      log: createLogger({ source: 'test', write: (l) => lines.push(l) }),
+      now: () => NOW,
+      kernelLeases: kernel,
+    });
+    return { dir, lines, service, stored: () => readFileSync(join(dir.name, 'leases.json'), 'utf8') };
+  };
+
+  it('claimed leases are held and on disk when the socket answers', async () => {
+    const a = await start(async () => kernelLeases(kernel, config));
+    try {
+      expect(a.service.table.list().map((l) => [l.ifname, l.table])).toEqual([['eth0', 10000], ['eth1', 10003]]);
+      expect(a.stored()).toContain('"address":"10.1.0.2"');
+      expect(a.lines.join('\n')).toMatch(/lease claimed: .* ifname=eth1 address=10\.1\.0\.2 table=10003/);
+      expect(a.lines.join('\n')).toMatch(/leases loaded .* leases=2 claimed_from_kernel=2/);
+    } finally {
+      await a.service.close();
+      a.dir.removeCallback();
+    }
+  });
+
+  it('a kernel that cannot be read: a warning, and the store alone decides', async () => {
+    const a = await start(() => Promise.reject(new Error('ip: not found')));
+    try {
+      expect(a.service.table.size).toBe(0);
+      expect(a.lines.join('\n')).toMatch(/warn: could not read which tables the kernel uses: leases come from the store alone error="?ip: not found/);
+      const r = await a.service.serve({ version: 1, cmd: 'request', ifname: 'eth0', address: '10.0.0.2', addr_family: 4 });
+      expect(r.table).toBe(10000);
+    } finally {
+      await a.service.close();
+      a.dir.removeCallback();
+    }
   });
 });
