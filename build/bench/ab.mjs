@@ -15,7 +15,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DHCP_LEASE, DHCP_OLD_LEASE, percentile, round, runScratchDir } from './lib.mjs';
+import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, percentile, round, runScratchDir } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const dhcp = args[0] === '--dhcp';
@@ -42,8 +42,6 @@ for (const s of sides) {
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   s.times = { version: [], up: [], renew: [], down: [], ...(traced ? { inside: [] } : {}) };
 }
-const lease = DHCP_LEASE;
-const old = DHCP_OLD_LEASE;
 /** Milliseconds from the trace's first mark to its `exit` mark (lib/trace). */
 const inside = (stderr) => {
   const at = (phase) => Number(new RegExp(`trace: ([\\d.]+) ms \\+[\\d.]+ ${phase}`).exec(stderr)?.[1]);
@@ -77,7 +75,7 @@ try {
         const v = time(s, ['--version'], {});
         const b = time(s, ['dhclient-hook'], { ...lease, reason: 'BOUND' }, traced);
         const r = time(s, ['dhclient-hook'], { ...lease, ...old, reason: 'RENEW' });
-        const d = time(s, ['dhclient-hook'], { ...old, interface: 'eth0', reason: 'RELEASE' });
+        const d = time(s, ['dhclient-hook'], { ...old, reason: 'RELEASE' });
         for (let k = 0; k < 2; k++) time(s, ['--version'], {}); // the daemon's store write (within STORE_SOON_MS) lands here, not in a measured run
         if (i >= 3) s.times.version.push(v), s.times.up.push(b), s.times.renew.push(r), s.times.down.push(d);
         continue;

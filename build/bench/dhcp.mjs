@@ -20,7 +20,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DHCP_LEASE, DHCP_OLD_LEASE, exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize } from './lib.mjs';
+import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize } from './lib.mjs';
 
 const ns = `mhr-bench-dhcp-${process.pid}`;
 const etc = `/etc/netns/${ns}`;
@@ -50,8 +50,6 @@ function timed(argv, env = {}) {
   return [t, r.stdout.toString(), r.stderr.toString()];
 }
 
-const lease = DHCP_LEASE;
-const old = DHCP_OLD_LEASE;
 const hook = (env) => timed([exe, 'dhclient-hook'], env);
 
 try {
@@ -69,7 +67,7 @@ try {
     const [v] = timed([exe, '--version']);
     const [b, out] = hook({ ...lease, reason: 'BOUND' });
     if (!out.includes('outcome=handled')) throw new Error(`BOUND not handled: ${out}`);
-    hook({ ...old, interface: 'eth0', reason: 'RELEASE' });
+    hook({ ...old, reason: 'RELEASE' });
     timed([exe, '--version']);
     timed([exe, '--version']);
     if (i >= 3) version.push(v), bound.push(b);

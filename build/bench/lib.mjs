@@ -46,10 +46,8 @@ export const DHCP_LEASE = {
   new_domain_name_servers: '10.1.0.1',
   new_dhcp_lease_time: '3600',
 };
-/** Its old_* variables, as dhclient-script passes them with RENEW and RELEASE. */
-export const DHCP_OLD_LEASE = Object.fromEntries(
-  Object.entries(DHCP_LEASE).filter(([k]) => k.startsWith('new_')).map(([k, v]) => [k.replace(/^new_/, 'old_'), v]),
-);
+/** The interface with the lease's old_* variables, as dhclient-script passes them with RENEW and RELEASE. */
+export const DHCP_OLD_LEASE = Object.fromEntries(Object.entries(DHCP_LEASE).map(([k, v]) => [k.replace(/^new_/, 'old_'), v]));
 
 /** Wall time of `runs` sequential runs of argv, after `warmup` unmeasured ones (`raw`: the list of times). */
 export function timeCommand(argv, { runs = 40, warmup = 3, env = process.env, raw = false } = {}) {
