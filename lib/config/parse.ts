@@ -23,7 +23,8 @@ function splitLines(text: string, file: string): Raw {
   const raw: Raw = {};
   text.split('\n').forEach((lineText, i) => {
     const line = i + 1;
-    const trimmed = lineText.replace(/#.*/, '').trim();
+    const hash = lineText.indexOf('#');
+    const trimmed = (hash < 0 ? lineText : lineText.slice(0, hash)).trim();
     if (!trimmed) return;
     const eq = trimmed.indexOf('=');
     if (eq < 0) throw new ConfigError(file, line, trimmed, '`key = value`', lineText);
@@ -36,8 +37,26 @@ function splitLines(text: string, file: string): Raw {
   return raw;
 }
 
+/** 1-10 decimal digits. No RegExp in this module: every hook parses the config, and compiling one costs more than the test (cold code). */
+const isDigits = (v: string) => v.length >= 1 && v.length <= 10 && [...v].every((c) => c >= '0' && c <= '9');
+/** The white-space separated words of a value. */
+function words(v: string): string[] {
+  const out: string[] = [];
+  let word = '';
+  for (const c of v) {
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
+      if (word) out.push(word);
+      word = '';
+    } else word += c;
+  }
+  if (word) out.push(word);
+  return out;
+}
+const TRUE = new Set(['yes', 'true', 'on', '1']);
+const FALSE = new Set(['no', 'false', 'off', '0']);
+
 function checkInt(spec: KeySpec, value: string, fail: (e: string) => never, min = 0, max = 2 ** 32 - 2): number {
-  if (!/^\d{1,10}$/.test(value) || Number(value) < min || Number(value) > max) {
+  if (!isDigits(value) || Number(value) < min || Number(value) > max) {
     fail(`a whole number ${min}-${max}`);
   }
   return Number(value);
@@ -51,14 +70,16 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
     case 'int':
       return checkInt(spec, value, fail, spec.key === 'protocol' ? 1 : 0, spec.key === 'protocol' ? 255 : undefined);
     case 'bool':
-      if (/^(yes|true|on|1)$/i.test(value)) return true;
-      if (/^(no|false|off|0)$/i.test(value)) return false;
+      if (TRUE.has(value.toLowerCase())) return true;
+      if (FALSE.has(value.toLowerCase())) return false;
       return fail('yes or no');
     case 'list':
-      return value.split(/\s+/).filter(Boolean);
+      return words(value);
     case 'range': {
-      const m = /^(\d{1,10})\s*-\s*(\d{1,10})$/.exec(value);
-      const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+      const dash = value.indexOf('-');
+      const [first, last] = [value.slice(0, dash).trim(), value.slice(dash + 1).trim()];
+      const m = dash > 0 && isDigits(first) && isDigits(last);
+      const [lo, hi] = m ? [Number(first), Number(last)] : [0, 0];
       // 253-255 are the kernel's default, main and local tables; 0 is unspec.
       const reserved = (t: number) => t >= 253 && t <= 255;
       if (!m || lo < 1 || hi < lo || hi > 2 ** 32 - 2 || (lo <= 255 && hi >= 253) || reserved(lo)) {
