@@ -14,8 +14,9 @@
 import type { HandleDeps } from '../../lib/apply/handle.js';
 import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
+import { announceEvent, endAnnouncement } from '../../lib/delegate/client.js';
 import { DelegatedFailure, routeEvent, type RouteResult } from '../../lib/delegate/route.js';
-import { parseDhclientEnv, type DhclientHook, type DnsUpdate } from '../../lib/dhcp/parse.js';
+import { eventScope, parseDhclientEnv, type DhclientHook, type DnsUpdate } from '../../lib/dhcp/parse.js';
 import { leftToScript } from '../../lib/dhcp/renewal.js';
 import { updateInterfaceServers } from '../../lib/dns/update.js';
 import { writeStderr } from '../../lib/log/fd.js';
@@ -23,12 +24,17 @@ import type { Runner } from '../../lib/exec/run.js';
 import { isIgnored } from '../../lib/plan/ignore.js';
 import { trace } from '../../lib/trace/trace.js';
 import type { AddressUp, RoutingEvent } from '../../lib/plan/event.js';
+import type { Family } from '../../lib/net/address.js';
 
 /** Side effects the command uses; real ones by default (tests replace them). */
 export interface DhclientHookDeps {
   /** With `dns`, whoever applies the event may also write the servers (`dnsDone`, or DelegatedFailure.dnsDone). */
   handle: (event: RoutingEvent, options: HandleDeps & { dns?: DnsUpdate }) => Promise<RouteResult>;
   run: Runner;
+  /** Tells the daemon early which interface and families the event touches (lib/delegate/client.ts announceEvent). */
+  announce?: (config: Config, scope: { ifname: string; families: Family[] }) => Promise<void>;
+  /** Closes the announcement's connection when no event used it. */
+  endAnnouncement?: () => void;
 }
 
 /**
@@ -40,6 +46,8 @@ const defaultsFor = (ctx: CommandContext): DhclientHookDeps => ({
   handle: (event, deps) =>
     routeEvent(event, { ...deps, out: deps.out ?? ctx.out, configPath: ctx.options.configPath, hook: 'dhclient-hook', verbose: ctx.options.verbose }),
   run: async (argv, options) => (await import('../../lib/exec/run.js')).run(argv, options),
+  announce: (config, scope) => announceEvent(config.socketPath, scope),
+  endAnnouncement,
 });
 
 const V4_UP = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
@@ -74,6 +82,20 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
   }
   if (config.dnsmasqMode) say('resolv=keep');
 
+  // The daemon reads what the event will touch while this process parses it
+  // (lib/delegate/prefetch.ts); also dry, so the build's dry training run compiles it.
+  const scope = eventScope(ctx.env);
+  if (scope && deps.announce && !isIgnored(config, scope.ifname)) await deps.announce(config, scope);
+  try {
+    return await handleReason(ctx, deps, config, say);
+  } finally {
+    deps.endAnnouncement?.();
+  }
+}
+
+/** Parses the environment and handles its reason with the loaded config. */
+async function handleReason(ctx: CommandContext, deps: DhclientHookDeps, config: Config, say: (...lines: string[]) => void): Promise<number> {
+  const { log } = ctx;
   let hook: DhclientHook;
   try {
     hook = parseDhclientEnv(ctx.env);

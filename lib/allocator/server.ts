@@ -47,13 +47,25 @@ export interface AllocatorOptions {
    * Handles `cmd: "event"` lines (lib/delegate): gets the parsed object,
    * returns the reply. Event lines may be up to MAX_EVENT_BYTES long.
    */
-  onEvent?: (request: Record<string, unknown>) => Promise<object>;
+  onEvent?: (request: Record<string, unknown>, connection: Connection) => Promise<object>;
+  /**
+   * Handles a `cmd: "prefetch"` line (lib/delegate/wire.ts): a hook says
+   * what the event it sends next on this connection touches. No reply; the
+   * first such line of a connection only, and only before its first request.
+   */
+  onPrefetch?: (request: Record<string, unknown>, connection: Connection) => void;
   /**
    * The leases the kernel shows (kernel-claims.ts), read before the socket
    * listens: those the store lacks are claimed first. Without it the store
    * alone decides (tests of the allocator on its own).
    */
   kernelLeases?: () => Promise<KernelLease[]>;
+}
+
+/** One client connection, as onEvent and onPrefetch see it: the same object for all its lines. */
+export interface Connection {
+  /** Calls `cb` once the connection is closed (at once if it already is). */
+  onClose(cb: () => void): void;
 }
 
 export interface AllocatorService extends Service {
@@ -251,11 +263,11 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
 
   const connections = new Set<Socket>();
 
-  /** The object of an `event` line; undefined for anything else (parseRequest answers it). */
-  function eventRequest(line: string): Record<string, unknown> | undefined {
+  /** The object of a `cmd` line (event, prefetch); undefined for anything else (parseRequest answers it). */
+  function delegateRequest(line: string, cmd: 'event' | 'prefetch'): Record<string, unknown> | undefined {
     try {
       const o = JSON.parse(line) as unknown;
-      return typeof o === 'object' && o !== null && !Array.isArray(o) && (o as Record<string, unknown>).cmd === 'event' ? (o as Record<string, unknown>) : undefined;
+      return typeof o === 'object' && o !== null && !Array.isArray(o) && (o as Record<string, unknown>).cmd === cmd ? (o as Record<string, unknown>) : undefined;
     } catch {
       return undefined;
     }
@@ -272,6 +284,8 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     let waiting = 0;
     let chain: Promise<void> = Promise.resolve();
     let closing = false;
+    let requests = 0;
+    const connection: Connection = { onClose: (cb) => (socket.destroyed ? queueMicrotask(cb) : socket.once('close', cb)) };
 
     // Event lines (a hook's RoutingEvent, lib/delegate) may be longer; they begin as the client writes them.
     const maxLine = (buf: Buffer) => (options.onEvent && buf.subarray(0, EVENT_PREFIX.length).equals(EVENT_PREFIX) ? MAX_EVENT_BYTES : MAX_REQUEST_BYTES);
@@ -297,13 +311,19 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
         pending = pending.subarray(nl + 1);
         if (nl > limit) return refuseAndClose(`request longer than ${limit} bytes`);
         if (line.trim() === '') continue;
+        const prefetch = options.onPrefetch && requests === 0 && line.includes('"prefetch"') ? delegateRequest(line, 'prefetch') : undefined;
+        requests++;
+        if (prefetch) {
+          options.onPrefetch!(prefetch, connection);
+          continue;
+        }
         if (++waiting > MAX_PIPELINED) return refuseAndClose(`more than ${MAX_PIPELINED} requests waiting on one connection`);
         chain = chain.then(async () => {
-          const event = options.onEvent && line.includes('"event"') ? eventRequest(line) : undefined;
+          const event = options.onEvent && line.includes('"event"') ? delegateRequest(line, 'event') : undefined;
           const parsed = event ? { ok: true as const, value: undefined } : parseRequest(line);
           let response: Response | object;
           if (event) {
-            response = await options.onEvent!(event).catch((err: Error) => {
+            response = await options.onEvent!(event, connection).catch((err: Error) => {
               log.error('event failed', { reason: err.message });
               return reply({ error: err.message });
             });

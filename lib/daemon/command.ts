@@ -26,7 +26,8 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
           return kernelLeases(await readState({ families: [4, 6], runDir: config.runDir }), config);
         },
         // Hooks hand their routing events to the daemon (lib/delegate).
-        onEvent: (o) => (delegate ? delegate.onEvent(o) : Promise.resolve({ version: 1, cmd: 'response', error: 'the daemon is starting' })),
+        onEvent: (o, connection) => (delegate ? delegate.onEvent(o, connection) : Promise.resolve({ version: 1, cmd: 'response', error: 'the daemon is starting' })),
+        onPrefetch: (o, connection) => delegate?.onPrefetch(o, connection),
       })),
     async () => (delegate = startDelegate({ config, configPath: ctx.options.configPath, log: ctx.log, allocator: allocator!, verbose: ctx.options.verbose })),
   ];

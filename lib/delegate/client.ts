@@ -3,10 +3,11 @@
 // path of a hook loads neither node:child_process nor the planner.
 
 import { trace } from '../trace/trace.js';
-import { exchangeLine } from '../ipc/line-socket.js';
+import { dropPreconnected, exchangeLine, preconnect } from '../ipc/line-socket.js';
+import type { Family } from '../net/address.js';
 import type { RoutingEvent } from '../plan/event.js';
 import type { DnsUpdateRequest } from '../dns/update.js';
-import { encodeDns, encodeEvent, MAX_EVENT_REPLY_BYTES, parseEventReply, type EventReply, type EventRequest, type HookName } from './wire.js';
+import { encodeDns, encodeEvent, MAX_EVENT_REPLY_BYTES, parseEventReply, type EventReply, type EventRequest, type HookName, type PrefetchRequest } from './wire.js';
 
 /** How long a hook waits for a daemon that took its event before it works alone. */
 export const DELEGATE_TIMEOUT_MS = 10_000;
@@ -27,6 +28,22 @@ export interface DelegateRequest {
   /** The interface's name servers after the event, for the daemon to write (dnsmasq mode). */
   dns?: DnsUpdateRequest;
 }
+
+/**
+ * Connects now and tells the daemon which interface and families the coming
+ * event touches (wire.ts PrefetchRequest): an idle daemon reads that state
+ * while this process prepares the event, which then goes over the same
+ * connection (delegateEvent). Never fails; a connection no event took is
+ * closed by endAnnouncement.
+ */
+export async function announceEvent(socketPath: string, scope: { ifname: string; families: Family[] }): Promise<void> {
+  const line: PrefetchRequest = { version: 1, cmd: 'prefetch', ifname: scope.ifname, families: scope.families };
+  await preconnect(socketPath, JSON.stringify(line));
+  trace('delegate announced');
+}
+
+/** Closes an announcement's connection if no event went over it (the daemon lets go of what it holds for it). */
+export const endAnnouncement = dropPreconnected;
 
 /** Sends the event to the daemon; never throws. */
 export async function delegateEvent(req: DelegateRequest): Promise<Delegated> {

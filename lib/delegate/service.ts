@@ -10,16 +10,20 @@
 // working alone (daemon busy or gone) never interleaves with the daemon.
 
 import { statSync } from 'node:fs';
-import type { AllocatorService } from '../allocator/server.js';
+import type { AllocatorService, Connection } from '../allocator/server.js';
 import type { TableAllocator } from '../apply/allocator.js';
-import { handleEvent, type HandleDeps } from '../apply/handle.js';
+import { handleEvent, type HandleDeps, type HeldRead } from '../apply/handle.js';
+import { takeLock } from '../apply/lock.js';
+import { isIgnored } from '../plan/ignore.js';
+import { readState } from '../state/read.js';
+import { createPrefetcher } from './prefetch.js';
 import type { Config } from '../config/schema.js';
 import { updateInterfaceServers } from '../dns/update.js';
 import { openIpServer, type IpServer } from '../exec/ip-server.js';
 import { createLogger, formatLine, type Fields, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
-import { parseEventRequest, type EventReply, type HookName } from './wire.js';
+import { parseEventRequest, parsePrefetchRequest, type EventReply, type HookName } from './wire.js';
 
 /** Runs tasks one after another, in the order they were queued. */
 export class SerialQueue {
@@ -49,13 +53,22 @@ export interface DelegateOptions {
 export interface DelegateService {
   readonly name: 'delegate';
   /** Answers one `cmd: "event"` request object (the allocator server calls it). */
-  onEvent(request: Record<string, unknown>): Promise<EventReply>;
+  onEvent(request: Record<string, unknown>, connection?: Connection): Promise<EventReply>;
+  /** Takes a `cmd: "prefetch"` line: an idle daemon reads ahead for the event that follows on `connection` (prefetch.ts). */
+  onPrefetch(request: Record<string, unknown>, connection: Connection): void;
   /** handleEvent through the queue and the ip processes (the watcher's repairs use it too). */
   handle(event: RoutingEvent, deps: HandleDeps): Promise<Awaited<ReturnType<typeof handleEvent>>>;
   readonly queue: SerialQueue;
   readonly ip: IpServer;
   close(): Promise<void>;
 }
+
+/**
+ * How long an announced event may keep the queue waiting for it: a hook
+ * sends it ~2 ms after announcing; one that stops without it closes the
+ * connection, which ends the wait sooner.
+ */
+export const PREFETCH_WAIT_MS = 250;
 
 const reply = (fields: Omit<EventReply, 'version' | 'cmd'>): EventReply => ({ version: 1, cmd: 'response', ...fields });
 
@@ -116,7 +129,25 @@ export function startDelegate(options: DelegateOptions): DelegateService {
 
   const handle: DelegateService['handle'] = (event, deps) => queue.run(() => handleEvent(event, { ...deps, run: ip.run }));
 
-  async function onEvent(o: Record<string, unknown>): Promise<EventReply> {
+  const prefetcher = createPrefetcher({
+    queue,
+    lock: () => takeLock(config.runDir),
+    read: (scope) => readState({ families: scope.families, sysctlInterfaces: [scope.ifname], runDir: config.runDir, run: ip.run }),
+    waitMs: PREFETCH_WAIT_MS,
+    onClose: (connection, cb) => (connection as Connection).onClose(cb),
+  });
+
+  function onPrefetch(o: Record<string, unknown>, connection: Connection): void {
+    const parsed = parsePrefetchRequest(o);
+    if (!parsed.ok) {
+      log.warn('ignored a malformed prefetch line', { reason: parsed.error });
+      return;
+    }
+    if (isIgnored(config, parsed.value.ifname)) return;
+    if (prefetcher.announce(connection, parsed.value)) trace('prefetch started');
+  }
+
+  async function onEvent(o: Record<string, unknown>, connection?: Connection): Promise<EventReply> {
     const parsed = parseEventRequest(o);
     if (!parsed.ok) {
       log.warn('refused a malformed event', { reason: parsed.error });
@@ -127,7 +158,7 @@ export function startDelegate(options: DelegateOptions): DelegateService {
       return reply({ error: `the daemon runs with ${options.configPath} as it was when it started; the hook has ${req.config_path}${req.config_path === options.configPath ? ' (changed since)' : ''}` });
     }
     trace('event queued');
-    return queue.run(async () => {
+    const work = async (held: HeldRead | undefined): Promise<EventReply> => {
       if (Date.now() > req.expires_at) {
         log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: req.hook, iface: req.decoded.ifname });
         return reply({ error: 'expired before it could start' });
@@ -164,6 +195,7 @@ export function startDelegate(options: DelegateOptions): DelegateService {
           dryRun: req.dry_run,
           allocator,
           run: ip.run,
+          ...(held ? { held } : {}),
           out: (t) => void (out += t),
         });
         trace('event handled');
@@ -180,12 +212,14 @@ export function startDelegate(options: DelegateOptions): DelegateService {
       } finally {
         sink = undefined;
       }
-    });
+    };
+    return (connection && prefetcher.take(connection, work)) ?? queue.run(() => work(undefined));
   }
 
   return {
     name: 'delegate',
     onEvent,
+    onPrefetch,
     handle,
     queue,
     ip,

@@ -100,6 +100,21 @@ export interface EventReply {
   dns_done?: boolean;
 }
 
+/**
+ * The line a hook sends as soon as it is connected, before its event
+ * (`cmd: "prefetch"`, no reply): the interface and address families its
+ * event will touch, from its caller's environment before it is parsed. An
+ * idle daemon takes the routing lock and reads that state while the hook
+ * parses (lib/delegate/prefetch.ts); the event uses the read only when it
+ * turns out to touch the same interface and families.
+ */
+export interface PrefetchRequest {
+  version: 1;
+  cmd: 'prefetch';
+  ifname: string;
+  families: Family[];
+}
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
@@ -304,4 +319,19 @@ export function parseEventReply(line: string): Parsed<EventReply> {
       ...(o.dns_done === true ? { dns_done: true } : {}),
     },
   };
+}
+
+/** Checks a `prefetch` line (already JSON-parsed): a valid interface name and one or both families, each once. */
+export function parsePrefetchRequest(o: Record<string, unknown>): Parsed<PrefetchRequest> {
+  if (o.version !== 1) return fail(`version: expected 1, received ${JSON.stringify(o.version)}`);
+  if (o.cmd !== 'prefetch') return fail(`cmd: expected prefetch, received ${JSON.stringify(o.cmd)}`);
+  const extra = Object.keys(o).filter((k) => !['version', 'cmd', 'ifname', 'families'].includes(k));
+  if (extra.length) return fail(`unexpected field ${JSON.stringify(extra[0])}`);
+  const problem = ifnameProblem(o.ifname);
+  if (problem) return fail(`ifname: ${problem}`);
+  const f = o.families;
+  if (!Array.isArray(f) || f.length < 1 || f.length > 2 || !f.every((x) => x === 4 || x === 6) || new Set(f).size !== f.length) {
+    return fail(`families: expected [4], [6] or [4, 6], received ${JSON.stringify(f)}`);
+  }
+  return { ok: true, value: { version: 1, cmd: 'prefetch', ifname: o.ifname as string, families: [...(f as Family[])].sort() } };
 }

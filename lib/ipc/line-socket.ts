@@ -10,6 +10,7 @@
 // built with) the exchange goes through node:net. Both paths are tested
 // against a real socket (test/unit/ipc/line-socket.test.ts).
 
+import { writeSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
 
 export type Exchange =
@@ -56,6 +57,7 @@ export const connectFailed = (path: string, code: string, message: string): Exch
 interface PipeHandle {
   connect(req: object, path: string): number;
   writeUtf8String(req: object, text: string): number;
+  writeBuffer(req: object, data: Uint8Array): number;
   readStart(): number;
   close(cb?: () => void): void;
   onread: (buf: ArrayBuffer | undefined) => void;
@@ -88,7 +90,7 @@ function pipeBinding(): PipeBinding | null {
     const Pipe = pw.Pipe as { prototype: Record<string, unknown> } | undefined;
     if (
       fns.every((f) => typeof f === 'function') &&
-      ['connect', 'writeUtf8String', 'readStart', 'close'].every((m) => typeof Pipe?.prototype[m] === 'function') &&
+      ['connect', 'writeUtf8String', 'writeBuffer', 'readStart', 'close'].every((m) => typeof Pipe?.prototype[m] === 'function') &&
       typeof constants?.SOCKET === 'number' &&
       sw.streamBaseState instanceof Int32Array &&
       typeof sw.kReadBytesOrError === 'number' &&
@@ -118,9 +120,74 @@ const errorName = (status: number) => {
   }
 };
 
+/** A connection opened ahead of its exchange (preconnect). */
+interface Early {
+  path: string;
+  pipe: PipeHandle;
+  /** The connect's status (0 or a negative errno). */
+  connected: Promise<number>;
+  /** Requests stay referenced until they complete. */
+  requests: object[];
+}
+let early: Early | undefined;
+
+/**
+ * Connects to `path` now and sends `firstLine` (no reply expected); the next
+ * exchangeLine with the same path goes over that connection, so the peer
+ * learns what is coming while this process still prepares it. Resolves when
+ * the line is written, or could not be. Best effort: without the pipe
+ * handle, or with a connection already open, it does nothing; a failed
+ * connect is reported by that exchange. dropPreconnected closes a
+ * connection no exchange used.
+ */
+export function preconnect(path: string, firstLine: string): Promise<void> {
+  const b = pipeBinding();
+  if (!b || early) return Promise.resolve();
+  const pipe = new b.Pipe(b.SOCKET);
+  const connect = new b.PipeConnectWrap();
+  const requests: object[] = [connect];
+  let rest = Buffer.from(`${firstLine}\n`);
+  const connected = new Promise<number>((resolve) => {
+    connect.oncomplete = (status: number) => {
+      if (status === 0 && rest.length) {
+        const write = new b.WriteWrap();
+        write.handle = pipe;
+        write.async = false;
+        write.oncomplete = () => {};
+        if (pipe.writeBuffer(write, rest) >= 0) requests.push(write);
+      }
+      resolve(status);
+    };
+  });
+  const err = pipe.connect(connect, path);
+  early = { path, pipe, connected: err < 0 ? Promise.resolve(err) : connected, requests };
+  if (err < 0) return Promise.resolve();
+  // A Unix socket is connected when connect() returns, but libuv reports it a
+  // turn of the event loop later and holds writes until the turn after: the
+  // line goes straight to the descriptor now (nothing else was written to
+  // it), and through the handle in the connect's callback only if it could not.
+  const fd = (pipe as unknown as { fd?: unknown }).fd;
+  if (typeof fd === 'number' && fd >= 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch {
+      // EAGAIN and the like: the callback writes it
+    }
+  }
+  return rest.length ? early.connected.then(() => {}) : Promise.resolve();
+}
+
+/** Closes a preconnected connection that no exchange took (the peer sees it end). */
+export function dropPreconnected(): void {
+  early?.pipe.close();
+  early = undefined;
+}
+
 function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions): Promise<Exchange> {
   return new Promise((resolve) => {
-    const pipe = new b.Pipe(b.SOCKET);
+    const pre = early?.path === path ? early : undefined;
+    if (pre) early = undefined;
+    const pipe = pre?.pipe ?? new b.Pipe(b.SOCKET);
     const read = lineReader(o.maxReplyBytes);
     let done = false;
     // Requests stay referenced until they complete (the handle holds no reference to them).
@@ -131,11 +198,11 @@ function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions)
       clearTimeout(timer);
       pipe.onread = () => {}; // must stay a function (the runtime asserts it)
       pipe.close();
+      pre?.requests.splice(0); // referenced until here, settled by now
       resolve(r);
     };
     const timer = setTimeout(() => finish(timedOut(o.timeoutMs)), o.timeoutMs);
-    const connect = new b.PipeConnectWrap();
-    connect.oncomplete = (status: number) => {
+    const onConnected = (status: number) => {
       if (status < 0) return finish(connectFailed(path, errorName(status), errorName(status)));
       o.onConnect?.();
       pipe.onread = (buf) => {
@@ -154,6 +221,12 @@ function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions)
       const err = pipe.writeUtf8String(write, `${line}\n`) || pipe.readStart();
       if (err < 0) finish({ ok: false, why: `writing to ${path}: ${errorName(err)}` });
     };
+    if (pre) {
+      void pre.connected.then(onConnected);
+      return;
+    }
+    const connect = new b.PipeConnectWrap();
+    connect.oncomplete = onConnected;
     const err = pipe.connect(connect, path);
     if (err < 0) finish(connectFailed(path, errorName(err), errorName(err)));
   });

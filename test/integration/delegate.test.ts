@@ -112,6 +112,41 @@ describe('hooks delegate their events to the daemon', () => {
     }
   });
 
+  test('dhclient announces its event: the daemon reads ahead under the routing lock; an announcement without an event holds up nothing', async () => {
+    const lease = { interface: 'eth0', new_ip_address: '192.0.2.30', new_subnet_mask: '255.255.255.0', new_routers: '192.0.2.1' };
+    const dhclient = (env: Record<string, string>) => cli(bed.host, ['--verbose', 'dhclient-hook'], env);
+    const lock = bed.host.path('/run/multihomed-routing/routing.lock');
+    const bound = await dhclient({ ...lease, reason: 'BOUND' });
+    expect(bound.stdout).toMatch(/outcome=handled/);
+    expect(bound.stderr).toMatch(/applied by the daemon[\s\S]*debug: state read ahead of the event used iface=eth0/);
+    expect((await ourRules(bed.host)).filter((r) => r.includes('from 192.0.2.30'))).toHaveLength(1);
+    expect(fs.existsSync(lock)).toBe(false);
+
+    // Announced, then refused its environment (a mask that is not a mask): no event follows.
+    const refused = await dhclient({ ...lease, interface: 'eth0', new_subnet_mask: '255.0.255.0', reason: 'REBOOT' });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/refused DHCP values/);
+    for (let i = 0; i < 40 && fs.existsSync(lock); i++) await new Promise((res) => setTimeout(res, 25));
+    expect(fs.existsSync(lock)).toBe(false);
+    // The next event is not held up, and the announcement changed nothing.
+    const t0 = Date.now();
+    const released = await dhclient({ interface: 'eth0', old_ip_address: '192.0.2.30', old_subnet_mask: '255.255.255.0', reason: 'RELEASE' });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(released.stderr).toMatch(/applied by the daemon/);
+    expect((await ourRules(bed.host)).filter((r) => r.includes('192.0.2.30'))).toEqual([]);
+
+    // A malformed announcement gets no reply and is logged; the event after it on the same connection is answered.
+    const line = (o: object) => `${JSON.stringify(o)}\n`;
+    const reply = await exchange(
+      socket,
+      line({ version: 1, cmd: 'prefetch', ifname: '../eth0', families: [4] }) +
+        line({ version: 1, cmd: 'event', event: { kind: 'address-down', source: 'dhclient', ifname: 'eth0', address: '192.0.2.31/24', manage_address: true }, dry_run: true, verbose: false, config_path: CONFIG, hook: 'dhclient-hook', expires_at: Date.now() + 10_000 }),
+    );
+    expect(JSON.parse(reply)).toMatchObject({ cmd: 'response', changes: expect.any(Number) });
+    const log = (fs.readdirSync(bed.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('daemon.out')).map((f) => fs.readFileSync(`${bed.dir}/${f}`, 'utf8')).join('');
+    expect(log).toMatch(/warn: ignored a malformed prefetch line reason="ifname: contains '\/'/);
+  });
+
   test("kill -9 before a delegated event's lease reached the store: the restarted daemon claims the table from the kernel before it answers", async () => {
     await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
     const r = await hook(up);

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TableAllocator } from '../../../lib/apply/allocator.js';
-import { handleEvent } from '../../../lib/apply/handle.js';
+import { handleEvent, type HeldRead, type Scope } from '../../../lib/apply/handle.js';
+import { readState } from '../../../lib/state/read.js';
 import { parseConfig } from '../../../lib/config/parse.js';
 import type { RunOptions, RunResult, Runner } from '../../../lib/exec/run.js';
 import { createLogger } from '../../../lib/log/log.js';
@@ -170,6 +171,55 @@ describe('handleEvent', () => {
     const r = await handleEvent(upEth2, d);
     expect(r.table).toBe(10007);
     expect(k.reads()).toBe(2);
+  });
+
+  describe('with the lock and a read held for it (the daemon read ahead, lib/delegate/prefetch.ts)', () => {
+    /** A HeldRead of `scope`, read through the same fake kernel; counts the releases. */
+    function held(k: ReturnType<typeof kernel>, d: ReturnType<typeof deps>['d'], scope: Scope) {
+      const released: number[] = [];
+      const state = readState({ families: scope.families, sysctlInterfaces: [scope.ifname], runDir: d.config.runDir, run: k.run, procSys: d.procSys });
+      const h: HeldRead = { ...scope, state, release: async () => void released.push(1) };
+      return { h, released };
+    }
+
+    it('plans from the held read and takes no lock of its own', async () => {
+      const k = kernel();
+      const { d } = deps(k.run, allocator(10007).a);
+      const { h, released } = held(k, d, { ifname: 'eth2', families: [4] });
+      await h.state;
+      const readsBefore = k.reads();
+      // The routing lock file taken by someone else: an event that took it would wait (and time out).
+      writeFileSync(join(d.config.runDir, 'routing.lock'), `${process.pid}\n`);
+      const r = await handleEvent(upEth2, { ...d, held: h });
+      expect(r).toEqual({ table: 10007, degraded: false, changes: 8 });
+      expect(k.reads()).toBe(readsBefore);
+      expect(k.applied[0]).toContain('rule add pref 10000 from 203.0.113.10/32 lookup 10007 protocol 201');
+      expect(released.length).toBeGreaterThanOrEqual(1);
+    });
+
+    it.each([
+      ['another interface', { ifname: 'eth1', families: [4] as const }],
+      ['other families', { ifname: 'eth2', families: [4, 6] as const }],
+    ])('a held read of %s is not used: the event reads its own, under the held lock', async (_, scope) => {
+      const k = kernel();
+      const { d } = deps(k.run, allocator(10007).a);
+      const { h } = held(k, d, scope);
+      await h.state;
+      const readsBefore = k.reads();
+      const r = await handleEvent(upEth2, { ...d, held: h });
+      expect(r.changes).toBe(8);
+      expect(k.reads()).toBe(readsBefore + 1);
+    });
+
+    it('a held read that failed is made again', async () => {
+      const k = kernel();
+      const { d } = deps(k.run, allocator(10007).a);
+      const h: HeldRead = { ifname: 'eth2', families: [4], state: Promise.reject(new Error('ip died')), release: async () => {} };
+      h.state.catch(() => {});
+      const r = await handleEvent(upEth2, { ...d, held: h });
+      expect(r.changes).toBe(8);
+      expect(k.reads()).toBe(1);
+    });
   });
 
   it('ignored interfaces cost nothing', async () => {

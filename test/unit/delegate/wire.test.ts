@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDns, decodeEvent, encodeDns, encodeEvent, MAX_DNS_SERVERS, MAX_ROUTES, parseEventReply, parseEventRequest } from '../../../lib/delegate/wire.js';
+import { decodeDns, decodeEvent, encodeDns, encodeEvent, MAX_DNS_SERVERS, MAX_ROUTES, parseEventReply, parseEventRequest, parsePrefetchRequest } from '../../../lib/delegate/wire.js';
 import { parseInterfaceAddress, parseIp, parsePrefix } from '../../../lib/net/address.js';
 import type { RoutingEvent } from '../../../lib/plan/event.js';
 
@@ -79,6 +79,26 @@ describe('event wire form', () => {
       { ...good, event: { ...encodeEvent(up), address: 'x' } },
     ]) {
       expect(parseEventRequest(bad as Record<string, unknown>).ok).toBe(false);
+    }
+  });
+
+  it('a prefetch line names one interface and one or both families; anything else is refused', () => {
+    expect(parsePrefetchRequest({ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [6, 4] })).toEqual({
+      ok: true, value: { version: 1, cmd: 'prefetch', ifname: 'eth0', families: [4, 6] },
+    });
+    for (const [bad, why] of [
+      [{ version: 2, cmd: 'prefetch', ifname: 'eth0', families: [4] }, /version/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'eth0/../x', families: [4] }, /ifname/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'a-very-long-interface-name', families: [4] }, /ifname/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [] }, /families/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [4, 4] }, /families/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [5] }, /families/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: '4' }, /families/],
+      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [4], table: 1 }, /unexpected field "table"/],
+    ] as const) {
+      const r = parsePrefetchRequest(bad as Record<string, unknown>);
+      expect(r.ok, JSON.stringify(bad)).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(why);
     }
   });
 
