@@ -1,4 +1,5 @@
 import { KEYS, type Config, type KeySpec } from './schema.js';
+import { isDecimalDigits, splitOn } from '../text/lex.js';
 
 // The config file: `key = value` lines, `#` comments, blank lines. Values are
 // not quoted; lists are separated by white space. Unknown keys are errors, so
@@ -37,26 +38,11 @@ function splitLines(text: string, file: string): Raw {
   return raw;
 }
 
-/** 1-10 decimal digits. No RegExp in this module: every hook parses the config, and compiling one costs more than the test (cold code). */
-const isDigits = (v: string) => v.length >= 1 && v.length <= 10 && [...v].every((c) => c >= '0' && c <= '9');
-/** The white-space separated words of a value. */
-function words(v: string): string[] {
-  const out: string[] = [];
-  let word = '';
-  for (const c of v) {
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
-      if (word) out.push(word);
-      word = '';
-    } else word += c;
-  }
-  if (word) out.push(word);
-  return out;
-}
 const TRUE = new Set(['yes', 'true', 'on', '1']);
 const FALSE = new Set(['no', 'false', 'off', '0']);
 
 function checkInt(spec: KeySpec, value: string, fail: (e: string) => never, min = 0, max = 2 ** 32 - 2): number {
-  if (!isDigits(value) || Number(value) < min || Number(value) > max) {
+  if (!isDecimalDigits(value, 10) || Number(value) < min || Number(value) > max) {
     fail(`a whole number ${min}-${max}`);
   }
   return Number(value);
@@ -74,11 +60,11 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
       if (FALSE.has(value.toLowerCase())) return false;
       return fail('yes or no');
     case 'list':
-      return words(value);
+      return splitOn(value, ' \t\r\f\v');
     case 'range': {
       const dash = value.indexOf('-');
       const [first, last] = [value.slice(0, dash).trim(), value.slice(dash + 1).trim()];
-      const m = dash > 0 && isDigits(first) && isDigits(last);
+      const m = dash > 0 && isDecimalDigits(first, 10) && isDecimalDigits(last, 10);
       const [lo, hi] = m ? [Number(first), Number(last)] : [0, 0];
       // 253-255 are the kernel's default, main and local tables; 0 is unspec.
       const reserved = (t: number) => t >= 253 && t <= 255;

@@ -8,6 +8,7 @@
 
 import { ipFromValue, prefixOf, type IpAddress, type IpPrefix } from '../net/address.js';
 import { DhcpEnvError, isUnicast } from './fields.js';
+import { isCanonicalDecimal, splitOn } from '../text/lex.js';
 
 export interface ClasslessRoute {
   destination: IpPrefix;
@@ -18,13 +19,11 @@ export interface ClasslessRoute {
 /** Most routes accepted in one option (RFC 3442 fits ~50 in 255 bytes). */
 export const MAX_CLASSLESS_ROUTES = 64;
 
-const BYTE = /^(0|[1-9]\d{0,2})$/;
-
 /** Parses the option's decimal byte string; throws DhcpEnvError naming `variable`. */
 export function parseClasslessRoutes(variable: string, text: string): ClasslessRoute[] {
-  const tokens = text.split(/[ \t]+/).filter((t) => t !== '');
+  const tokens = splitOn(text, ' \t');
   const bytes = tokens.map((token) => {
-    if (!BYTE.test(token) || Number(token) > 255) {
+    if (!isCanonicalDecimal(token, 3) || Number(token) > 255) {
       throw new DhcpEnvError(variable, 'RFC 3442 routes as decimal bytes 0..255', text);
     }
     return Number(token);

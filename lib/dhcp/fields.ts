@@ -11,6 +11,7 @@ import {
   type Family,
   type IpAddress,
 } from '../net/address.js';
+import { isCanonicalDecimal, splitOn } from '../text/lex.js';
 
 /** Longest value we look at; dhclient's own option values are far shorter. */
 export const MAX_VALUE_LENGTH = 4096;
@@ -50,7 +51,7 @@ export function valueOf(env: Env, name: string): string | undefined {
 
 /** Splits a space-separated list the way dhclient writes it (one space between items). */
 export function splitList(value: string | undefined): string[] {
-  return value === undefined ? [] : value.split(/[ \t]+/).filter((item) => item !== '');
+  return value === undefined ? [] : splitOn(value, ' \t');
 }
 
 const UNUSABLE_V4 = (a: IpAddress) =>
@@ -132,7 +133,7 @@ export function readPrefixLength6(env: Env, name: string): number {
 export function readInteger(env: Env, name: string, min: number, max: number): number | undefined {
   const text = valueOf(env, name);
   if (text === undefined) return undefined;
-  if (!/^(0|[1-9]\d{0,9})$/.test(text) || Number(text) < min || Number(text) > max) {
+  if (!isCanonicalDecimal(text, 10) || Number(text) < min || Number(text) > max) {
     throw new DhcpEnvError(name, `a decimal integer ${min}..${max}`, text);
   }
   return Number(text);

@@ -95,7 +95,7 @@ export function eventScope(env: Env): { ifname: string; families: Family[] } | u
 /** Parses dhclient-script's environment; throws DhcpEnvError/IfnameError on untrusted junk. */
 export function parseDhclientEnv(env: Env): DhclientHook {
   const reason = env.reason ?? '';
-  const family: Family = /6$/.test(reason) ? 6 : 4;
+  const family: Family = reason.endsWith('6') ? 6 : 4;
   if (!isHandledReason(reason)) {
     return { reason, ifname: env.interface ?? '', family, handled: false, events: [] };
   }

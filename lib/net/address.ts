@@ -2,6 +2,8 @@
 // or a file is parsed here first; the text we emit is the canonical form that
 // iproute2 prints, so values from hooks and from `ip -json` compare equal.
 
+import { isCanonicalDecimal, isHexDigits } from '../text/lex.js';
+
 export type Family = 4 | 6;
 
 export interface IpAddress {
@@ -36,20 +38,18 @@ export class AddressError extends Error {
 
 const bitsOf = (family: Family): number => (family === 4 ? 32 : 128);
 
-const IPV4_PART = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 function parseIpv4Value(text: string): bigint | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   let value = 0n;
   for (const part of parts) {
-    if (!IPV4_PART.test(part)) return undefined;
+    if (!isCanonicalDecimal(part, 3) || Number(part) > 255) return undefined;
     value = (value << 8n) | BigInt(part);
   }
   return value;
 }
 
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
 
 function parseIpv6Value(text: string): bigint | undefined {
   if (text.length > 45 || text.length < 2) return undefined;
@@ -72,7 +72,7 @@ function parseIpv6Value(text: string): bigint | undefined {
   if (halves.length === 1 ? hextets !== 8 : hextets > 7) return undefined;
   let value = 0n;
   const push = (g: string): boolean => {
-    if (!HEXTET.test(g)) return false;
+    if (!isHexDigits(g, 4)) return false;
     value = (value << 16n) | BigInt(parseInt(g, 16));
     return true;
   };
@@ -147,7 +147,7 @@ function maskOf(family: Family, length: number): bigint {
 /** Parses a prefix length in range for the family ("24", not "024" or "33"). */
 export function parsePrefixLength(text: string, family: Family): number {
   const max = bitsOf(family);
-  if (!/^(0|[1-9]\d{0,2})$/.test(text) || Number(text) > max) {
+  if (!isCanonicalDecimal(text, 3) || Number(text) > max) {
     throw new AddressError(`a prefix length 0..${max}`, text);
   }
   return Number(text);
@@ -159,7 +159,7 @@ export function netmaskToLength(text: string): number {
   if (mask === undefined) throw new AddressError('an IPv4 netmask', text);
   const inverted = ~mask & 0xffffffffn;
   if ((inverted & (inverted + 1n)) !== 0n) throw new AddressError('a contiguous IPv4 netmask', text);
-  return 32 - inverted.toString(2).replace(/^0+/, '').length;
+  return 32 - (inverted === 0n ? 0 : inverted.toString(2).length);
 }
 
 /** The prefix of the given length that contains the address. */

@@ -17,7 +17,7 @@ export function ifnameProblem(name: unknown): string | undefined {
   if (Buffer.byteLength(name) >= IFNAMSIZ) return `longer than ${IFNAMSIZ - 1} bytes`;
   if (name === '.' || name === '..') return 'reserved name';
   // The kernel's dev_valid_name(): no '/', ':' or isspace() characters.
-  if (/[/:\s\0]/.test(name)) return "contains '/', ':', NUL or white space";
+  for (const c of name) if (c === '/' || c === ':' || c === '\0' || c.trim() === '') return "contains '/', ':', NUL or white space";
   return undefined;
 }
 
