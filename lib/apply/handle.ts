@@ -76,7 +76,7 @@ const familiesOf = (event: RoutingEvent): Family[] =>
   event.kind === 'address-up' ? [event.address.address.family] : [4, 6];
 
 /** Whether a read of `held` is the one an event of `scope` makes (the same interface and families). */
-export function readCovers(held: Scope, scope: Scope): boolean {
+function readCovers(held: Scope, scope: Scope): boolean {
   const a = [...held.families].sort();
   const b = [...scope.families].sort();
   return held.ifname === scope.ifname && a.length === b.length && a.every((f, i) => f === b[i]);

@@ -7,16 +7,15 @@
 // to an `ip` process) is then off the hook's path (BENCHMARKS.md).
 //
 // The read is as fresh as one made when the event arrives: it starts after
-// the hook did (dhclient-script and ifup change nothing in between), under
-// the routing lock, which is held until the event is applied, so nothing
-// of ours changes the kernel in between either. While it waits, the slot in
-// the event queue is taken: other events wait, at most `waitMs`, and only
-// when the hook stops without sending its event (it then closes the
-// connection, which ends the wait at once, unless it is stuck).
+// the hook did (dhclient-script runs its enter hooks before it changes
+// anything), under the routing lock, which is held until the event is
+// applied, so nothing of ours changes the kernel in between either. While
+// it waits, the slot in the event queue is taken: other events wait, at
+// most `waitMs`, and only when the hook stops without sending its event (it
+// then closes the connection, which ends the wait at once, unless stuck).
 
 import type { HeldRead, Scope } from '../apply/handle.js';
 import type { KernelState } from '../state/types.js';
-
 
 export interface PrefetchDeps {
   /** Runs one task at a time; `length` counts tasks waiting or running. */
@@ -37,6 +36,7 @@ const once = (fn: () => Promise<void>) => {
   return () => (done ??= fn());
 };
 
+/** The read-ahead of one daemon: `announce` on a prefetch line, `take` for the event that follows. */
 export function createPrefetcher(deps: PrefetchDeps) {
   /** The announcement waiting for its event, and how to hand the event to it. */
   let waiting: { connection: object; hand: (task: Task<unknown> | undefined) => void } | undefined;
@@ -95,5 +95,3 @@ export function createPrefetcher(deps: PrefetchDeps) {
     },
   };
 }
-
-export type Prefetcher = ReturnType<typeof createPrefetcher>;
