@@ -123,19 +123,38 @@ function networkManager(env: NodeJS.ProcessEnv, ifname: string, family: Family, 
   }
 }
 
-/** Turns one ifupdown hook run's environment into routing events. */
-export function parseIfupdownEnv(env: NodeJS.ProcessEnv): ParsedEnv {
+/** Which run this is (method, family, up or down), or why it is not ours. */
+function runOf(env: NodeJS.ProcessEnv): { method: 'static' | 'NetworkManager'; family: Family; up: boolean } | { ignore: string } {
   const method = env.METHOD;
-  if (method !== 'static' && method !== 'NetworkManager') return { kind: 'ignore', why: `METHOD=${method ?? ''} is not ours` };
+  if (method !== 'static' && method !== 'NetworkManager') return { ignore: `METHOD=${method ?? ''} is not ours` };
   const family = familyOfAddrfam(env.ADDRFAM);
-  if (!family) return { kind: 'ignore', why: `ADDRFAM=${env.ADDRFAM ?? ''} is not inet or inet6` };
+  if (!family) return { ignore: `ADDRFAM=${env.ADDRFAM ?? ''} is not inet or inet6` };
   const phase = env.PHASE;
   const mode = env.MODE;
   const up = mode === 'start' && (phase === 'post-up' || phase === undefined);
   const down = mode === 'stop' && (phase === 'post-down' || phase === undefined);
-  if (!up && !down) return { kind: 'ignore', why: `MODE=${mode ?? ''} PHASE=${phase ?? ''} is not post-up or post-down` };
+  if (!up && !down) return { ignore: `MODE=${mode ?? ''} PHASE=${phase ?? ''} is not post-up or post-down` };
+  return { method, family, up };
+}
+
+/**
+ * The interface and address families this run's events will touch, from the
+ * environment before it is validated: a hint for the daemon (as the dhclient
+ * hook's eventScope). Undefined for runs that are not ours.
+ */
+export function ifupdownScope(env: NodeJS.ProcessEnv): { ifname: string; families: Family[] } | undefined {
+  const run = runOf(env);
+  if ('ignore' in run || !env.IFACE) return undefined;
+  // As lib/apply/handle.ts reads: an address-up its own family, a down (address or interface) both.
+  return { ifname: env.IFACE, families: run.up ? [run.family] : [4, 6] };
+}
+
+/** Turns one ifupdown hook run's environment into routing events. */
+export function parseIfupdownEnv(env: NodeJS.ProcessEnv): ParsedEnv {
+  const run = runOf(env);
+  if ('ignore' in run) return { kind: 'ignore', why: run.ignore };
   const ifname = env.IFACE;
   const problem = hookIfnameProblem(ifname);
   if (problem) return { kind: 'invalid', why: `IFACE=${q(ifname)} refused: ${problem}` };
-  return method === 'static' ? ifupdownStatic(env, ifname!, family, up) : networkManager(env, ifname!, family, up);
+  return run.method === 'static' ? ifupdownStatic(env, ifname!, run.family, run.up) : networkManager(env, ifname!, run.family, run.up);
 }

@@ -60,6 +60,8 @@ describe('hooks delegate their events to the daemon', () => {
     const delegated = await hook(up);
     expect(delegated.exitCode).toBe(0);
     expect(delegated.stderr).toMatch(/ifupdown: debug: applied by the daemon pid=\d+/);
+    // The hook announced the event; the daemon read its state meanwhile (lib/delegate/prefetch.ts).
+    expect(delegated.stderr).toMatch(/ifupdown: debug: state read ahead of the event used iface=eth0/);
     expect(delegated.stderr).toMatch(/ifupdown: routing updated iface=eth0 address=192\.0\.2\.10\/24 table=\d+ changes=\d+/);
     const byDaemon = await snapshot();
     expect(byDaemon.rules).toHaveLength(4);
