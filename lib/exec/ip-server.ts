@@ -41,6 +41,8 @@ export interface IpServer {
   close(): void;
   /** Processes started so far (tests, the daemon's log). */
   readonly started: number;
+  /** Characters of ip output held and not handed out (tests: none once every call has returned, however many ran). */
+  readonly buffered: number;
 }
 
 const MARKER = 'link show dev lo';
@@ -58,9 +60,10 @@ export function linkSignature(line: string): string {
 
 class Proc {
   child: ChildProcess;
+  /** Output not handed out yet: take() drops what it hands out, so a process that lives for months holds one answer at most. */
   stdout = '';
+  /** What ip wrote to stderr since the current read or batch began (begin()). */
   stderr = '';
-  consumed = 0;
   linesSent = 0;
   dead = false;
   exit?: { code: number | null; signal: NodeJS.Signals | null };
@@ -93,15 +96,15 @@ class Proc {
   /** Lines of output not handed out yet, complete ones only. */
   pendingLines(): string[] {
     const end = this.stdout.lastIndexOf('\n');
-    if (end < this.consumed) return [];
-    return this.stdout.slice(this.consumed, end).split('\n');
+    return end < 0 ? [] : this.stdout.slice(0, end).split('\n');
   }
 
+  /** Hands out the first `n` lines of output and forgets them. */
   take(n: number): string {
-    let i = this.consumed;
+    let i = 0;
     for (let k = 0; k < n; k++) i = this.stdout.indexOf('\n', i) + 1;
-    const out = this.stdout.slice(this.consumed, i);
-    this.consumed = i;
+    const out = this.stdout.slice(0, i);
+    this.stdout = this.stdout.slice(i);
     return out;
   }
 
@@ -123,7 +126,9 @@ class Proc {
     });
   }
 
+  /** Sends a read or a batch: its stderr is what ip writes from now on. */
   send(text: string, lines: number) {
+    this.stderr = '';
     this.linesSent += lines;
     this.child.stdin!.write(text);
   }
@@ -201,7 +206,6 @@ export function openIpServer(options: IpServerOptions = {}): IpServer {
     // Changes go only to the process that made the read they were planned from.
     if (!p || p.dead) return fallback(argv, runOptions);
     const before = p.linesSent;
-    const errBefore = p.stderr.length;
     const lines = countLines(input);
     p.send(`${withNewline(input)}${MARKER}\n`, lines + 1);
     const ok = await p.wait(() => p.pendingLines().some((l) => l.startsWith('[{"ifindex":1,')), timeoutMs);
@@ -213,7 +217,7 @@ export function openIpServer(options: IpServerOptions = {}): IpServer {
     } else {
       if (!p.dead) p.kill();
       await p.exited;
-      const stderr = p.stderr.slice(errBefore).replace(/Command failed -:(\d+)/g, (_, n: string) => `Command failed -:${Number(n) - before}`);
+      const stderr = p.stderr.replace(/Command failed -:(\d+)/g, (_, n: string) => `Command failed -:${Number(n) - before}`);
       r = result(argv, t0, { exitCode: p.exit?.code ?? null, signal: p.exit?.signal ?? null, stderr: stderr || 'ip did not finish the changes in time' });
       if (r.exitCode === 0) r.exitCode = 1; // ended without the marker: not a success
       replace(f, 'ip stopped at a failing change');
@@ -237,6 +241,11 @@ export function openIpServer(options: IpServerOptions = {}): IpServer {
     run,
     get started() {
       return started;
+    },
+    get buffered() {
+      let n = 0;
+      for (const p of procs.values()) n += p.stdout.length + p.stderr.length;
+      return n;
     },
     close() {
       closed = true;

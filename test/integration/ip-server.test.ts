@@ -39,6 +39,26 @@ describe('openIpServer', () => {
     );
   });
 
+  it('holds no output once a call has returned, however long the process lives (a daemon runs for months)', async () => {
+    const { calls, fallback } = recordingRunner();
+    const s = openIpServer({ fallback, ip: ['ip', '-n', ns] });
+    let handedOut = 0;
+    try {
+      for (let i = 0; i < 60; i++) {
+        const read = await s.run(READ4, { input: READ });
+        handedOut += read.stdout.length;
+        expect(s.buffered).toBe(0);
+        await s.run(APPLY4, { input: `route replace 10.87.0.0/24 dev d0 table 10004 metric ${i}\nroute del 10.87.0.0/24 dev d0 table 10004 metric ${i}\n` });
+        expect(s.buffered).toBe(0);
+      }
+      expect(s.started).toBe(1);
+      expect(calls).toEqual([]);
+      expect(handedOut).toBeGreaterThan(60 * 100); // what a leaking buffer would still hold
+    } finally {
+      s.close();
+    }
+  });
+
   it('a failing change: numbered within its batch, the lines after it not run, the next call in a new process', async () => {
     const { fallback } = recordingRunner();
     const s = openIpServer({ fallback, ip: ['ip', '-n', ns] });
