@@ -6,6 +6,7 @@ import { LeaseTable } from '../../../lib/allocator/leases.js';
 import { StoreWriter } from '../../../lib/allocator/store.js';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { createLogger } from '../../../lib/log/log.js';
+import type { Runner } from '../../../lib/exec/run.js';
 import { startWatcher } from '../../../lib/watch/watcher.js';
 import { link, state } from '../plan/fake-kernel.js';
 
@@ -34,5 +35,30 @@ describe('watcher faults', () => {
     expect(w.stats.monitorRestarts).toBeGreaterThanOrEqual(2);
     expect(w.stats.monitorRestarts).toBeLessThanOrEqual(4);
     expect(reads).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads the kernel through the runner it is given: the daemon hands it its long-lived ip processes, so a pass forks no ip', async () => {
+    const config = { ...parseConfig(''), runDir: join(dir, 'run-runner') };
+    const table = new LeaseTable(config);
+    const writer = new StoreWriter(join(dir, 'leases-runner.json'), () => table.list());
+    const asked: string[] = [];
+    // One empty JSON array per command, as ip -json prints for a host with nothing.
+    const run: Runner = async (argv, o = {}) => {
+      asked.push(argv.join(' '));
+      const commands = String(o.input ?? '').split('\n').filter((l) => l.trim() !== '');
+      return { command: [...argv], exitCode: 0, signal: null, stdout: '[]\n'.repeat(commands.length), stderr: '', durationMs: 0 };
+    };
+    const w = await startWatcher({
+      config,
+      log: createLogger({ source: 'test', syslog: false, write: () => {} }),
+      allocator: { table, writer },
+      monitorArgv: ['sleep', '30'],
+      run,
+      writeView: false,
+    });
+    await w.idle();
+    await w.close();
+    expect(w.stats.passes).toBeGreaterThanOrEqual(1);
+    expect([...new Set(asked)].sort()).toEqual(['ip -N -json -4 -batch -', 'ip -N -json -6 -batch -']);
   });
 });
