@@ -4,7 +4,9 @@
 //   table, routes, rules, servers-file line), start to outcome, p50/p99 over
 //   HOOK_RUNS runs (each followed by a RELEASE, so every BOUND does the full
 //   work, and by two unmeasured runs, see lib.mjs), as a ratio to
-//   `--version` of the same executable. Target ≤ 1.3×.
+//   `--version` of the same executable. Target ≤ 1.3×. Also the p50 of the
+//   first and of the last 50 BOUNDs (the daemon has handled ~400 events by
+//   the end: no drift with its age) and its resident memory before and after.
 // - renew: reason=RENEW with the same lease, nothing changed: p50/p99 and
 //   ratio; target ≤ 1.15×. The executable answers outcome=pass (the lease is
 //   recorded in a table, the daemon watches the kernel), so dhclient-script's
@@ -51,6 +53,8 @@ function timed(argv, env = {}) {
 }
 
 const hook = (env) => timed([exe, 'dhclient-hook'], env);
+/** Resident memory of a process, MiB (`ip netns exec` execs the daemon: same pid). */
+const rssMib = (pid) => round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
 
 try {
   execFileSync('ip', ['netns', 'add', ns]);
@@ -63,6 +67,7 @@ try {
 
   const version = [];
   const bound = [];
+  const daemonRss = [rssMib(daemon.pid)];
   for (let i = 0; i < HOOK_RUNS + 3; i++) {
     const [v] = timed([exe, '--version']);
     const [b, out] = hook({ ...lease, reason: 'BOUND' });
@@ -73,6 +78,7 @@ try {
     if (i >= 3) version.push(v), bound.push(b);
   }
 
+  daemonRss.push(rssMib(daemon.pid));
   hook({ ...lease, reason: 'BOUND' });
   execFileSync('sleep', ['6']); // let the allocator's lazy save of earlier renewals pass
   const serversMtime = statSync(servers).mtimeMs;
@@ -110,6 +116,9 @@ try {
     bound_ratio_p50: round(percentile(bound, 50) / percentile(version, 50), 2),
     bound_ratio_p99: round(percentile(bound, 99) / percentile(version, 99), 2),
     bound_target_ratio: 1.3,
+    // The daemon ages over the run (~400 events by then): an event must cost the same late as early.
+    bound_first_last_50_p50_ms: [round(percentile(bound.slice(0, 50), 50)), round(percentile(bound.slice(-50), 50))],
+    daemon_rss_mib: [daemonRss[0], daemonRss.at(-1)],
     renew_version_ms: summarize(renewVersion),
     renew_ms: summarize(renew),
     renew_ratio_p50: round(percentile(renew, 50) / percentile(renewVersion, 50), 2),
