@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dropPreconnected, exchangeLine, pipeTransportAvailable, preconnect } from '../../../lib/ipc/line-socket.js';
+import { decodeUtf8, dropPreconnected, exchangeLine, lineReader, pipeTransportAvailable, preconnect } from '../../../lib/ipc/line-socket.js';
 
 let dir: string;
 let server: Server | undefined;
@@ -36,6 +36,27 @@ function serve(onLine: (line: string, s: Socket) => void): Promise<string> {
   });
   return new Promise((r) => server!.listen(path, () => r(path)));
 }
+
+describe('decoding a reply', () => {
+  const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
+  it('gives what Buffer gives: ASCII, long lines, UTF-8 split between chunks, invalid bytes', () => {
+    const u = bytes('{"lines":["ü → 名"]}');
+    const cases: Uint8Array[][] = [
+      [bytes('{"version":1,"cmd":"response","table":10000}')],
+      [bytes('x'.repeat(10_000)), bytes('y'.repeat(5000))],
+      [u.subarray(0, 12), u.subarray(12)], // "ü" cut in two
+      [new Uint8Array([0x41, 0xff, 0xc3, 0x42])],
+      [new Uint8Array(0)],
+    ];
+    for (const parts of cases) expect(decodeUtf8(parts)).toBe(Buffer.concat(parts).toString('utf8'));
+  });
+  it('lineReader: the first line, from chunks up to the newline', () => {
+    const read = lineReader(100);
+    expect(read(bytes('{"a":'))).toBeUndefined();
+    expect(read(bytes('"ü"}\nrest'))).toEqual({ ok: true, reply: '{"a":"ü"}' });
+    expect(lineReader(4)(bytes('12345\n'))).toEqual({ ok: false, why: 'the reply is longer than 4 bytes' });
+  });
+});
 
 it('this runtime has the pipe handle the hook uses (else every hook pays ~4 ms for node:net)', () => {
   expect(pipeTransportAvailable()).toBe(true);
