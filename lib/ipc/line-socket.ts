@@ -12,6 +12,7 @@
 
 import { writeSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
+import { deadline, type Deadline } from './deadline.js';
 
 export type Exchange =
   | { ok: true; reply: string }
@@ -210,11 +211,11 @@ function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions)
     let done = false;
     // Requests stay referenced until they complete (the handle holds no reference to them).
     let write: InstanceType<PipeBinding['WriteWrap']> | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Deadline | undefined;
     const finish = (r: Exchange) => {
       if (done) return;
       done = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       pipe.onread = () => {}; // must stay a function (the runtime asserts it)
       pipe.close();
       pre?.requests.splice(0); // referenced until here, settled by now
@@ -238,10 +239,9 @@ function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions)
       };
       const err = pipe.writeUtf8String(write, `${line}\n`) || pipe.readStart();
       if (err < 0) return finish({ ok: false, why: `writing to ${path}: ${errorName(err)}` });
-      // Armed once the line is out (a Unix socket's connect does not wait):
-      // the first timer of a process costs ~0.5 ms of the runtime's cold
-      // code, which then overlaps the peer's work instead of preceding it.
-      timer = setTimeout(() => finish(timedOut(o.timeoutMs)), o.timeoutMs);
+      // Armed once the line is out (a Unix socket's connect does not wait),
+      // with the engine's timer, not the runtime's (deadline.ts).
+      timer = deadline(o.timeoutMs, () => finish(timedOut(o.timeoutMs)));
     };
     if (pre) {
       void pre.connected.then(onConnected);

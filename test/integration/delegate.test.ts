@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DELEGATE_TIMEOUT_MS } from '../../lib/delegate/client.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
 import { cli, CONFIG, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
@@ -57,7 +58,10 @@ describe('hooks delegate their events to the daemon', () => {
   test('the daemon applies the event; the hook working alone makes the same kernel state', async () => {
     const baseline = await snapshot();
     await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+    const t0 = Date.now();
     const delegated = await hook(up);
+    // The reply ends the hook: its reply deadline keeps no process alive (lib/ipc/deadline.ts).
+    expect(Date.now() - t0).toBeLessThan(DELEGATE_TIMEOUT_MS / 2);
     expect(delegated.exitCode).toBe(0);
     expect(delegated.stderr).toMatch(/ifupdown: debug: applied by the daemon pid=\d+/);
     // The hook announced the event; the daemon read its state meanwhile (lib/delegate/prefetch.ts).
