@@ -62,7 +62,7 @@ class Proc {
   child: ChildProcess;
   /** Output not handed out yet: take() drops what it hands out, so a process that lives for months holds one answer at most. */
   stdout = '';
-  /** What ip wrote to stderr since the current read or batch began (begin()). */
+  /** What ip wrote to stderr since the current read or batch was sent (send()). */
   stderr = '';
   linesSent = 0;
   dead = false;

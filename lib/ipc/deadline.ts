@@ -17,18 +17,17 @@ type WaitAsync = (cell: Int32Array, index: number, value: number, timeoutMs: num
 /** Calls onExpire once, `ms` from now, unless cancelled first. */
 export function deadline(ms: number, onExpire: () => void, o: { engineTimer?: boolean } = {}): Deadline {
   const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
-  if (o.engineTimer !== false && typeof waitAsync === 'function') {
-    const cell = new Int32Array(new SharedArrayBuffer(4));
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const r = o.engineTimer !== false && typeof waitAsync === 'function' ? waitAsync(cell, 0, 0, ms) : undefined;
+  // A timeout of 0 settles at once (not async): the runtime's timer then.
+  if (r?.async) {
     let live = true;
-    const r = waitAsync(cell, 0, 0, ms);
-    if (r.async) {
-      void (r.value as Promise<string>).then((outcome) => {
-        if (live && outcome === 'timed-out') {
-          live = false;
-          onExpire();
-        }
-      });
-    }
+    void (r.value as Promise<string>).then((outcome) => {
+      if (live && outcome === 'timed-out') {
+        live = false;
+        onExpire();
+      }
+    });
     return {
       cancel() {
         if (!live) return;

@@ -16,6 +16,14 @@ for (const engineTimer of [true, false]) {
       expect(fired[0]).toBeGreaterThanOrEqual(59);
     });
 
+    it('a deadline of 0 fires too, on a later turn', async () => {
+      let fired = 0;
+      deadline(0, () => fired++, { engineTimer });
+      expect(fired).toBe(0);
+      await sleep(30);
+      expect(fired).toBe(1);
+    });
+
     it('cancelled: never fires; cancelling again, or after it fired, does nothing', async () => {
       let fired = 0;
       const d = deadline(30, () => fired++, { engineTimer });
