@@ -20,8 +20,7 @@ const [file, out, runsFile] = process.argv.slice(2);
 const { socket, runs } = JSON.parse(readFileSync(runsFile, 'utf8'));
 
 const reply = JSON.stringify({
-  version: 1, cmd: 'response', table: 10000, degraded: false, changes: 1,
-  lines: ['multihomed-routing training: the stand-in daemon took the event'], out: '# training: nothing planned\n',
+  version: 1, cmd: 'response', lines: ['multihomed-routing training: the stand-in daemon took the event'], out: '# training: nothing planned\n',
 });
 const daemon = createServer((s) => {
   let buf = '';

@@ -1,8 +1,9 @@
 // `multihomed-routing dhclient-hook`: what the enter-hook shim
 // (hooks/dhclient/shim.sh) runs with dhclient-script's environment.
 //
-// environment → lib/dhcp (parse, validate) → handleEvent per event →
-// dnsmasq servers-file → outcome lines on stdout for the shim:
+// environment → lib/dhcp (parse, validate) → one job (the reason's events
+// and the interface's name servers) → lib/dispatch → outcome lines on
+// stdout for the shim:
 //   outcome=handled | outcome=unusable | outcome=pass
 //   resolv=keep                     (dnsmasq mode)
 //   call=make_resolv_conf, call=set_hostname  (stock steps still wanted)
@@ -11,43 +12,30 @@
 // leave `reason` to dhclient-script, so the host is configured as it would
 // be without us; the reason is logged here.
 
-import type { HandleDeps } from '../../lib/apply/handle.js';
 import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
-import { announceEvent, endAnnouncement } from '../../lib/delegate/client.js';
-import { DelegatedFailure, routeEvent, type RouteResult } from '../../lib/delegate/route.js';
-import { eventScope, parseDhclientEnv, type DhclientHook, type DnsUpdate } from '../../lib/dhcp/parse.js';
+import type { DnsChange } from '../../lib/dns/update.js';
+import { dispatch } from '../../lib/dispatch/dispatch.js';
+import type { Job, Outcome } from '../../lib/dispatch/job.js';
+import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
 import { leftToScript } from '../../lib/dhcp/renewal.js';
-import { updateInterfaceServers } from '../../lib/dns/update.js';
 import { writeStderr } from '../../lib/log/fd.js';
 import type { Runner } from '../../lib/exec/run.js';
 import { isIgnored } from '../../lib/plan/ignore.js';
 import { trace } from '../../lib/trace/trace.js';
-import type { AddressUp, RoutingEvent } from '../../lib/plan/event.js';
-import type { Family } from '../../lib/net/address.js';
+import type { RoutingEvent } from '../../lib/plan/event.js';
 
 /** Side effects the command uses; real ones by default (tests replace them). */
 export interface DhclientHookDeps {
-  /** With `dns`, whoever applies the event may also write the servers (`dnsDone`, or DelegatedFailure.dnsDone). */
-  handle: (event: RoutingEvent, options: HandleDeps & { dns?: DnsUpdate }) => Promise<RouteResult>;
+  /** Applies a job: the daemon when it runs, else this process (lib/dispatch). */
+  dispatch: (job: Job) => Promise<Outcome>;
   run: Runner;
-  /** Tells the daemon early which interface and families the event touches (lib/delegate/client.ts announceEvent). */
-  announce?: (config: Config, scope: { ifname: string; families: Family[] }) => Promise<void>;
-  /** Closes the announcement's connection when no event used it. */
-  endAnnouncement?: () => void;
 }
 
-/**
- * The daemon applies the events when it runs (lib/delegate), else this
- * process; the runner (TIMEOUT's ping) is loaded only when used, so a
- * delegated event loads no node:child_process.
- */
-const defaultsFor = (ctx: CommandContext): DhclientHookDeps => ({
-  handle: (event, deps) =>
-    routeEvent(event, { ...deps, out: deps.out ?? ctx.out, configPath: ctx.options.configPath, hook: 'dhclient-hook', verbose: ctx.options.verbose }),
+/** The runner (TIMEOUT's ping) is loaded only when used: a dispatched job loads no node:child_process. */
+const defaultsFor = (ctx: CommandContext, config: Config): DhclientHookDeps => ({
+  dispatch: (job) => dispatch(job, { config, configPath: ctx.options.configPath, log: ctx.log, out: writeStderr }),
   run: async (argv, options) => (await import('../../lib/exec/run.js')).run(argv, options),
-  announce: (config, scope) => announceEvent(config.socketPath, scope),
-  endAnnouncement,
 });
 
 const V4_UP = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
@@ -70,10 +58,10 @@ export function stockCalls(hook: DhclientHook, env: NodeJS.ProcessEnv, dnsmasqMo
 }
 
 /** Runs the hook; returns the exit code and prints the outcome lines through ctx.out. */
-export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDeps = defaultsFor(ctx)): Promise<number> {
+export async function runDhclientHook(ctx: CommandContext, deps?: DhclientHookDeps): Promise<number> {
   const { log } = ctx;
   const say = (...lines: string[]) => ctx.out(lines.map((l) => `${l}\n`).join(''));
-  let config: Config | undefined;
+  let config: Config;
   try {
     config = ctx.config();
   } catch (err) {
@@ -82,20 +70,6 @@ export async function runDhclientHook(ctx: CommandContext, deps: DhclientHookDep
   }
   if (config.dnsmasqMode) say('resolv=keep');
 
-  // The daemon reads what the event will touch while this process parses it
-  // (lib/delegate/prefetch.ts); also dry, so the build's dry training run compiles it.
-  const scope = eventScope(ctx.env);
-  if (scope && deps.announce && !isIgnored(config, scope.ifname)) await deps.announce(config, scope);
-  try {
-    return await handleReason(ctx, deps, config, say);
-  } finally {
-    deps.endAnnouncement?.();
-  }
-}
-
-/** Parses the environment and handles its reason with the loaded config. */
-async function handleReason(ctx: CommandContext, deps: DhclientHookDeps, config: Config, say: (...lines: string[]) => void): Promise<number> {
-  const { log } = ctx;
   let hook: DhclientHook;
   try {
     hook = parseDhclientEnv(ctx.env);
@@ -117,75 +91,38 @@ async function handleReason(ctx: CommandContext, deps: DhclientHookDeps, config:
     say('outcome=pass');
     return 0;
   }
-
-  // Every half lease, mostly with nothing of ours changed (lib/dhcp/renewal.ts);
-  // asked before the dry-run test so the build's dry training run compiles it.
-  if (leftToScript(hook, ctx.env, config) && !ctx.options.dryRun) {
+  // Every half lease, mostly with nothing of ours changed (lib/dhcp/renewal.ts).
+  if (!ctx.options.dryRun && leftToScript(hook, ctx.env, config)) {
     (log.local ?? log.info)('renewal changes nothing of ours: left to dhclient-script (address lifetime)', fields);
     say('outcome=pass');
     return 0;
   }
-
   trace('renewal checked');
-  const handleOptions = { config, log, dryRun: ctx.options.dryRun, out: writeStderr };
-  let failure: Error | undefined;
-  let up: AddressUp | undefined;
-  // The servers go with the last event (not TIMEOUT's: its probe may yet
-  // empty them), so a daemon writes them in the same round trip.
-  const dnsWithEvent = config.dnsmasqMode && hook.dns && !hook.probe ? hook.dns : undefined;
-  let dnsDone = false;
-  for (const [i, event] of hook.events.entries()) {
-    const withDns = dnsWithEvent && i === hook.events.length - 1 ? { dns: dnsWithEvent } : {};
-    try {
-      dnsDone = (await deps.handle(event, { ...handleOptions, ...withDns })).dnsDone === true;
-      if (event.kind === 'address-up') up = event;
-    } catch (err) {
-      failure = err as Error;
-      if (err instanceof DelegatedFailure) dnsDone = err.dnsDone;
-      else log.error(`routing not configured: ${failure.message}`, fields);
-      break;
-    }
-  }
 
-  // TIMEOUT: the recorded lease is only kept if its first router answers.
-  let unusable = false;
-  if (!failure && hook.probe && up && !ctx.options.dryRun) {
-    const ping = await deps.run(['ping', '-q', '-n', '-c', '1', '-W', '2', '-I', hook.ifname, hook.probe.text], { reject: false, timeoutMs: 10_000 });
-    if (ping.exitCode !== 0) {
-      unusable = true;
-      log.warn('recorded lease unusable: its router does not answer; removing it', { ...fields, router: hook.probe.text });
-      const down: RoutingEvent = { kind: 'address-down', source: 'dhclient', ifname: hook.ifname, address: up.address, manageAddress: true, soleLease: true };
-      try {
-        await deps.handle(down, handleOptions);
-      } catch (err) {
-        failure = err as Error;
-        if (!(err instanceof DelegatedFailure)) log.error(`could not remove the unusable lease: ${failure.message}`, fields);
-      }
-    }
-  }
-
-  // DNS also after a routing failure: dhclient-script then configures the
-  // address itself, and the servers (bound to the interface) work with it.
-  if (config.dnsmasqMode && hook.dns && !dnsDone) {
-    const dns = unusable ? { ...hook.dns, servers: [] } : hook.dns;
-    try {
-      await updateInterfaceServers(dns, {
-        serversFile: config.dnsmasqServersFile,
-        pidFile: config.dnsmasqPidFile,
-        log,
-        dryRun: ctx.options.dryRun,
-      });
-    } catch (err) {
-      log.error(`dnsmasq servers not updated: ${(err as Error).message}`, fields);
-    }
-  }
-
-  if (failure) return 1;
-  if (unusable) {
-    say('outcome=unusable');
+  const d = deps ?? defaultsFor(ctx, config);
+  const dns = config.dnsmasqMode ? hook.dns : undefined;
+  const job = (events: RoutingEvent[], servers: DnsChange | undefined): Job => ({
+    hook: 'dhclient-hook', events, dryRun: ctx.options.dryRun, verbose: ctx.options.verbose, ...(servers ? { dns: servers } : {}),
+  });
+  const handled = () => {
+    say(...stockCalls(hook, ctx.env, config.dnsmasqMode).map((c) => `call=${c}`), 'outcome=handled');
     return 0;
+  };
+  if (!hook.probe) return (await d.dispatch(job(hook.events, dns))).failed === undefined ? handled() : 1;
+
+  // TIMEOUT: the recorded lease is kept only if its first router answers; its servers wait for the answer.
+  const applied = await d.dispatch(job(hook.events, undefined));
+  const up = hook.events.find((e) => e.kind === 'address-up');
+  const keep = applied.failed !== undefined || !up || ctx.options.dryRun ||
+    (await d.run(['ping', '-q', '-n', '-c', '1', '-W', '2', '-I', hook.ifname, hook.probe.text], { reject: false, timeoutMs: 10_000 })).exitCode === 0;
+  if (keep) {
+    await d.dispatch(job([], dns));
+    return applied.failed === undefined ? handled() : 1;
   }
-  say(...stockCalls(hook, ctx.env, config.dnsmasqMode).map((c) => `call=${c}`), 'outcome=handled');
+  log.warn('recorded lease unusable: its router does not answer; removing it', { ...fields, router: hook.probe.text });
+  const down: RoutingEvent = { kind: 'address-down', source: 'dhclient', ifname: hook.ifname, address: up.address, manageAddress: true, soleLease: true };
+  if ((await d.dispatch(job([down], dns && { ...dns, servers: [] }))).failed !== undefined) return 1;
+  say('outcome=unusable');
   return 0;
 }
 

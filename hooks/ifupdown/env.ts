@@ -137,18 +137,6 @@ function runOf(env: NodeJS.ProcessEnv): { method: 'static' | 'NetworkManager'; f
   return { method, family, up };
 }
 
-/**
- * The interface and address families this run's events will touch, from the
- * environment before it is validated: a hint for the daemon (as the dhclient
- * hook's eventScope). Undefined for runs that are not ours.
- */
-export function ifupdownScope(env: NodeJS.ProcessEnv): { ifname: string; families: Family[] } | undefined {
-  const run = runOf(env);
-  if ('ignore' in run || !env.IFACE) return undefined;
-  // As lib/apply/handle.ts reads: an address-up its own family, a down (address or interface) both.
-  return { ifname: env.IFACE, families: run.up ? [run.family] : [4, 6] };
-}
-
 /** Turns one ifupdown hook run's environment into routing events. */
 export function parseIfupdownEnv(env: NodeJS.ProcessEnv): ParsedEnv {
   const run = runOf(env);

@@ -6,12 +6,13 @@
 //
 // 1. stops exactly that interface's dhclient(s) (lib/proc/dhclient.ts: pid
 //    file + command line, SIGTERM, SIGKILL after 1 s);
-// 2. removes the interface's name servers from the dnsmasq servers-file and
-//    SIGHUPs the dnsmasq of the pid file;
-// 3. handleEvent(interface-gone): removes every rule of ours that pointed at
-//    the interface's tables (the kernel already dropped its routes, not the
-//    `from A`/`to P`/`iif lo` rules) and releases those leases;
-// 4. releases any other lease the allocator still holds for the interface
+// 2. dispatches one job (lib/dispatch, the daemon's when it runs): the
+//    event interface-gone removes every rule of ours that pointed at the
+//    interface's tables (the kernel already dropped its routes, not the
+//    `from A`/`to P`/`iif lo` rules) and releases those leases; its DNS
+//    change removes the interface's name servers from the dnsmasq
+//    servers-file and SIGHUPs the dnsmasq of the pid file;
+// 3. releases any other lease the allocator still holds for the interface
 //    (an address that never got rules, a degraded one).
 //
 // An interface of that name that exists again (a quick re-plug that got the
@@ -19,12 +20,11 @@
 // Always exits 0 after logging (udev has no use for a failure status);
 // a bad environment is logged and nothing is done.
 
-import { handleEvent } from '../../lib/apply/handle.js';
 import type { Command, CommandContext } from '../../lib/cli/context.js';
-import { removeInterfaceServers } from '../../lib/dns/update.js';
+import { dispatch } from '../../lib/dispatch/dispatch.js';
 import { run } from '../../lib/exec/run.js';
 import { ifnameProblem } from '../../lib/net/ifname.js';
-import { isIgnored } from '../../lib/plan/plan.js';
+import { isIgnored } from '../../lib/plan/ignore.js';
 import { findDhclients, stopDhclient, type FindOptions } from '../../lib/proc/dhclient.js';
 
 const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -74,24 +74,21 @@ export async function runUdevRemove(ctx: CommandContext, deps: UdevRemoveDeps = 
     (s.how === 'survived SIGKILL' ? log.error : log.info)(`dhclient of the removed interface: ${s.how}`, { iface, pid: s.pid, ms: s.ms });
   }
 
-  // 2. DNS
-  if (config.dnsmasqMode) {
-    try {
-      await removeInterfaceServers(iface, { serversFile: config.dnsmasqServersFile, pidFile: config.dnsmasqPidFile, log, dryRun: ctx.options.dryRun });
-    } catch (err) {
-      log.error(`dnsmasq servers not updated: ${(err as Error).message}`, { iface });
-    }
-  }
+  // 2. routing and DNS
+  const { dryRun, verbose, configPath } = ctx.options;
+  await dispatch(
+    {
+      hook: 'udev-remove',
+      events: isIgnored(config, iface) ? [] : [{ kind: 'interface-gone', source: 'udev', ifname: iface }],
+      ...(config.dnsmasqMode ? { dns: { ifname: iface, removeAll: true } } : {}),
+      dryRun,
+      verbose,
+    },
+    { config, configPath, log, out: ctx.out },
+  );
 
-  // 3. + 4. routing and leases
-  if (!isIgnored(config, iface)) {
-    try {
-      await handleEvent({ kind: 'interface-gone', source: 'udev', ifname: iface }, { config, log, dryRun: ctx.options.dryRun });
-    } catch (err) {
-      log.error(`routing of the removed interface not cleaned up: ${(err as Error).message}`, { iface });
-    }
-  }
-  if (!ctx.options.dryRun) {
+  // 3. leases
+  if (!dryRun) {
     try {
       const { listLeases, releaseTable } = await import('../../lib/allocator/client.js');
       for (const lease of (await listLeases(config, { timeoutMs: 2000 })).filter((l) => l.ifname === iface)) {

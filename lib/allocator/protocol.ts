@@ -1,13 +1,13 @@
 // The allocator's wire protocol: one JSON object per line over a Unix stream
-// socket, one response line per request line; a connection may carry several.
-// Field names follow the seed (version, cmd, address, ifname, addr_family,
-// tag, table, lease_expires). Everything a peer sends is parsed here, by pure
-// functions, before the daemon acts on it.
+// socket (lib/ipc/message.ts), one response line per request line; a
+// connection may carry several. Field names follow the seed (version, cmd,
+// address, ifname, addr_family, tag, table, lease_expires). Everything a peer
+// sends is parsed here, by pure functions, before the daemon acts on it.
 
 import { parseIp, type Family } from '../net/address.js';
 import { ifnameProblem } from '../net/ifname.js';
+import { fail, isObject, PROTOCOL_VERSION, type Parsed } from '../ipc/message.js';
 
-export const PROTOCOL_VERSION = 1;
 /** Longest request line the daemon accepts (bytes, newline excluded). */
 export const MAX_REQUEST_BYTES = 4096;
 /** Longest response line a client accepts (a `list` of many leases). */
@@ -44,10 +44,6 @@ export interface Response {
   error?: string;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
-const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
-
 /** Returns why `tag` is not acceptable, or undefined. */
 export function tagProblem(tag: unknown): string | undefined {
   if (typeof tag !== 'string') return `tag: expected a string, received ${typeof tag}`;
@@ -71,20 +67,11 @@ function parseKey(o: Record<string, unknown>): Parsed<{ ifname: string; address:
   }
 }
 
-/** Parses one request line (without its newline). Never throws. */
-export function parseRequest(line: string): Parsed<Request> {
-  if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) return fail(`request longer than ${MAX_REQUEST_BYTES} bytes`);
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    return fail('expected one JSON object per line, received text that is not JSON');
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return fail('expected a JSON object');
-  const r = o as Record<string, unknown>;
-  if (r.version !== PROTOCOL_VERSION) {
-    return fail(`version: expected ${PROTOCOL_VERSION}, received ${JSON.stringify(r.version)}`);
-  }
+/** The allocator's commands, as `cmd` names them. */
+export const ALLOCATOR_COMMANDS = ['request', 'release', 'list'] as const;
+
+/** Checks one request, already a message of the protocol's version (lib/ipc/message.ts). Never throws. */
+export function parseRequest(r: Record<string, unknown>): Parsed<Request> {
   switch (r.cmd) {
     case 'list':
       return { ok: true, value: { version: 1, cmd: 'list' } };
@@ -110,8 +97,8 @@ export function parseRequest(line: string): Parsed<Request> {
 
 /** Checks one stored or listed lease; undefined when it is not one. */
 export function parseWireLease(o: unknown): WireLease | undefined {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return undefined;
-  const r = o as Record<string, unknown>;
+  if (!isObject(o)) return undefined;
+  const r = o;
   const key = parseKey(r);
   if (!key.ok) return undefined;
   if (!Number.isSafeInteger(r.table) || (r.table as number) < 1 || (r.table as number) > 2 ** 32 - 2) return undefined;
@@ -130,8 +117,8 @@ export function parseResponse(line: string): Parsed<Response> {
   } catch {
     return fail('the allocator sent a reply that is not JSON');
   }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return fail('the allocator sent a reply that is not an object');
-  const r = o as Record<string, unknown>;
+  if (!isObject(o)) return fail('the allocator sent a reply that is not an object');
+  const r = o;
   if (r.version !== PROTOCOL_VERSION || r.cmd !== 'response') {
     return fail(`the allocator sent version ${JSON.stringify(r.version)} cmd ${JSON.stringify(r.cmd)}, expected version ${PROTOCOL_VERSION} cmd "response"`);
   }

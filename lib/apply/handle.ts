@@ -38,25 +38,6 @@ export interface HandleDeps {
    * ago; a hook may have changed it meanwhile).
    */
   precondition?: (state: KernelState) => string | undefined;
-  /**
-   * The routing lock, taken for this event before it arrived, and a state
-   * read under it (lib/delegate/prefetch.ts): used in place of taking the
-   * lock, and of the first read when it covers the event's scope.
-   */
-  held?: HeldRead;
-}
-
-/** What an event's state read covers: the sysctls of one interface and the addresses, routes and rules of its families. */
-export interface Scope {
-  ifname: string;
-  families: readonly Family[];
-}
-
-/** A routing lock already held for an event, and what was read under it. */
-export interface HeldRead extends Scope {
-  /** Releases the lock; only the first call does anything. */
-  release: () => Promise<void>;
-  state: Promise<KernelState>;
 }
 
 export interface HandleResult {
@@ -72,15 +53,13 @@ const LEASE_WAIT_UNDER_LOCK_MS = 300;
 /** A pause that does not keep the process alive once everything else is done. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
-const familiesOf = (event: RoutingEvent): Family[] =>
+/**
+ * The address families whose state an event reads: an address-up its own
+ * (it changes nothing of the other); a down, of an address or of the whole
+ * interface, both (a lease of the other family may go with it).
+ */
+export const familiesRead = (event: RoutingEvent): Family[] =>
   event.kind === 'address-up' ? [event.address.address.family] : [4, 6];
-
-/** Whether a read of `held` is the one an event of `scope` makes (the same interface and families). */
-function readCovers(held: Scope, scope: Scope): boolean {
-  const a = [...held.families].sort();
-  const b = [...scope.families].sort();
-  return held.ifname === scope.ifname && a.length === b.length && a.every((f, i) => f === b[i]);
-}
 
 /** The table this (interface, address) already has in the kernel, if any. */
 function tableInKernel(state: KernelState, config: Config, event: RoutingEvent): number {
@@ -141,7 +120,7 @@ async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runne
     await new Promise((resolve) => setImmediate(resolve));
   }
   const run = runner();
-  const read = () => traceSpan('state read', () => readState({ families: familiesOf(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
+  const read = () => traceSpan('state read', () => readState({ families: familiesRead(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
 
   const options: ApplyOptions = {
     run,
@@ -152,15 +131,12 @@ async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runne
     ...(deps.procSys ? { procSys: deps.procSys } : {}),
   };
   const lock = () => (dryRun ? Promise.resolve(undefined) : takeLock(config.runDir));
-  const held = deps.held;
-  let release = held ? held.release : await lock();
+  let release = await lock();
   trace('routing lock taken');
   let first: KernelState | undefined;
   let leased: number;
   try {
-    const covered = held && readCovers(held, { ifname: iface, families: familiesOf(event) });
-    if (held) log.debug(covered ? 'state read ahead of the event used' : 'state read ahead of the event does not cover it: read again', { iface });
-    first = covered ? await held.state.catch(read) : await read();
+    first = await read();
     const quick = await Promise.race([leasePromise, sleep(LEASE_WAIT_UNDER_LOCK_MS).then(() => 'slow' as const)]);
     if (quick === 'slow') {
       await release?.();

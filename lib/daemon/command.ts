@@ -1,44 +1,48 @@
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
-import type { AllocatorService, Service } from '../allocator/server.js';
-import type { DelegateService } from '../delegate/service.js';
+import type { Service } from './service.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
 // each one cleanly (the allocator flushes its store). Services: the table
-// allocator (before it listens, it claims the tables the kernel uses that its
-// store lacks), then the kernel watcher (lib/watch, config watch_kernel),
-// which renews, claims and releases leases in-process.
+// allocator (before the socket listens, it claims the tables the kernel uses
+// that its store lacks), the event service (hooks' jobs, lib/dispatch), the
+// socket serving both (lib/daemon/socket.ts), then the kernel watcher
+// (lib/watch, config watch_kernel), which renews, claims and releases leases
+// in-process.
 
 /** Starts every service of the daemon, in order. */
 async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
   const config = ctx.config();
-  const { startAllocator } = await import('../allocator/server.js');
-  const { startDelegate } = await import('../delegate/service.js');
-  let allocator: AllocatorService | undefined;
-  let delegate: DelegateService | undefined;
-  const starters: (() => Promise<Service>)[] = [
-    async () =>
-      (allocator = await startAllocator({
-        config, log: ctx.log, idleTimeoutMs,
+  const { claimSocketPath, serveSocket } = await import('./socket.js');
+  const { startAllocator } = await import('../allocator/allocator.js');
+  const { startEventService } = await import('../dispatch/service.js');
+  const started: Service[] = [];
+  const start = async <T extends Service>(service: Promise<T> | T): Promise<T> => {
+    const s = await service;
+    started.push(s);
+    return s;
+  };
+  try {
+    // Socket path first: a second daemon must refuse before it touches the store.
+    await claimSocketPath(config.socketPath);
+    const allocator = await start(
+      startAllocator({
+        config, log: ctx.log,
         // Tables the kernel uses are leases, whatever the store says (lib/allocator/kernel-claims.ts).
         kernelLeases: async () => {
           const [{ readState }, { kernelLeases }] = await Promise.all([import('../state/read.js'), import('../allocator/kernel-claims.js')]);
           return kernelLeases(await readState({ families: [4, 6], runDir: config.runDir }), config);
         },
-        // Hooks hand their routing events to the daemon (lib/delegate).
-        onEvent: (o, connection) => (delegate ? delegate.onEvent(o, connection) : Promise.resolve({ version: 1, cmd: 'response', error: 'the daemon is starting' })),
-        onPrefetch: (o, connection) => delegate?.onPrefetch(o, connection),
-      })),
-    async () => (delegate = startDelegate({ config, configPath: ctx.options.configPath, log: ctx.log, allocator: allocator!, verbose: ctx.options.verbose })),
-  ];
-  if (config.watchKernel) {
-    starters.push(async () =>
-      (await import('../watch/watcher.js')).startWatcher({ config, log: ctx.log, allocator: allocator!, manageSlaac: config.manageSlaac, handle: delegate!.handle, run: delegate!.ip.run }),
+      }),
     );
-  }
-  const started: Service[] = [];
-  try {
-    for (const start of starters) started.push(await start());
+    const events = await start(startEventService({ config, configPath: ctx.options.configPath, log: ctx.log, allocator }));
+    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command } });
+    started.push({ name: 'socket', close: () => socket.close() });
+    ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
+    if (config.watchKernel) {
+      const { startWatcher } = await import('../watch/watcher.js');
+      await start(startWatcher({ config, log: ctx.log, allocator, manageSlaac: config.manageSlaac, handle: events.handle, run: events.ip.run }));
+    }
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running
     throw err;

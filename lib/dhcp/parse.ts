@@ -69,27 +69,10 @@ const V4_UP = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
 const V4_DOWN = new Set(['EXPIRE', 'FAIL', 'RELEASE', 'STOP']);
 const V6_UP = new Set(['BOUND6', 'RENEW6', 'REBIND6']);
 const V6_DOWN = new Set(['EXPIRE6', 'RELEASE6', 'STOP6']);
-const RENEWALS = new Set(['RENEW', 'REBIND', 'RENEW6', 'REBIND6']);
 
 /** True for the reasons this hook takes over from dhclient-script. */
 export function isHandledReason(reason: string): boolean {
   return reason === 'TIMEOUT' || V4_UP.has(reason) || V4_DOWN.has(reason) || V6_UP.has(reason) || V6_DOWN.has(reason);
-}
-
-/**
- * The interface and address families the events of `env`'s reason will
- * touch, read before the environment is validated: a hint for the daemon
- * (lib/delegate/wire.ts PrefetchRequest), which checks it, and whose read
- * an event uses only when it touches just that. Undefined for reasons
- * usually ending without an event: renewals (lib/dhcp/renewal.ts) and the
- * reasons left to dhclient-script.
- */
-export function eventScope(env: Env): { ifname: string; families: Family[] } | undefined {
-  const reason = env.reason ?? '';
-  if (!isHandledReason(reason) || RENEWALS.has(reason) || !env.interface) return undefined;
-  const up = reason === 'TIMEOUT' || V4_UP.has(reason) || V6_UP.has(reason);
-  // As lib/apply/handle.ts reads: an address-up its own family, anything else both.
-  return { ifname: env.interface, families: up ? [V6_UP.has(reason) ? 6 : 4] : [4, 6] };
 }
 
 /** Parses dhclient-script's environment; throws DhcpEnvError/IfnameError on untrusted junk. */

@@ -17,6 +17,9 @@ export interface DnsUpdateRequest {
   servers: readonly IpAddress[];
 }
 
+/** What a job does to the servers-file: one family's servers of an interface, or all of them removed (the interface is gone). */
+export type DnsChange = DnsUpdateRequest | { ifname: string; removeAll: true };
+
 export interface DnsUpdateOptions {
   serversFile: string;
   pidFile: string;
@@ -119,3 +122,7 @@ export function clearServers(options: DnsUpdateOptions): Promise<DnsUpdateResult
     unchanged: 'no dnsmasq servers to remove',
   });
 }
+
+/** Applies a job's DNS change (lib/dispatch/handler.ts). */
+export const applyDnsChange = (change: DnsChange, options: DnsUpdateOptions): Promise<DnsUpdateResult> =>
+  'removeAll' in change ? removeInterfaceServers(change.ifname, options) : updateInterfaceServers(change, options);

@@ -10,9 +10,7 @@
 // built with) the exchange goes through node:net. Both paths are tested
 // against a real socket (test/unit/ipc/line-socket.test.ts).
 
-import { writeSync } from 'node:fs';
 import { getSystemErrorName } from 'node:util';
-import { deadline, type Deadline } from './deadline.js';
 
 export type Exchange =
   | { ok: true; reply: string }
@@ -45,26 +43,8 @@ export function lineReader(max: number) {
     chunks.push(nl >= 0 ? chunk.subarray(0, nl) : chunk);
     size += nl >= 0 ? nl : chunk.length;
     if (size > max) return { ok: false, why: `the reply is longer than ${max} bytes` };
-    return nl >= 0 ? { ok: true, reply: decodeUtf8(chunks) } : undefined;
+    return nl >= 0 ? { ok: true, reply: Buffer.concat(chunks).toString('utf8') } : undefined;
   };
-}
-
-/**
- * The text of UTF-8 bytes. ASCII (the daemon's replies, as a rule) is
- * decoded by the engine's own String.fromCharCode: the runtime's Buffer
- * code costs ~0.25 ms the first time a process uses it, on the path of
- * every hook. Anything else goes through Buffer.
- */
-export function decodeUtf8(parts: readonly Uint8Array[]): string {
-  let text = '';
-  for (const part of parts) {
-    for (let i = 0; i < part.length; i += 4096) {
-      const slice = part.subarray(i, i + 4096);
-      for (let k = 0; k < slice.length; k++) if (slice[k]! > 0x7f) return Buffer.concat(parts).toString('utf8');
-      text += String.fromCharCode.apply(null, slice as unknown as number[]);
-    }
-  }
-  return text;
 }
 
 export const closedEarly: Exchange = { ok: false, why: 'the connection was closed without a reply' };
@@ -139,86 +119,20 @@ const errorName = (status: number) => {
   }
 };
 
-/** A connection opened ahead of its exchange (preconnect). */
-interface Early {
-  path: string;
-  pipe: PipeHandle;
-  /** The connect's status (0 or a negative errno). */
-  connected: Promise<number>;
-  /** Requests stay referenced until they complete. */
-  requests: object[];
-}
-let early: Early | undefined;
-
-/**
- * Connects to `path` now and sends `firstLine` (no reply expected); the next
- * exchangeLine with the same path goes over that connection, so the peer
- * learns what is coming while this process still prepares it. Resolves when
- * the line is written, or could not be. Best effort: without the pipe
- * handle, or with a connection already open, it does nothing; a failed
- * connect is reported by that exchange. dropPreconnected closes a
- * connection no exchange used.
- */
-export function preconnect(path: string, firstLine: string): Promise<void> {
-  const b = pipeBinding();
-  if (!b || early) return Promise.resolve();
-  const pipe = new b.Pipe(b.SOCKET);
-  const connect = new b.PipeConnectWrap();
-  const requests: object[] = [connect];
-  let rest = Buffer.from(`${firstLine}\n`);
-  const connected = new Promise<number>((resolve) => {
-    connect.oncomplete = (status: number) => {
-      if (status === 0 && rest.length) {
-        const write = new b.WriteWrap();
-        write.handle = pipe;
-        write.async = false;
-        write.oncomplete = () => {};
-        if (pipe.writeBuffer(write, rest) >= 0) requests.push(write);
-      }
-      resolve(status);
-    };
-  });
-  const err = pipe.connect(connect, path);
-  early = { path, pipe, connected: err < 0 ? Promise.resolve(err) : connected, requests };
-  if (err < 0) return Promise.resolve();
-  // A Unix socket is connected when connect() returns, but libuv reports it a
-  // turn of the event loop later and holds writes until the turn after: the
-  // line goes straight to the descriptor now (nothing else was written to
-  // it), and through the handle in the connect's callback only if it could not.
-  const fd = (pipe as unknown as { fd?: unknown }).fd;
-  if (typeof fd === 'number' && fd >= 0) {
-    try {
-      rest = rest.subarray(writeSync(fd, rest));
-    } catch {
-      // EAGAIN and the like: the callback writes it
-    }
-  }
-  return rest.length ? early.connected.then(() => {}) : Promise.resolve();
-}
-
-/** Closes a preconnected connection that no exchange took (the peer sees it end). */
-export function dropPreconnected(): void {
-  early?.pipe.close();
-  early = undefined;
-}
-
 function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions): Promise<Exchange> {
   return new Promise((resolve) => {
-    const pre = early?.path === path ? early : undefined;
-    if (pre) early = undefined;
-    const pipe = pre?.pipe ?? new b.Pipe(b.SOCKET);
+    const pipe = new b.Pipe(b.SOCKET);
     const read = lineReader(o.maxReplyBytes);
     let done = false;
     // Requests stay referenced until they complete (the handle holds no reference to them).
     let write: InstanceType<PipeBinding['WriteWrap']> | undefined;
-    let timer: Deadline | undefined;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (r: Exchange) => {
       if (done) return;
       done = true;
-      timer?.cancel();
+      clearTimeout(timer);
       pipe.onread = () => {}; // must stay a function (the runtime asserts it)
       pipe.close();
-      pre?.requests.splice(0); // referenced until here, settled by now
       resolve(r);
     };
     const onConnected = (status: number) => {
@@ -239,14 +153,10 @@ function viaPipe(b: PipeBinding, path: string, line: string, o: ExchangeOptions)
       };
       const err = pipe.writeUtf8String(write, `${line}\n`) || pipe.readStart();
       if (err < 0) return finish({ ok: false, why: `writing to ${path}: ${errorName(err)}` });
-      // Armed once the line is out (a Unix socket's connect does not wait),
-      // with the engine's timer, not the runtime's (deadline.ts).
-      timer = deadline(o.timeoutMs, () => finish(timedOut(o.timeoutMs)));
+      // Armed once the line is out (a Unix socket's connect does not wait);
+      // unreferenced: the socket being read keeps the process alive, the timer alone does not.
+      timer = setTimeout(() => finish(timedOut(o.timeoutMs)), o.timeoutMs).unref();
     };
-    if (pre) {
-      void pre.connected.then(onConnected);
-      return;
-    }
     const connect = new b.PipeConnectWrap();
     connect.oncomplete = onConnected;
     const err = pipe.connect(connect, path);

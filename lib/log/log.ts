@@ -38,6 +38,21 @@ export interface LoggerOptions {
   syslog?: boolean;
   /** Where formatted lines go; stderr by default. */
   write?: (line: string) => void;
+  /**
+   * Where syslog lines go: by default a logger(1) of this logger's own,
+   * started at its first line and ended by flush; the daemon shares one
+   * among the loggers of the jobs it applies.
+   */
+  sink?: Syslog;
+}
+
+/** One logger(1) process, started at the first line. */
+export interface Syslog {
+  send(level: Level, source: string, line: string): void;
+  /** Starts logger(1) now, if not yet. */
+  prepare(): void;
+  /** Ends logger(1) once every line reached it. */
+  flush(): Promise<void>;
 }
 
 const SYSLOG_LEVEL: Record<Level, number> = { error: 3, warn: 4, info: 6, debug: 7 };
@@ -54,8 +69,7 @@ export function formatLine(message: string, fields: Fields = {}): string {
   return parts.length ? `${message} ${parts.join(' ')}` : message;
 }
 
-export function createLogger(options: LoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => writeStderr(`${line}\n`));
+export function createSyslog(): Syslog {
   let logger: ChildProcess | undefined;
   /** Lines written before logger(1) could be started. */
   let pending: string[] | undefined;
@@ -78,21 +92,37 @@ export function createLogger(options: LoggerOptions): Logger {
     started = startLogger().catch(() => {}); // cannot start logger(1): stderr still has it
   };
 
-  const toSyslog = (level: Level, line: string) => {
-    const prio = FACILITY_DAEMON * 8 + SYSLOG_LEVEL[level];
-    const text = `<${prio}>${options.source}: ${line.replace(/\n/g, ' ')}\n`;
-    if (logger) logger.stdin!.write(text);
-    else {
-      if (!pending) start();
-      pending!.push(text);
-    }
+  return {
+    send(level, source, line) {
+      const prio = FACILITY_DAEMON * 8 + SYSLOG_LEVEL[level];
+      const text = `<${prio}>${source}: ${line.replace(/\n/g, ' ')}\n`;
+      if (logger) logger.stdin!.write(text);
+      else {
+        if (!pending) start();
+        pending!.push(text);
+      }
+    },
+    prepare() {
+      if (!logger && !pending) start();
+    },
+    async flush() {
+      await started;
+      logger?.stdin?.end();
+      await closed;
+    },
   };
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const write = options.write ?? ((line: string) => writeStderr(`${line}\n`));
+  const own = options.sink ? undefined : createSyslog();
+  const syslog = options.sink ?? own!;
 
   const emit = (level: Level) => (message: string, fields?: Fields) => {
     if (level === 'debug' && !options.verbose) return;
     const line = formatLine(message, fields);
     write(`multihomed-routing ${options.source}: ${level === 'info' ? '' : `${level}: `}${line}`);
-    if (options.syslog) toSyslog(level, line);
+    if (options.syslog) syslog.send(level, options.source, line);
   };
 
   return {
@@ -102,12 +132,10 @@ export function createLogger(options: LoggerOptions): Logger {
     debug: emit('debug'),
     local: (message, fields) => write(`multihomed-routing ${options.source}: ${formatLine(message, fields)}`),
     prepare: () => {
-      if (options.syslog && !logger && !pending) start();
+      if (options.syslog) syslog.prepare();
     },
     flush: async () => {
-      await started;
-      logger?.stdin?.end();
-      await closed;
+      await own?.flush();
     },
   };
 }

@@ -11,7 +11,8 @@
 // periodic pass (lease_time/4, at most 5 min) renews leases on a quiet host.
 
 import { existsSync } from 'node:fs';
-import type { AllocatorService, Service } from '../allocator/server.js';
+import type { AllocatorService } from '../allocator/allocator.js';
+import type { Service } from '../daemon/service.js';
 import type { TableAllocator } from '../apply/allocator.js';
 import { handleEvent } from '../apply/handle.js';
 import type { Config } from '../config/schema.js';

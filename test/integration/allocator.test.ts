@@ -222,7 +222,8 @@ describe('table allocator (real daemon, real client processes)', () => {
     const garbage = rawClient(main.socket);
     await garbage.send('garbage\n\u0000\u00ff{}\n{"version":1,"cmd":"list"}\n');
     const big = rawClient(main.socket);
-    await big.send(`{"version":1,"cmd":"request","tag":"${'x'.repeat(8000)}`);
+    // Whole: a line is held to its command's limit once its cmd is read (lib/daemon/socket.ts).
+    await big.send(`{"version":1,"cmd":"request","tag":"${'x'.repeat(8000)}"}\n`);
 
     // A well-behaved client is served meanwhile.
     const ok = await again(kept!);

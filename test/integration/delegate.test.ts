@@ -1,14 +1,14 @@
-// Hooks hand their events to the running daemon (lib/delegate): the daemon
-// applies them, and the kernel state is what the hook working alone makes;
-// with the daemon gone or stopped the hook works alone; the daemon refuses
-// malformed and oversized events and keeps serving.
+// Hooks dispatch their jobs to the running daemon (lib/dispatch): the
+// daemon applies them, and the kernel state is what the hook working alone
+// makes; with the daemon gone or stopped the hook works alone; the daemon
+// refuses malformed and oversized jobs and keeps serving.
 
 import fs from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DELEGATE_TIMEOUT_MS } from '../../lib/delegate/client.js';
+import { DISPATCH_TIMEOUT_MS } from '../../lib/dispatch/dispatch.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
-import { cli, CONFIG, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
+import { cli, CONFIG, EXE, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const up = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '192.0.2.10/24', IF_GATEWAY: '192.0.2.1' };
 const down = { ...up, MODE: 'stop', PHASE: 'post-down' };
@@ -60,12 +60,10 @@ describe('hooks delegate their events to the daemon', () => {
     await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
     const t0 = Date.now();
     const delegated = await hook(up);
-    // The reply ends the hook: its reply deadline keeps no process alive (lib/ipc/deadline.ts).
-    expect(Date.now() - t0).toBeLessThan(DELEGATE_TIMEOUT_MS / 2);
+    // The reply ends the hook: its reply deadline keeps no process alive (lib/ipc/line-socket.ts).
+    expect(Date.now() - t0).toBeLessThan(DISPATCH_TIMEOUT_MS / 2);
     expect(delegated.exitCode).toBe(0);
     expect(delegated.stderr).toMatch(/ifupdown: debug: applied by the daemon pid=\d+/);
-    // The hook announced the event; the daemon read its state meanwhile (lib/delegate/prefetch.ts).
-    expect(delegated.stderr).toMatch(/ifupdown: debug: state read ahead of the event used iface=eth0/);
     expect(delegated.stderr).toMatch(/ifupdown: routing updated iface=eth0 address=192\.0\.2\.10\/24 table=\d+ changes=\d+/);
     const byDaemon = await snapshot();
     expect(byDaemon.rules).toHaveLength(4);
@@ -118,39 +116,24 @@ describe('hooks delegate their events to the daemon', () => {
     }
   });
 
-  test('dhclient announces its event: the daemon reads ahead under the routing lock; an announcement without an event holds up nothing', async () => {
-    const lease = { interface: 'eth0', new_ip_address: '192.0.2.30', new_subnet_mask: '255.255.255.0', new_routers: '192.0.2.1' };
-    const dhclient = (env: Record<string, string>) => cli(bed.host, ['--verbose', 'dhclient-hook'], env);
-    const lock = bed.host.path('/run/multihomed-routing/routing.lock');
-    const bound = await dhclient({ ...lease, reason: 'BOUND' });
+  test('udev-remove: its job (the interface gone, its name servers) is answered by the daemon', async () => {
+    const servers = () => bed.host.readFile('/run/multihomed-routing/dnsmasq-servers.conf').then((t) => t.split('\n').filter((l) => l.startsWith('server=')), () => []);
+    await bed.host.exec(['ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth5peer']);
+    for (const dev of ['eth5', 'eth5peer']) await bed.host.exec(['ip', 'link', 'set', dev, 'up']);
+    const lease = { interface: 'eth5', new_ip_address: '198.51.100.5', new_subnet_mask: '255.255.255.0', new_routers: '198.51.100.1', new_domain_name_servers: '198.51.100.53' };
+    const bound = await cli(bed.host, ['--verbose', 'dhclient-hook'], { ...lease, reason: 'BOUND' });
     expect(bound.stdout).toMatch(/outcome=handled/);
-    expect(bound.stderr).toMatch(/applied by the daemon[\s\S]*debug: state read ahead of the event used iface=eth0/);
-    expect((await ourRules(bed.host)).filter((r) => r.includes('from 192.0.2.30'))).toHaveLength(1);
-    expect(fs.existsSync(lock)).toBe(false);
+    expect((await ourRules(bed.host)).filter((r) => r.includes('198.51.100.5'))).toHaveLength(1);
+    expect(await servers()).toContain('server=198.51.100.53@eth5');
 
-    // Announced, then refused its environment (a mask that is not a mask): no event follows.
-    const refused = await dhclient({ ...lease, interface: 'eth0', new_subnet_mask: '255.0.255.0', reason: 'REBOOT' });
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/refused DHCP values/);
-    for (let i = 0; i < 40 && fs.existsSync(lock); i++) await new Promise((res) => setTimeout(res, 25));
-    expect(fs.existsSync(lock)).toBe(false);
-    // The next event is not held up, and the announcement changed nothing.
-    const t0 = Date.now();
-    const released = await dhclient({ interface: 'eth0', old_ip_address: '192.0.2.30', old_subnet_mask: '255.255.255.0', reason: 'RELEASE' });
-    expect(Date.now() - t0).toBeLessThan(5000);
-    expect(released.stderr).toMatch(/applied by the daemon/);
-    expect((await ourRules(bed.host)).filter((r) => r.includes('192.0.2.30'))).toEqual([]);
-
-    // A malformed announcement gets no reply and is logged; the event after it on the same connection is answered.
-    const line = (o: object) => `${JSON.stringify(o)}\n`;
-    const reply = await exchange(
-      socket,
-      line({ version: 1, cmd: 'prefetch', ifname: '../eth0', families: [4] }) +
-        line({ version: 1, cmd: 'event', event: { kind: 'address-down', source: 'dhclient', ifname: 'eth0', address: '192.0.2.31/24', manage_address: true }, dry_run: true, verbose: false, config_path: CONFIG, hook: 'dhclient-hook', expires_at: Date.now() + 10_000 }),
-    );
-    expect(JSON.parse(reply)).toMatchObject({ cmd: 'response', changes: expect.any(Number) });
-    const log = (fs.readdirSync(bed.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('daemon.out')).map((f) => fs.readFileSync(`${bed.dir}/${f}`, 'utf8')).join('');
-    expect(log).toMatch(/warn: ignored a malformed prefetch line reason="ifname: contains '\/'/);
+    await bed.host.exec(['ip', 'link', 'del', 'eth5']);
+    const r = await bed.host.exec(['env', '-i', 'ACTION=remove', 'SUBSYSTEM=net', 'INTERFACE=eth5', 'IFINDEX=99', EXE, '--config', CONFIG, '--verbose', 'udev-remove']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/udev-remove: debug: applied by the daemon pid=\d+/);
+    expect(r.stderr).toMatch(/udev-remove: dnsmasq servers of the interface removed ifname=eth5/);
+    expect(r.stderr).not.toMatch(/working alone/);
+    expect((await ourRules(bed.host)).filter((r) => r.includes('198.51.100.5'))).toEqual([]);
+    expect(await servers()).not.toContain('server=198.51.100.53@eth5');
   });
 
   test("kill -9 before a delegated event's lease reached the store: the restarted daemon claims the table from the kernel before it answers", async () => {
@@ -201,9 +184,9 @@ describe('hooks delegate their events to the daemon', () => {
   });
 
   test('a malformed or oversized event gets an error reply; the daemon keeps serving', async () => {
-    const bad = await exchange(socket, `${JSON.stringify({ version: 1, cmd: 'event', event: { kind: 'address-up', source: 'ifupdown', ifname: 'eth0', address: '192.0.2.10/33', gateways: [], routes: [], dns_servers: [], manage_address: false }, dry_run: false, verbose: false, config_path: CONFIG, hook: 'ifupdown', expires_at: Date.now() + 10_000 })}\n`);
+    const bad = await exchange(socket, `${JSON.stringify({ version: 1, cmd: 'event', events: [{ kind: 'address-up', source: 'ifupdown', ifname: 'eth0', address: '192.0.2.10/33', gateways: [], routes: [], manage_address: false }], dry_run: false, verbose: false, config_path: CONFIG, hook: 'ifupdown', expires_at: Date.now() + 10_000 })}\n`);
     expect(JSON.parse(bad)).toMatchObject({ cmd: 'response', error: expect.stringMatching(/event\.address/) });
-    const hostile = await exchange(socket, `${JSON.stringify({ version: 1, cmd: 'event', event: { kind: 'interface-gone', source: 'udev', ifname: 'eth0', extra: '$(reboot)' }, dry_run: false, verbose: false, config_path: CONFIG, hook: 'ifupdown', expires_at: Date.now() + 10_000 })}\n`);
+    const hostile = await exchange(socket, `${JSON.stringify({ version: 1, cmd: 'event', events: [{ kind: 'interface-gone', source: 'udev', ifname: 'eth0', extra: '$(reboot)' }], dry_run: false, verbose: false, config_path: CONFIG, hook: 'ifupdown', expires_at: Date.now() + 10_000 })}\n`);
     expect(JSON.parse(hostile).error).toMatch(/unexpected field/);
     const huge = await exchange(socket, `{"version":1,"cmd":"event",${'"x":"' + 'a'.repeat(70_000)}"}\n`);
     expect(JSON.parse(huge).error).toMatch(/request longer than 65536 bytes/);

@@ -1,10 +1,11 @@
-// The client API (what hooks call) against the server started in-process on
-// a socket in a temp dir, with a fake clock for expiry.
+// The client API (what hooks call) against the allocator started in-process,
+// served on the daemon's socket module in a temp dir, with a fake clock for expiry.
 import { join } from 'node:path';
 import tmp from 'tmp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AllocatorError, call, listLeases, releaseTable, requestTable } from '../../../lib/allocator/client.js';
-import { startAllocator, STORE_SOON_MS, type AllocatorService } from '../../../lib/allocator/server.js';
+import { startAllocator, STORE_SOON_MS, type AllocatorService } from '../../../lib/allocator/allocator.js';
+import { claimSocketPath, serveSocket, type SocketServer } from '../../../lib/daemon/socket.js';
 import { createLogger } from '../../../lib/log/log.js';
 import { parseIp } from '../../../lib/net/address.js';
 
@@ -20,11 +21,15 @@ const lines: string[] = [];
 const log = createLogger({ source: 'test', write: (l) => lines.push(l) });
 let clock = 1_000;
 let service: AllocatorService;
+let socket: SocketServer;
 
 beforeAll(async () => {
+  await claimSocketPath(config.socketPath);
   service = await startAllocator({ config, log, now: () => clock, expiryIntervalMs: 50 });
+  socket = await serveSocket({ path: config.socketPath, log, commands: service.commands });
 });
 afterAll(async () => {
+  await socket?.close();
   await service?.close();
   dir.removeCallback();
 });

@@ -4,7 +4,7 @@ import tmp from 'tmp';
 import { describe, expect, it } from 'vitest';
 import { claimFromKernel, kernelLeases, type KernelLease } from '../../../lib/allocator/kernel-claims.js';
 import { LeaseTable } from '../../../lib/allocator/leases.js';
-import { startAllocator } from '../../../lib/allocator/server.js';
+import { startAllocator } from '../../../lib/allocator/allocator.js';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { createLogger } from '../../../lib/log/log.js';
 import { link, state } from '../plan/fake-kernel.js';
@@ -67,7 +67,7 @@ describe('the allocator claims them before it listens', () => {
     const dir = tmp.dirSync({ prefix: 'mhr-claims-', unsafeCleanup: true });
     const lines: string[] = [];
     const service = await startAllocator({
-      config: { ...config, socketPath: join(dir.name, 'run', 'a.sock'), storePath: join(dir.name, 'leases.json') },
+      config: { ...config, storePath: join(dir.name, 'leases.json') },
       log: createLogger({ source: 'test', write: (l) => lines.push(l) }),
       now: () => NOW,
       kernelLeases: kernel,
@@ -75,7 +75,7 @@ describe('the allocator claims them before it listens', () => {
     return { dir, lines, service, stored: () => readFileSync(join(dir.name, 'leases.json'), 'utf8') };
   };
 
-  it('claimed leases are held and on disk when the socket answers', async () => {
+  it('claimed leases are held and on disk when the allocator is started (before the daemon listens)', async () => {
     const a = await start(async () => kernelLeases(kernel, config));
     try {
       expect(a.service.table.list().map((l) => [l.ifname, l.table])).toEqual([['eth0', 10000], ['eth1', 10003]]);

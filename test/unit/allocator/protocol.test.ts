@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REQUEST_BYTES, parseRequest, parseResponse, parseWireLease } from '../../../lib/allocator/protocol.js';
+import { MAX_REQUEST_BYTES, parseRequest as parseObject, parseResponse, parseWireLease } from '../../../lib/allocator/protocol.js';
+import { parseMessage } from '../../../lib/ipc/message.js';
+
+/** A request line as the daemon reads it: the message (lib/ipc/message.ts), then the request. */
+const parseRequest = (line: string) => {
+  const message = parseMessage(line, MAX_REQUEST_BYTES);
+  return message.ok ? parseObject(message.value) : message;
+};
 
 const req = (o: Record<string, unknown>) => JSON.stringify({ version: 1, cmd: 'request', ifname: 'eth0', address: '192.0.2.1', addr_family: 4, ...o });
 

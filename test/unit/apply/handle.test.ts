@@ -1,10 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TableAllocator } from '../../../lib/apply/allocator.js';
-import { handleEvent, type HeldRead, type Scope } from '../../../lib/apply/handle.js';
-import { readState } from '../../../lib/state/read.js';
+import { familiesRead, handleEvent } from '../../../lib/apply/handle.js';
 import { parseConfig } from '../../../lib/config/parse.js';
 import type { RunOptions, RunResult, Runner } from '../../../lib/exec/run.js';
 import { createLogger } from '../../../lib/log/log.js';
@@ -26,12 +25,15 @@ function kernel(opts: { failApplies?: number } = {}) {
   const applied: string[] = [];
   const forced: string[] = [];
   let reads = 0;
+  /** The families of every state read, in order. */
+  const readFamilies: number[] = [];
   let failures = opts.failApplies ?? 0;
   const run: Runner = async (argv: readonly string[], options: RunOptions = {}) => {
     const result = (stdout: string, exitCode = 0, stderr = ''): RunResult => ({ command: [...argv], exitCode, signal: null, stdout, stderr, durationMs: 1 });
     const family = argv.find((a) => a === '-4' || a === '-6')!;
     if (argv.includes('-json')) {
       reads++;
+      readFamilies.push(family === '-4' ? 4 : 6);
       const out = READ[family]!;
       // The first family's batch carries `link show` too.
       return result(options.input?.startsWith('link show') ? out : out.split('\n').slice(family === '-4' ? 1 : 0).join('\n'));
@@ -47,7 +49,7 @@ function kernel(opts: { failApplies?: number } = {}) {
     applied.push(options.input ?? '');
     return result('');
   };
-  return { run, applied, forced, reads: () => reads };
+  return { run, applied, forced, reads: () => reads, readFamilies };
 }
 
 function allocator(table: number, delayMs = 0) {
@@ -173,53 +175,15 @@ describe('handleEvent', () => {
     expect(k.reads()).toBe(2);
   });
 
-  describe('with the lock and a read held for it (the daemon read ahead, lib/delegate/prefetch.ts)', () => {
-    /** A HeldRead of `scope`, read through the same fake kernel; counts the releases. */
-    function held(k: ReturnType<typeof kernel>, d: ReturnType<typeof deps>['d'], scope: Scope) {
-      const released: number[] = [];
-      const state = readState({ families: scope.families, sysctlInterfaces: [scope.ifname], runDir: d.config.runDir, run: k.run, procSys: d.procSys });
-      const h: HeldRead = { ...scope, state, release: async () => void released.push(1) };
-      return { h, released };
-    }
-
-    it('plans from the held read and takes no lock of its own', async () => {
-      const k = kernel();
-      const { d } = deps(k.run, allocator(10007).a);
-      const { h, released } = held(k, d, { ifname: 'eth2', families: [4] });
-      await h.state;
-      const readsBefore = k.reads();
-      // The routing lock file taken by someone else: an event that took it would wait (and time out).
-      writeFileSync(join(d.config.runDir, 'routing.lock'), `${process.pid}\n`);
-      const r = await handleEvent(upEth2, { ...d, held: h });
-      expect(r).toEqual({ table: 10007, degraded: false, changes: 8 });
-      expect(k.reads()).toBe(readsBefore);
-      expect(k.applied[0]).toContain('rule add pref 10000 from 203.0.113.10/32 lookup 10007 protocol 201');
-      expect(released.length).toBeGreaterThanOrEqual(1);
-    });
-
-    it.each([
-      ['another interface', { ifname: 'eth1', families: [4] as const }],
-      ['other families', { ifname: 'eth2', families: [4, 6] as const }],
-    ])('a held read of %s is not used: the event reads its own, under the held lock', async (_, scope) => {
-      const k = kernel();
-      const { d } = deps(k.run, allocator(10007).a);
-      const { h } = held(k, d, scope);
-      await h.state;
-      const readsBefore = k.reads();
-      const r = await handleEvent(upEth2, { ...d, held: h });
-      expect(r.changes).toBe(8);
-      expect(k.reads()).toBe(readsBefore + 1);
-    });
-
-    it('a held read that failed is made again', async () => {
-      const k = kernel();
-      const { d } = deps(k.run, allocator(10007).a);
-      const h: HeldRead = { ifname: 'eth2', families: [4], state: Promise.reject(new Error('ip died')), release: async () => {} };
-      h.state.catch(() => {});
-      const r = await handleEvent(upEth2, { ...d, held: h });
-      expect(r.changes).toBe(8);
-      expect(k.reads()).toBe(1);
-    });
+  it.each([
+    ['an address-up', upEth2],
+    ['an address-down', { kind: 'address-down', source: 'ifupdown', ifname: 'eth2', address: upEth2.address, manageAddress: false }],
+    ['an interface gone', { kind: 'interface-gone', source: 'udev', ifname: 'eth2' }],
+  ] as [string, RoutingEvent][])('%s reads the state of the families familiesRead names', async (_, event) => {
+    const k = kernel();
+    const { d } = deps(k.run, allocator(10007).a);
+    await handleEvent(event, d);
+    expect(new Set(k.readFamilies)).toEqual(new Set(familiesRead(event)));
   });
 
   it('ignored interfaces cost nothing', async () => {

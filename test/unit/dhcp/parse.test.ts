@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventScope, parseDhclientEnv, type DhclientHook } from '../../../lib/dhcp/parse.js';
+import { parseDhclientEnv, type DhclientHook } from '../../../lib/dhcp/parse.js';
 import type { RoutingEvent } from '../../../lib/plan/event.js';
 
 // Environments as dhclient 4.4.3 passes them to dhclient-script (captured
@@ -282,38 +282,5 @@ describe('parseDhclientEnv: hostile and broken values reject the whole event', (
     const hook = parseDhclientEnv({ ...BOUND, interface: 'e$(x);`y`' });
     expect(hook.ifname).toBe('e$(x);`y`');
     expect(hook.events[0]!.ifname).toBe('e$(x);`y`');
-  });
-});
-
-describe('eventScope: what the hook tells the daemon before it parses', () => {
-  const RELEASE = { ...OLD, reason: 'RELEASE', interface: 'eth1' };
-  const RELEASE6 = { ...OLD6, reason: 'RELEASE6', interface: 'eth1' };
-  const TIMEOUT = { ...BOUND, reason: 'TIMEOUT' };
-  it.each([
-    ['BOUND', BOUND, [4]],
-    ['REBOOT', { ...BOUND, reason: 'REBOOT' }, [4]],
-    ['TIMEOUT', TIMEOUT, [4]],
-    ['BOUND6', BOUND6, [6]],
-    ['RELEASE (an address-down reads both families)', RELEASE, [4, 6]],
-    ['RELEASE6', RELEASE6, [4, 6]],
-  ] as const)('%s: the interface and the families its first event reads', (_, env, families) => {
-    expect(eventScope(env)).toEqual({ ifname: 'eth1', families });
-    // The same scope handle.ts reads for the event the full parse makes (else the daemon's read goes unused).
-    const first = parseDhclientEnv(env).events[0]!;
-    expect(first.ifname).toBe('eth1');
-    expect(first.kind === 'address-up' ? [first.address.address.family] : [4, 6]).toEqual(families);
-  });
-
-  it.each([
-    ['RENEW (mostly left to dhclient-script)', { ...BOUND, ...OLD, reason: 'RENEW' }],
-    ['REBIND6', { ...BOUND6, ...OLD6, reason: 'REBIND6' }],
-    ['PREINIT (not ours)', { reason: 'PREINIT', interface: 'eth1' }],
-    ['no interface', { ...BOUND, interface: undefined }],
-    ['no reason', { interface: 'eth1' }],
-  ] as const)('%s: none', (_, env) => expect(eventScope(env as Env)).toBeUndefined());
-
-  it('passes the interface on unchecked: the daemon validates the hint, the parse the event', () => {
-    expect(eventScope({ ...BOUND, interface: 'eth1; reboot' })).toEqual({ ifname: 'eth1; reboot', families: [4] });
-    expect(() => parseDhclientEnv({ ...BOUND, interface: 'eth1; reboot' })).toThrow(/interface/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ifupdownScope, parseIfupdownEnv } from '../../../hooks/ifupdown/env.js';
+import { parseIfupdownEnv } from '../../../hooks/ifupdown/env.js';
 import type { RoutingEvent } from '../../../lib/plan/event.js';
 
 const base = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up' };
@@ -70,35 +70,5 @@ describe('parseIfupdownEnv: NetworkManager through 01-ifupdown', () => {
     const got = events({ ...nm, ...env });
     if (want instanceof RegExp) expect(got).toMatch(want);
     else expect(got).toEqual(want);
-  });
-});
-
-describe('ifupdownScope: what the hook tells the daemon before it parses', () => {
-  const nm = { IFACE: 'wlan0', ADDRFAM: 'inet6', METHOD: 'NetworkManager', MODE: 'start', PHASE: 'post-up', IP6_NUM_ADDRESSES: '1', IP6_ADDRESS_0: '2001:db8::5/64 fe80::1' };
-  it.each<[string, Record<string, string>]>([
-    ['static up', { ...base, IF_ADDRESS: '192.0.2.10/24' }],
-    ['static inet6 up', { ...base, ADDRFAM: 'inet6', IF_ADDRESS: '2001:db8::10/64' }],
-    ['static post-down', { ...base, MODE: 'stop', PHASE: 'post-down', IF_ADDRESS: '192.0.2.10/24' }],
-    ['NetworkManager up', nm],
-    ['NetworkManager down', { ...nm, MODE: 'stop', PHASE: 'post-down' }],
-  ])('%s: the interface and the families its first event reads', (_, env) => {
-    const parsed = parseIfupdownEnv(env);
-    if (parsed.kind !== 'events') throw new Error(parsed.why);
-    const first = parsed.events[0]!;
-    // The scope handle.ts reads for that event (else the daemon's read goes unused).
-    expect(ifupdownScope(env)).toEqual({ ifname: first.ifname, families: first.kind === 'address-up' ? [first.address.address.family] : [4, 6] });
-  });
-
-  it.each<[string, Record<string, string>]>([
-    ['loopback', { ...base, METHOD: 'loopback' }],
-    ['dhcp (dhclient does it)', { ...base, METHOD: 'dhcp' }],
-    ['pre-up', { ...base, PHASE: 'pre-up' }],
-    ['no IFACE', { ...base, IFACE: '' }],
-  ])('%s: none', (_, env) => expect(ifupdownScope(env)).toBeUndefined());
-
-  it('passes the interface on unchecked: the daemon validates the hint, the parse refuses the run', () => {
-    const env = { ...base, IFACE: 'eth0;reboot', IF_ADDRESS: '192.0.2.10/24' };
-    expect(ifupdownScope(env)).toEqual({ ifname: 'eth0;reboot', families: [4] });
-    expect(parseIfupdownEnv(env)).toMatchObject({ kind: 'invalid' });
   });
 });

@@ -1,6 +1,7 @@
-// The dhclient-hook command's decisions, with the routing library and ping
-// replaced (the real ones run in the integration suite): which events reach
-// handleEvent, what lands in the servers-file, what the shim is told.
+// The dhclient-hook command's decisions, through the real job handler
+// (lib/dispatch/handler.ts) with handleEvent and ping replaced (the real ones
+// run in the integration suite): which jobs it dispatches, which events
+// reach handleEvent, what lands in the servers-file, what the shim is told.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,15 +14,16 @@ import { createLogger } from '../../../../lib/log/log.js';
 import { writeRecord } from '../../../../lib/watch/records.js';
 import type { RoutingEvent } from '../../../../lib/plan/event.js';
 import { runDhclientHook, type DhclientHookDeps } from '../../../../hooks/dhclient/command.js';
-import { DelegatedFailure } from '../../../../lib/delegate/route.js';
+import { runJob } from '../../../../lib/dispatch/handler.js';
 
 let dir: string;
 let out: string;
 let logLines: string[];
 let handled: string[];
 let pings: string[][];
-/** The servers sent along with an event, as `kind: servers`. */
-let sentDns: string[];
+/** The jobs dispatched: their events' kinds, then their servers. */
+let jobs: string[];
+let current: CommandContext;
 
 const BOUND = {
   reason: 'BOUND', interface: 'eth1', new_ip_address: '10.99.0.60', new_subnet_mask: '255.255.255.0',
@@ -32,29 +34,33 @@ function ctx(env: Record<string, string>, configText = '', dryRun = false): Comm
   const config = parseConfig(
     `dnsmasq_servers_file = ${dir}/servers.conf\ndnsmasq_pid_file = ${dir}/none.pid\nrun_dir = ${dir}/run\n${configText}`,
   );
-  return {
+  return (current = {
     args: [],
     env,
     options: { configPath: '(test)', dryRun, verbose: true },
     config: () => config,
     log: createLogger({ source: 'dhclient-hook', verbose: true, write: (l) => logLines.push(l) }),
     out: (t) => void (out += t),
-  };
+  });
 }
 
-/** The hook's dependencies; `daemon`: handle plays a daemon that writes the servers it is sent (dnsDone). */
-function deps(opts: { fail?: (e: RoutingEvent) => boolean; pingOk?: boolean; daemon?: boolean } = {}): DhclientHookDeps {
+/** The hook's dependencies: jobs go to the real handler, with events that `fail` throwing. */
+function deps(opts: { fail?: (e: RoutingEvent) => boolean; pingOk?: boolean } = {}): DhclientHookDeps {
   return {
-    handle: async (event, options) => {
-      const what = `${event.kind} ${event.ifname}${event.kind !== 'interface-gone' ? ` ${event.address.address.text}${event.soleLease ? ' sole' : ''}` : ''}`;
-      handled.push(what);
-      if (options.dns) sentDns.push(`${event.kind}: ${options.dns.servers.map((a) => a.text).join(' ') || '(none)'}`);
-      const dnsDone = !!(opts.daemon && options.dns);
-      if (opts.fail?.(event)) {
-        if (opts.daemon) throw new DelegatedFailure(`ip failed for ${what}`, dnsDone);
-        throw new Error(`ip failed for ${what}`);
-      }
-      return { table: 10000, degraded: false, changes: 1, dnsDone };
+    dispatch: (job) => {
+      const dns = job.dns && 'servers' in job.dns ? ` dns ${job.dns.servers.map((a) => a.text).join(' ') || '(none)'}` : '';
+      jobs.push(`${job.events.map((e) => e.kind).join(',') || '(no event)'}${dns}`);
+      return runJob(job, {
+        config: current.config(),
+        log: current.log,
+        out: () => {},
+        handle: async (event) => {
+          const what = `${event.kind} ${event.ifname}${event.kind !== 'interface-gone' ? ` ${event.address.address.text}${event.soleLease ? ' sole' : ''}` : ''}`;
+          handled.push(what);
+          if (opts.fail?.(event)) throw new Error(`ip failed for ${what}`);
+          return { table: 10000, degraded: false, changes: 1 };
+        },
+      });
     },
     run: async (argv) => {
       pings.push([...argv]);
@@ -71,7 +77,7 @@ beforeEach(() => {
   logLines = [];
   handled = [];
   pings = [];
-  sentDns = [];
+  jobs = [];
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -230,47 +236,34 @@ describe('dhclient-hook command', () => {
     });
   });
 
-  describe('the servers go with the last event, for a daemon to write in the same round trip', () => {
-    it('a daemon wrote them: the hook does not', async () => {
+  describe('one job per run: its events and its servers, written by whoever applies it', () => {
+    it('RENEW to another address: both events and the servers in one job', async () => {
       const env = { ...BOUND, reason: 'RENEW', old_ip_address: '10.99.0.59', old_subnet_mask: '255.255.255.0' };
-      expect(await runDhclientHook(ctx(env), deps({ daemon: true }))).toBe(0);
+      expect(await runDhclientHook(ctx(env), deps())).toBe(0);
+      expect(jobs).toEqual(['address-down,address-up dns 10.99.0.1 192.0.2.53']);
       expect(handled).toEqual(['address-down eth1 10.99.0.59', 'address-up eth1 10.99.0.60 sole']);
-      expect(sentDns).toEqual(['address-up: 10.99.0.1 192.0.2.53']);
-      expect(servers()).toBeUndefined();
+      expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
       expect(out).toContain('outcome=handled');
     });
 
-    it('the daemon failed the event but wrote them: not written twice, exit 1', async () => {
-      expect(await runDhclientHook(ctx(BOUND), deps({ daemon: true, fail: () => true }))).toBe(1);
-      expect(servers()).toBeUndefined();
-    });
-
-    it('worked alone (no daemon wrote them): the hook writes them, also after a routing failure', async () => {
-      expect(await runDhclientHook(ctx(BOUND), deps({ fail: () => true }))).toBe(1);
-      expect(sentDns).toEqual(['address-up: 10.99.0.1 192.0.2.53']);
-      expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
-    });
-
-    it('an earlier event failed: the last never went, the hook writes them', async () => {
+    it('an earlier event failed: the next is not applied, the servers are written, exit 1', async () => {
       const env = { ...BOUND, reason: 'RENEW', old_ip_address: '10.99.0.59', old_subnet_mask: '255.255.255.0' };
-      expect(await runDhclientHook(ctx(env), deps({ daemon: true, fail: (e) => e.kind === 'address-down' }))).toBe(1);
+      expect(await runDhclientHook(ctx(env), deps({ fail: (e) => e.kind === 'address-down' }))).toBe(1);
       expect(handled).toEqual(['address-down eth1 10.99.0.59']);
-      expect(sentDns).toEqual([]);
       expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+      expect(logLines.join('\n')).toContain('routing not configured: ip failed for address-down eth1 10.99.0.59');
     });
 
-    it('TIMEOUT: not sent (the probe may yet empty them); the hook writes them after it', async () => {
-      const env = { ...BOUND, reason: 'TIMEOUT' };
-      expect(await runDhclientHook(ctx(env), deps({ daemon: true, pingOk: true }))).toBe(0);
-      expect(sentDns).toEqual([]);
-      expect(servers()).toEqual(['server=10.99.0.1@eth1', 'server=192.0.2.53@eth1']);
+    it('TIMEOUT: the servers wait for the probe, in a job of their own', async () => {
+      expect(await runDhclientHook(ctx({ ...BOUND, reason: 'TIMEOUT' }), deps({ pingOk: true }))).toBe(0);
+      expect(jobs).toEqual(['address-up', '(no event) dns 10.99.0.1 192.0.2.53']);
+      expect(await runDhclientHook(ctx({ ...BOUND, reason: 'TIMEOUT' }), deps({ pingOk: false }))).toBe(0);
+      expect(jobs.slice(2)).toEqual(['address-up', 'address-down dns (none)']);
     });
 
-    it('outside dnsmasq mode: not sent', async () => {
-      expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = no\n'), deps({ daemon: true }))).toBe(0);
-      expect(handled).toEqual(['address-up eth1 10.99.0.60 sole']);
-      expect(sentDns).toEqual([]);
+    it('outside dnsmasq mode: no servers in the job', async () => {
+      expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = no\n'), deps())).toBe(0);
+      expect(jobs).toEqual(['address-up']);
     });
   });
 });
-

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDns, decodeEvent, encodeDns, encodeEvent, MAX_DNS_SERVERS, MAX_ROUTES, parseEventReply, parseEventRequest, parsePrefetchRequest } from '../../../lib/delegate/wire.js';
+import { decodeDns, decodeEvent, encodeDns, encodeEvent, encodeJob, MAX_DNS_SERVERS, MAX_EVENTS, MAX_ROUTES, parseEventReply, parseEventRequest } from '../../../lib/dispatch/wire.js';
+import type { Job } from '../../../lib/dispatch/job.js';
 import { parseInterfaceAddress, parseIp, parsePrefix } from '../../../lib/net/address.js';
 import type { RoutingEvent } from '../../../lib/plan/event.js';
 
@@ -10,7 +11,7 @@ const up: RoutingEvent = {
   address: parseInterfaceAddress('192.0.2.10/24'),
   gateways: [parseIp('192.0.2.1'), parseIp('192.0.2.2')],
   routes: [{ destination: parsePrefix('198.51.100.0/24'), gateway: parseIp('192.0.2.3'), metric: 5 }, { destination: parsePrefix('203.0.113.0/24') }],
-  dnsServers: [parseIp('192.0.2.53')],
+  dnsServers: [],
   manageAddress: true,
   broadcast: parseIp('192.0.2.255'),
   mtu: 1400,
@@ -53,7 +54,7 @@ describe('event wire form', () => {
     ['route with an extra field', { ...wire(), routes: [{ destination: '10.0.0.0/8', table: 0 }] }, /unexpected field/],
     ['route with a negative metric', { ...wire(), routes: [{ destination: '10.0.0.0/8', metric: -1 }] }, /metric/],
     ['route destination with host bits', { ...wire(), routes: [{ destination: '10.0.0.1/8' }] }, /destination/],
-    ['DNS server not an address', { ...wire(), dns_servers: ['ns.example'] }, /dns_servers\[0\]/],
+    ['the name servers inside the event (they travel as the job\'s dns)', { ...wire(), dns_servers: ['192.0.2.53'] }, /unexpected field/],
     ['manage_address as a string', { ...wire(), manage_address: 'yes' }, /manage_address/],
     ['sole_lease as a string', { ...wire(), sole_lease: 'yes' }, /sole_lease/],
     ['MTU 10', { ...wire(), mtu: 10 }, /mtu/],
@@ -67,61 +68,48 @@ describe('event wire form', () => {
   });
 
   it('a request names its hook, config and flags; anything else is refused', () => {
-    const good = { version: 1, cmd: 'event', event: encodeEvent(up), dry_run: false, verbose: false, config_path: '/etc/x.conf', hook: 'dhclient-hook', expires_at: 1_800_000_000_000 };
+    const good = { version: 1, cmd: 'event', events: [encodeEvent(up)], dry_run: false, verbose: false, config_path: '/etc/x.conf', hook: 'dhclient-hook', expires_at: 1_800_000_000_000 };
     expect(parseEventRequest(good).ok).toBe(true);
     for (const bad of [
-      { ...good, version: 2 },
       { ...good, hook: 'status' },
       { ...good, expires_at: '1' },
       { ...good, dry_run: 'no' },
       { ...good, config_path: 'a\0b' },
       { ...good, extra: 1 },
-      { ...good, event: { ...encodeEvent(up), address: 'x' } },
+      { ...good, events: encodeEvent(up) },
+      { ...good, events: Array(MAX_EVENTS + 1).fill(encodeEvent(up)) },
+      { ...good, events: [encodeEvent(up), { ...encodeEvent(up), address: 'x' }] },
     ]) {
       expect(parseEventRequest(bad as Record<string, unknown>).ok).toBe(false);
     }
   });
 
-  it('a prefetch line names one interface and one or both families; anything else is refused', () => {
-    expect(parsePrefetchRequest({ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [6, 4] })).toEqual({
-      ok: true, value: { version: 1, cmd: 'prefetch', ifname: 'eth0', families: [4, 6] },
-    });
-    for (const [bad, why] of [
-      [{ version: 2, cmd: 'prefetch', ifname: 'eth0', families: [4] }, /version/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'eth0/../x', families: [4] }, /ifname/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'a-very-long-interface-name', families: [4] }, /ifname/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [] }, /families/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [4, 4] }, /families/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [5] }, /families/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: '4' }, /families/],
-      [{ version: 1, cmd: 'prefetch', ifname: 'eth0', families: [4], table: 1 }, /unexpected field "table"/],
-    ] as const) {
-      const r = parsePrefetchRequest(bad as Record<string, unknown>);
-      expect(r.ok, JSON.stringify(bad)).toBe(false);
-      if (!r.ok) expect(r.error).toMatch(why);
-    }
+  it('a job survives encode → JSON → parse unchanged', () => {
+    const job: Job = { hook: 'udev-remove', events: [up, events[2]![1]], dns: { ifname: 'eth0', removeAll: true }, dryRun: true, verbose: true };
+    const r = parseEventRequest(JSON.parse(JSON.stringify(encodeJob(job, '/etc/x.conf', 5))));
+    expect(r).toEqual({ ok: true, value: { job, configPath: '/etc/x.conf', expiresAt: 5 } });
   });
 
-  it('replies: results with lines, errors, and nothing malformed', () => {
-    expect(parseEventReply('{"version":1,"cmd":"response","table":10000,"degraded":false,"changes":3,"lines":["a","b"]}')).toEqual({
-      ok: true, value: { version: 1, cmd: 'response', table: 10000, degraded: false, changes: 3, lines: ['a', 'b'] },
+  it('replies: lines, a dry run\'s plan, a failure, errors, and nothing malformed', () => {
+    expect(parseEventReply('{"version":1,"cmd":"response","lines":["a","b"],"out":"plan","failed":"ip died"}')).toEqual({
+      ok: true, value: { version: 1, cmd: 'response', lines: ['a', 'b'], out: 'plan', failed: 'ip died' },
     });
     expect(parseEventReply('{"version":1,"cmd":"response","error":"busy"}')).toEqual({ ok: true, value: { version: 1, cmd: 'response', error: 'busy' } });
-    for (const bad of ['', 'null', '[]', '{"version":1,"cmd":"response","table":-1,"degraded":false,"changes":0}', '{"version":1,"cmd":"response","table":1,"degraded":false,"changes":0,"lines":[1]}', '{"version":1,"cmd":"response","error":5}']) {
+    for (const bad of ['', 'null', '[]', '{"version":1,"cmd":"request"}', '{"version":1,"cmd":"response","lines":[1]}', '{"version":1,"cmd":"response","failed":1}', '{"version":1,"cmd":"response","error":5}']) {
       expect(parseEventReply(bad).ok).toBe(false);
     }
   });
 
-  describe("the interface's name servers, sent with the event (dnsmasq mode)", () => {
+  describe("the interface's name servers, sent with the events (dnsmasq mode)", () => {
     const dns = { ifname: 'eth0', family: 6 as const, servers: [parseIp('2001:db8::53'), parseIp('2001:db8::54')] };
-    const request = { version: 1, cmd: 'event', event: encodeEvent(up), dry_run: false, verbose: false, config_path: '/etc/x.conf', hook: 'dhclient-hook', expires_at: 1_800_000_000_000 };
+    const request = { version: 1, cmd: 'event', events: [encodeEvent(up)], dry_run: false, verbose: false, config_path: '/etc/x.conf', hook: 'dhclient-hook', expires_at: 1_800_000_000_000 };
 
     it('survive encode → JSON → decode, also inside a request', () => {
       expect(decodeDns(JSON.parse(JSON.stringify(encodeDns(dns))))).toEqual({ ok: true, value: dns });
       const r = parseEventRequest(JSON.parse(JSON.stringify({ ...request, dns: encodeDns(dns) })));
-      expect(r.ok && r.value.decodedDns).toEqual(dns);
+      expect(r.ok && r.value.job.dns).toEqual(dns);
       const without = parseEventRequest(request);
-      expect(without.ok && without.value.decodedDns).toBeUndefined();
+      expect(without.ok && without.value.job.dns).toBeUndefined();
     });
 
     it.each([
@@ -131,18 +119,13 @@ describe('event wire form', () => {
       ['a server that is no address', { ifname: 'eth0', family: 4, servers: ['$(reboot)'] }, /dns\.servers\[0\]/],
       ['too many servers', { ifname: 'eth0', family: 4, servers: Array.from({ length: MAX_DNS_SERVERS + 1 }, (_, i) => `192.0.2.${i + 1}`) }, /dns\.servers/],
       ['an extra field', { ifname: 'eth0', family: 4, servers: [], file: '/etc/passwd' }, /unexpected field/],
+      ['remove_all with servers', { ifname: 'eth0', remove_all: true, servers: [] }, /unexpected field/],
+      ['remove_all false', { ifname: 'eth0', remove_all: false }, /remove_all/],
     ])('refuses %s (and the request with it)', (_, input, why) => {
       const r = decodeDns(input);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error).toMatch(why);
       expect(parseEventRequest({ ...request, dns: input }).ok).toBe(false);
-    });
-
-    it('a reply says whether the daemon wrote them', () => {
-      const line = (extra: string) => `{"version":1,"cmd":"response","table":1,"degraded":false,"changes":0${extra}}`;
-      expect(parseEventReply(line(',"dns_done":true'))).toMatchObject({ ok: true, value: { dns_done: true } });
-      expect(parseEventReply(line(''))).toMatchObject({ ok: true, value: { table: 1 } });
-      expect(parseEventReply(line(',"dns_done":"yes"')).ok).toBe(false);
     });
   });
 });

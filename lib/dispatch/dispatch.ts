@@ -1,0 +1,70 @@
+// What every hook calls with the job its caller's environment gave:
+// the daemon applies it when it runs (one line out, one line back over its
+// socket, lib/ipc/line-socket.ts); otherwise, or when it does not answer in
+// time, this process runs the very same handler (handler.ts), cold. The
+// handler is imported only then (bundled: esbuild turns the import into a
+// lazy initialisation), so a hook the daemon serves loads neither
+// node:child_process nor the planner.
+
+import type { Config } from '../config/schema.js';
+import { exchangeLine } from '../ipc/line-socket.js';
+import { writeStderr } from '../log/fd.js';
+import type { Logger } from '../log/log.js';
+import { trace } from '../trace/trace.js';
+import type { Job, Outcome } from './job.js';
+import { encodeJob, MAX_EVENT_REPLY_BYTES, parseEventReply, type EventReply } from './wire.js';
+
+/** How long a hook waits for a daemon that took its job before it works alone. */
+export const DISPATCH_TIMEOUT_MS = 10_000;
+
+export interface DispatchOptions {
+  config: Config;
+  /** The file `config` came from: a daemon started with another refuses the job. */
+  configPath: string;
+  log: Logger;
+  /** Where a dry run's plan goes (stdout for ifupdown, stderr for dhclient). */
+  out: (text: string) => void;
+  timeoutMs?: number;
+}
+
+type Sent = { ok: true; reply: EventReply } | { ok: false; why: string; quiet: boolean };
+
+/** The job to the daemon; never throws. `quiet`: no daemon listening, the usual fallback (not worth a warning). */
+async function send(job: Job, o: DispatchOptions): Promise<Sent> {
+  const timeoutMs = o.timeoutMs ?? DISPATCH_TIMEOUT_MS;
+  const line = encodeJob(job, o.configPath, Date.now() + timeoutMs);
+  trace('dispatch connecting');
+  const r = await exchangeLine(o.config.socketPath, JSON.stringify(line), {
+    timeoutMs,
+    maxReplyBytes: MAX_EVENT_REPLY_BYTES,
+    onConnect: () => trace('dispatch connected'),
+  });
+  trace('dispatch replied');
+  if (!r.ok) {
+    if (r.code === 'ENOENT' || r.code === 'ECONNREFUSED') return { ok: false, why: 'no daemon is running', quiet: true };
+    if (r.code === 'ETIMEDOUT') return { ok: false, why: `the daemon took the event but did not answer within ${timeoutMs} ms`, quiet: false };
+    return { ok: false, why: `the daemon did not answer: ${r.why}`, quiet: false };
+  }
+  const parsed = parseEventReply(r.reply);
+  if (!parsed.ok) return { ok: false, why: parsed.error, quiet: false };
+  if (parsed.value.error !== undefined) return { ok: false, why: `the daemon did not take the event: ${parsed.value.error}`, quiet: false };
+  return { ok: true, reply: parsed.value };
+}
+
+/** Applies (or, dry, plans) a job through the daemon or in this process; its lines are logged either way. */
+export async function dispatch(job: Job, o: DispatchOptions): Promise<Outcome> {
+  if (!job.events.length && !job.dns) return {};
+  const sent = await send(job, o);
+  if (sent.ok) {
+    const r = sent.reply;
+    if (r.lines?.length) writeStderr(r.lines.map((l) => `${l}\n`).join(''));
+    if (r.out) o.out(r.out);
+    return r.failed === undefined ? {} : { failed: r.failed };
+  }
+  trace('working alone');
+  const iface = job.events[0]?.ifname ?? job.dns?.ifname;
+  if (sent.quiet) o.log.debug(`working alone: ${sent.why}`, { iface });
+  else o.log.warn(`working alone: ${sent.why}`, { iface });
+  const { runJob } = await import('./handler.js');
+  return runJob(job, { config: o.config, log: o.log, out: o.out });
+}

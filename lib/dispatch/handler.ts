@@ -1,0 +1,56 @@
+// The one handler of a hook's job: its events through handleEvent, then its
+// name servers into the dnsmasq servers-file, every decision logged. The
+// daemon calls it warm (its queue, ip processes and in-process allocator in
+// `deps`, lib/dispatch/service.ts); a hook with no daemon calls it cold
+// (lib/dispatch/dispatch.ts).
+
+import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
+import type { TableAllocator } from '../apply/allocator.js';
+import type { Config } from '../config/schema.js';
+import { applyDnsChange } from '../dns/update.js';
+import type { Runner } from '../exec/run.js';
+import type { Logger } from '../log/log.js';
+import type { RoutingEvent } from '../plan/event.js';
+import type { HookName, Job, Outcome } from './job.js';
+
+export interface JobDeps {
+  config: Config;
+  log: Logger;
+  /** Where a dry run prints its plan. */
+  out: (text: string) => void;
+  allocator?: TableAllocator;
+  run?: Runner;
+  /** Tests: what applies one event. */
+  handle?: (event: RoutingEvent, deps: HandleDeps) => Promise<HandleResult>;
+}
+
+/** What a hook's failed event says it did not do. */
+const NOT_DONE: Record<HookName, string> = {
+  ifupdown: 'routing not configured',
+  'dhclient-hook': 'routing not configured',
+  'udev-remove': 'routing of the removed interface not cleaned up',
+};
+
+export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
+  const { config, log } = deps;
+  const handle = deps.handle ?? handleEvent;
+  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.run ? { run: deps.run } : {}) };
+  let failed: string | undefined;
+  for (const event of job.events) {
+    try {
+      await handle(event, { config, log, dryRun: job.dryRun, out: deps.out, ...extra });
+    } catch (err) {
+      failed = (err as Error).message;
+      log.error(`${NOT_DONE[job.hook]}: ${failed}`, { iface: event.ifname });
+      break;
+    }
+  }
+  if (job.dns && config.dnsmasqMode) {
+    try {
+      await applyDnsChange(job.dns, { serversFile: config.dnsmasqServersFile, pidFile: config.dnsmasqPidFile, log, dryRun: job.dryRun });
+    } catch (err) {
+      log.error(`dnsmasq servers not updated: ${(err as Error).message}`, { iface: job.dns.ifname });
+    }
+  }
+  return failed === undefined ? {} : { failed };
+}

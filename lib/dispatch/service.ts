@@ -1,0 +1,110 @@
+// The daemon's side of dispatch: the `event` command of its socket. A
+// hook's job runs through the handler a hook would run (handler.ts), but
+// warm: the planner already compiled, the lease table in this process (no
+// socket round trip to itself), the state read and the changes through
+// long-lived ip processes (lib/exec/ip-server.ts, no fork per event),
+// syslog through the logger(1) it already runs.
+//
+// One job at a time: the queue is shared with the watcher's repairs, and
+// each event still takes the routing lock file, so a hook that fell back to
+// working alone (daemon busy or gone) never interleaves with the daemon.
+
+import { statSync } from 'node:fs';
+import type { AllocatorService } from '../allocator/allocator.js';
+import type { Service } from '../daemon/service.js';
+import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
+import type { Config } from '../config/schema.js';
+import { openIpServer, type IpServer } from '../exec/ip-server.js';
+import { createLogger, createSyslog, type Logger } from '../log/log.js';
+import type { RoutingEvent } from '../plan/event.js';
+import { trace } from '../trace/trace.js';
+import { runJob } from './handler.js';
+import { encodeOutcome, MAX_EVENT_BYTES, parseEventRequest, type EventReply } from './wire.js';
+
+/** Runs tasks one after another, in the order they were queued. */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(task);
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
+
+export interface EventServiceOptions {
+  config: Config;
+  /** The file the daemon's config came from: jobs planned with another are refused (the hook then works alone). */
+  configPath: string;
+  log: Logger;
+  allocator: Pick<AllocatorService, 'local'>;
+  /** Tests: argv that starts ip. */
+  ip?: readonly string[];
+}
+
+export interface EventService extends Service {
+  /** The socket's `event` command (lib/daemon/socket.ts). */
+  readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
+  /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
+  handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
+  readonly ip: IpServer;
+}
+
+const refuse = (error: string): EventReply => ({ version: 1, cmd: 'response', error });
+
+const stampOf = (path: string) => {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return 'missing';
+  }
+};
+
+export function startEventService(options: EventServiceOptions): EventService {
+  const { config, log } = options;
+  const queue = new SerialQueue();
+  const ip = openIpServer({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
+  const allocator = options.allocator.local;
+  const configStamp = stampOf(options.configPath);
+  const syslog = createSyslog();
+
+  async function run(o: Record<string, unknown>): Promise<EventReply> {
+    const parsed = parseEventRequest(o);
+    if (!parsed.ok) {
+      log.warn('refused a malformed event', { reason: parsed.error });
+      return refuse(parsed.error);
+    }
+    const { job, configPath, expiresAt } = parsed.value;
+    if (configPath !== options.configPath || stampOf(configPath) !== configStamp) {
+      return refuse(`the daemon runs with ${options.configPath} as it was when it started; the hook has ${configPath}${configPath === options.configPath ? ' (changed since)' : ''}`);
+    }
+    trace('event queued');
+    return queue.run(async () => {
+      const iface = job.events[0]?.ifname ?? job.dns?.ifname;
+      if (Date.now() > expiresAt) {
+        log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: job.hook, iface });
+        return refuse('expired before it could start');
+      }
+      // The job's lines as the hook would write them, for its reply; syslog as the hook would (under its name).
+      const lines: string[] = [];
+      const jobLog = createLogger({ source: job.hook, verbose: job.verbose, syslog: config.syslog, sink: syslog, write: (l) => lines.push(l) });
+      let out = '';
+      jobLog.debug('applied by the daemon', { pid: process.pid });
+      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, run: ip.run });
+      trace('event handled');
+      return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
+    });
+  }
+
+  return {
+    name: 'events',
+    command: { maxBytes: MAX_EVENT_BYTES, run },
+    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, run: ip.run })),
+    ip,
+    async close() {
+      await queue.run(async () => {});
+      ip.close();
+      await syslog.flush();
+    },
+  };
+}
