@@ -1,6 +1,6 @@
-// The allocator client (the lease CLI, and hooks working without the
-// daemon's delegation): one connect, one line out, one line back, through
-// the same exchange as the hooks' events (lib/ipc/line-socket.ts).
+// The allocator client (the lease CLI, udev-remove's leftover leases, and
+// hooks working alone): one connect, one line out, one line back, through
+// the same exchange as the hooks' jobs (lib/ipc/line-socket.ts).
 
 import type { Config } from '../config/schema.js';
 import { parseIp, type IpAddress } from '../net/address.js';
@@ -83,9 +83,9 @@ const keyFields = (key: LeaseKey) => ({
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface RequestOptions extends CallOptions {
-  /** Tries before giving up (seed: 5). */
+  /** Tries before giving up (default 5). */
   attempts?: number;
-  /** Pause between tries (seed: 2000 ms). */
+  /** Pause between tries (default 2000 ms). */
   retryDelayMs?: number;
   /** Told about every failed try, e.g. to log it. */
   onError?: (err: Error, attempt: number) => void;

@@ -1,12 +1,13 @@
 // The allocator's wire protocol: one JSON object per line over a Unix stream
 // socket (lib/ipc/message.ts), one response line per request line; a
-// connection may carry several. Field names follow the seed (version, cmd,
-// address, ifname, addr_family, tag, table, lease_expires). Everything a peer
-// sends is parsed here, by pure functions, before the daemon acts on it.
+// connection may carry several. The field names (version, cmd, address,
+// ifname, addr_family, tag, table, lease_expires) are the protocol's and do
+// not change: other programs use them. Everything a peer sends is parsed
+// here, by pure functions, before the daemon acts on it.
 
 import { parseIp, type Family } from '../net/address.js';
 import { ifnameProblem } from '../net/ifname.js';
-import { fail, isObject, PROTOCOL_VERSION, type Parsed } from '../ipc/message.js';
+import { fail, isObject, parseReplyMessage, type Parsed } from '../ipc/message.js';
 
 /** Longest request line the daemon accepts (bytes, newline excluded). */
 export const MAX_REQUEST_BYTES = 4096;
@@ -111,18 +112,9 @@ export function parseWireLease(o: unknown): WireLease | undefined {
 
 /** Parses one response line from the daemon. Never throws. */
 export function parseResponse(line: string): Parsed<Response> {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    return fail('the allocator sent a reply that is not JSON');
-  }
-  if (!isObject(o)) return fail('the allocator sent a reply that is not an object');
-  const r = o;
-  if (r.version !== PROTOCOL_VERSION || r.cmd !== 'response') {
-    return fail(`the allocator sent version ${JSON.stringify(r.version)} cmd ${JSON.stringify(r.cmd)}, expected version ${PROTOCOL_VERSION} cmd "response"`);
-  }
-  if (r.error !== undefined && typeof r.error !== 'string') return fail('the allocator sent a non-string error');
+  const message = parseReplyMessage(line, 'the allocator');
+  if (!message.ok) return message;
+  const r = message.value;
   if (r.table !== undefined && !(Number.isSafeInteger(r.table) && (r.table as number) >= 0)) {
     return fail(`the allocator sent table ${JSON.stringify(r.table)}`);
   }

@@ -4,7 +4,7 @@ import { parseFlags, UsageError, type Command, type CommandContext } from './con
 
 // `multihomed-routing lease …`: the allocator client for the operator and for
 // shell hooks. `lease request` prints the table, or 0 after its retries when
-// none could be had (exit 0, seed semantics: the caller falls back to main).
+// none could be had (exit 0: the caller falls back to main, as every client of the protocol does).
 
 const KEY_FLAGS = { '-4': 'bool', '-6': 'bool', '--ifname': 'string', '--address': 'string' } as const;
 

@@ -9,7 +9,7 @@
 import { parseInterfaceAddress, parseIp, parsePrefix, type Family, type IpAddress } from '../net/address.js';
 import { ifnameProblem } from '../net/ifname.js';
 import type { DnsChange } from '../dns/update.js';
-import { fail, isObject, isU32, unexpectedKey, type Parsed } from '../ipc/message.js';
+import { fail, isObject, isU32, parseReplyMessage, unexpectedKey, type Parsed } from '../ipc/message.js';
 import type { EventSource, ExtraRoute, RoutingEvent } from '../plan/event.js';
 import { HOOKS, type HookName, type Job, type Outcome } from './job.js';
 
@@ -276,16 +276,12 @@ export const encodeOutcome = (outcome: Outcome, lines: string[], out: string | u
   version: 1, cmd: 'response', lines, ...(out !== undefined ? { out } : {}), ...(outcome.failed !== undefined ? { failed: outcome.failed } : {}),
 });
 
-/** Checks the daemon's reply (the hook trusts the daemon, not its bytes). Never throws. */
+/** Checks the daemon's reply. Never throws. */
 export function parseEventReply(line: string): Parsed<EventReply> {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    return fail('the daemon sent a reply that is not JSON');
-  }
-  if (!isObject(o) || o.version !== 1 || o.cmd !== 'response') return fail('the daemon sent a reply that is not a response');
-  if (o.error !== undefined) return typeof o.error === 'string' ? { ok: true, value: { version: 1, cmd: 'response', error: o.error } } : fail('the daemon sent a non-string error');
+  const message = parseReplyMessage(line, 'the daemon');
+  if (!message.ok) return message;
+  const o = message.value;
+  if (o.error !== undefined) return { ok: true, value: { version: 1, cmd: 'response', error: o.error as string } };
   const lines = o.lines ?? [];
   if (!Array.isArray(lines) || !lines.every((l) => typeof l === 'string')) return fail('the daemon sent malformed log lines');
   if (o.out !== undefined && typeof o.out !== 'string') return fail('the daemon sent a non-string plan');

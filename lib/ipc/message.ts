@@ -30,3 +30,19 @@ export function parseMessage(line: string, maxBytes: number): Parsed<Record<stri
   if (o.version !== PROTOCOL_VERSION) return fail(`version: expected ${PROTOCOL_VERSION}, received ${JSON.stringify(o.version)}`);
   return { ok: true, value: o };
 }
+
+/** A reply line → its object; `sender` names the peer in the error (the hook trusts the daemon, not its bytes). */
+export function parseReplyMessage(line: string, sender: string): Parsed<Record<string, unknown>> {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return fail(`${sender} sent a reply that is not JSON`);
+  }
+  if (!isObject(o)) return fail(`${sender} sent a reply that is not an object`);
+  if (o.version !== PROTOCOL_VERSION || o.cmd !== 'response') {
+    return fail(`${sender} sent version ${JSON.stringify(o.version)} cmd ${JSON.stringify(o.cmd)}, expected version ${PROTOCOL_VERSION} cmd "response"`);
+  }
+  if (o.error !== undefined && typeof o.error !== 'string') return fail(`${sender} sent a non-string error`);
+  return { ok: true, value: o };
+}
