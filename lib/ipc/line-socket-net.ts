@@ -2,7 +2,7 @@
 // runtime's pipe handle is not usable, and what tests compare it with.
 
 import { createConnection } from 'node:net';
-import { closedEarly, connectFailed, lineReader, timedOut, type Exchange, type ExchangeOptions } from './line-socket.js';
+import { closedEarly, connectFailed, lineReader, timedOut, type Exchange, type ExchangeOptions } from './exchange.js';
 
 export function viaNet(path: string, line: string, o: ExchangeOptions): Promise<Exchange> {
   return new Promise((resolve) => {

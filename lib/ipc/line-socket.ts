@@ -11,21 +11,7 @@
 // against a real socket (test/unit/ipc/line-socket.test.ts).
 
 import { getSystemErrorName } from 'node:util';
-
-export type Exchange =
-  | { ok: true; reply: string }
-  /** `code`: the errno name of a failed connect (ENOENT: no socket, ECONNREFUSED: nobody listening), or ETIMEDOUT. */
-  | { ok: false; why: string; code?: string };
-
-export interface ExchangeOptions {
-  timeoutMs: number;
-  /** A reply line longer than this is refused. */
-  maxReplyBytes: number;
-  /** Called once connected (tracing). */
-  onConnect?: () => void;
-  /** 'net' forces node:net (tests); default: the pipe handle when usable. */
-  transport?: 'auto' | 'net';
-}
+import { closedEarly, connectFailed, lineReader, timedOut, type Exchange, type ExchangeOptions } from './exchange.js';
 
 /** Sends `line` (no newline in it) and resolves with the first line of the reply; never throws. */
 export function exchangeLine(path: string, line: string, o: ExchangeOptions): Promise<Exchange> {
@@ -34,29 +20,9 @@ export function exchangeLine(path: string, line: string, o: ExchangeOptions): Pr
   return raw ? viaPipe(raw, path, line, o) : import('./line-socket-net.js').then((m) => m.viaNet(path, line, o));
 }
 
-/** Collects chunks up to the first newline; undefined until then. */
-export function lineReader(max: number) {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  return (chunk: Uint8Array): Exchange | undefined => {
-    const nl = Uint8Array.prototype.indexOf.call(chunk, 10);
-    chunks.push(nl >= 0 ? chunk.subarray(0, nl) : chunk);
-    size += nl >= 0 ? nl : chunk.length;
-    if (size > max) return { ok: false, why: `the reply is longer than ${max} bytes` };
-    return nl >= 0 ? { ok: true, reply: Buffer.concat(chunks).toString('utf8') } : undefined;
-  };
-}
-
-export const closedEarly: Exchange = { ok: false, why: 'the connection was closed without a reply' };
-export const timedOut = (ms: number): Exchange => ({ ok: false, code: 'ETIMEDOUT', why: `no reply within ${ms} ms` });
-export const connectFailed = (path: string, code: string, message: string): Exchange => ({ ok: false, code, why: `cannot connect to ${path}: ${message}` });
-
-// --- the pipe handle --------------------------------------------------------
-
 interface PipeHandle {
   connect(req: object, path: string): number;
   writeUtf8String(req: object, text: string): number;
-  writeBuffer(req: object, data: Uint8Array): number;
   readStart(): number;
   close(cb?: () => void): void;
   onread: (buf: ArrayBuffer | undefined) => void;
@@ -89,7 +55,7 @@ function pipeBinding(): PipeBinding | null {
     const Pipe = pw.Pipe as { prototype: Record<string, unknown> } | undefined;
     if (
       fns.every((f) => typeof f === 'function') &&
-      ['connect', 'writeUtf8String', 'writeBuffer', 'readStart', 'close'].every((m) => typeof Pipe?.prototype[m] === 'function') &&
+      ['connect', 'writeUtf8String', 'readStart', 'close'].every((m) => typeof Pipe?.prototype[m] === 'function') &&
       typeof constants?.SOCKET === 'number' &&
       sw.streamBaseState instanceof Int32Array &&
       typeof sw.kReadBytesOrError === 'number' &&

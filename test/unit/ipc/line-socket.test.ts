@@ -6,7 +6,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exchangeLine, lineReader, pipeTransportAvailable } from '../../../lib/ipc/line-socket.js';
+import { lineReader } from '../../../lib/ipc/exchange.js';
+import { exchangeLine, pipeTransportAvailable } from '../../../lib/ipc/line-socket.js';
 
 let dir: string;
 let server: Server | undefined;
@@ -44,6 +45,10 @@ describe('reading a reply', () => {
     expect(read(bytes('{"a":'))).toBeUndefined();
     expect(read(bytes('"ü"}\nrest'))).toEqual({ ok: true, reply: '{"a":"ü"}' });
     expect(lineReader(4)(bytes('12345\n'))).toEqual({ ok: false, why: 'the reply is longer than 4 bytes' });
+    const u = bytes('["ü → 名"]\n');
+    const split = lineReader(100);
+    expect(split(u.subarray(0, 3))).toBeUndefined(); // "ü" cut in two
+    expect(split(u.subarray(3))).toEqual({ ok: true, reply: '["ü → 名"]' });
   });
 });
 
