@@ -118,7 +118,7 @@ try {
     links.push({ ifindex: 5000, ifname: 'wwan0', up: true, carrier: true, addresses: [{ address: parseInterfaceAddress('100.64.0.2/24'), scope: 0, flags: [] }] });
     return { links, routes: [], rules, sysctls: {} };
   };
-  const event = { kind: 'address-up', source: 'ifupdown', ifname: 'wwan0', address: parseInterfaceAddress('100.64.0.2/24'), gateways: [], routes: [], dnsServers: [], manageAddress: false };
+  const event = { kind: 'address-up', source: 'ifupdown', ifname: 'wwan0', address: parseInterfaceAddress('100.64.0.2/24'), gateways: [], routes: [], manageAddress: false };
   const timePlan = (n) => {
     const state = stateWith(n);
     const xs = [];

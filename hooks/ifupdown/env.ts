@@ -74,7 +74,7 @@ function ifupdownStatic(env: NodeJS.ProcessEnv, ifname: string, family: Family, 
     return { kind: 'invalid', why: `${ifname}: ${(err as Error).message}` };
   }
   const event: RoutingEvent = up
-    ? { kind: 'address-up', source: 'ifupdown', ifname, address, gateways, routes: [], dnsServers: [], manageAddress: false }
+    ? { kind: 'address-up', source: 'ifupdown', ifname, address, gateways, routes: [], manageAddress: false }
     : { kind: 'address-down', source: 'ifupdown', ifname, address, manageAddress: false };
   return { kind: 'events', events: [event] };
 }
@@ -114,7 +114,7 @@ function networkManager(env: NodeJS.ProcessEnv, ifname: string, family: Family, 
       const gateway = common ?? own;
       events.push({
         kind: 'address-up', source: 'NetworkManager', ifname, address,
-        gateways: gateway ? [gateway] : [], routes, dnsServers: [], manageAddress: false,
+        gateways: gateway ? [gateway] : [], routes, manageAddress: false,
       });
     }
     return events.length ? { kind: 'events', events } : { kind: 'ignore', why: `NetworkManager gave no ${p} address for ${ifname}` };

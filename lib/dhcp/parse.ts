@@ -95,10 +95,10 @@ export function parseDhclientEnv(env: Env): DhclientHook {
     const lease = readLease4(env, 'new_', ifname);
     if (!lease) throw new DhcpEnvError('new_ip_address', `an IPv4 address for ${reason}`, '');
     const old = reason === 'TIMEOUT' ? undefined : readAddress4(env, 'old_');
-    if (old && !sameAddress(old, lease.address)) hook.events.push(addressDown(ifname, old));
+    if (old && !sameAddress(old, lease.up.address)) hook.events.push(addressDown(ifname, old));
     // One DHCPv4 lease per interface: any other of ours is stale (a DHCPNAK).
-    hook.events.push({ ...lease, soleLease: true });
-    hook.dns = { ifname, family: 4, servers: lease.dnsServers };
+    hook.events.push({ ...lease.up, soleLease: true });
+    hook.dns = { ifname, family: 4, servers: lease.servers };
     if (reason === 'TIMEOUT') {
       const router = readAddressList(env, 'new_routers', 4, MAX_ROUTERS)[0];
       if (router) hook.probe = router;
@@ -111,7 +111,7 @@ export function parseDhclientEnv(env: Env): DhclientHook {
     hook.dns = { ifname, family: 4, servers: [] };
   } else if (V6_UP.has(reason)) {
     const servers = readAddressList(env, 'new_dhcp6_name_servers', 6, MAX_NAME_SERVERS);
-    const lease = readLease6(env, 'new_', ifname, servers);
+    const lease = readLease6(env, 'new_', ifname);
     const old = readAddress6(env, 'old_');
     if (old && (!lease || !sameAddress(old, lease.address))) hook.events.push(addressDown(ifname, old));
     // Stateless DHCPv6 (or a prefix delegation): no address, only options.
@@ -138,8 +138,8 @@ function readAddress4(env: Env, prefix: 'new_' | 'old_'): IpInterfaceAddress | u
   return ip && { address: ip, prefix: prefixOf(ip, readNetmask(env, `${prefix}subnet_mask`)) };
 }
 
-/** The IPv4 lease with prefix `new_`; undefined when it has no address. */
-function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undefined {
+/** The IPv4 lease with prefix `new_` and its name servers; undefined when it has no address. */
+function readLease4(env: Env, prefix: 'new_', ifname: string): { up: AddressUp; servers: IpAddress[] } | undefined {
   const address = readAddress4(env, prefix);
   if (!address) return undefined;
   const broadcast = readAddress(env, `${prefix}broadcast_address`, 4, false);
@@ -149,7 +149,7 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
   // renew refreshes it (the planner's change-address), so an address whose
   // dhclient died goes away when its lease ends.
   const leaseTime = readLifetime(env, `${prefix}dhcp_lease_time`);
-  const dnsServers = readAddressList(env, `${prefix}domain_name_servers`, 4, MAX_NAME_SERVERS);
+  const servers = readAddressList(env, `${prefix}domain_name_servers`, 4, MAX_NAME_SERVERS);
   const routers = readAddressList(env, `${prefix}routers`, 4, MAX_ROUTERS);
   const classlessText = valueOf(env, `${prefix}rfc3442_classless_static_routes`);
 
@@ -179,7 +179,6 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
     address,
     gateways,
     routes,
-    dnsServers,
     manageAddress: true,
   };
   if (broadcast) up.broadcast = broadcast;
@@ -188,7 +187,7 @@ function readLease4(env: Env, prefix: 'new_', ifname: string): AddressUp | undef
     up.validLifetime = leaseTime;
     up.preferredLifetime = leaseTime;
   }
-  return up;
+  return { up, servers };
 }
 
 /** `${prefix}ip6_address` with `${prefix}ip6_prefixlen`; undefined when there is no address. */
@@ -198,7 +197,7 @@ function readAddress6(env: Env, prefix: 'new_' | 'old_'): IpInterfaceAddress | u
 }
 
 /** The DHCPv6 address with prefix `new_`; undefined when there is none. */
-function readLease6(env: Env, prefix: 'new_', ifname: string, dnsServers: IpAddress[]): AddressUp | undefined {
+function readLease6(env: Env, prefix: 'new_', ifname: string): AddressUp | undefined {
   const address = readAddress6(env, prefix);
   if (!address) return undefined;
   const preferred = readLifetime(env, `${prefix}preferred_life`);
@@ -213,7 +212,6 @@ function readLease6(env: Env, prefix: 'new_', ifname: string, dnsServers: IpAddr
     address,
     gateways: [],
     routes: [],
-    dnsServers,
     manageAddress: true,
   };
   if (preferred !== undefined) up.preferredLifetime = preferred;

@@ -192,7 +192,7 @@ export function decodeEvent(o: unknown): Parsed<RoutingEvent> {
       }
       return route;
     });
-    const up: RoutingEvent = { kind, source, ifname, address, gateways, routes, dnsServers: [], manageAddress, ...sole };
+    const up: RoutingEvent = { kind, source, ifname, address, gateways, routes, manageAddress, ...sole };
     if (r.broadcast !== undefined) up.broadcast = ip(r.broadcast, 'event.broadcast', 4);
     if (r.mtu !== undefined) {
       need(Number.isSafeInteger(r.mtu) && (r.mtu as number) >= 68 && (r.mtu as number) <= 65535, 'event.mtu: expected 68-65535', r.mtu);

@@ -24,8 +24,6 @@ export interface AddressUp {
   /** Default routers in order of preference (DHCP may give several). */
   gateways: IpAddress[];
   routes: ExtraRoute[];
-  /** Name servers learned with this address, for the dnsmasq servers-file. */
-  dnsServers: IpAddress[];
   /**
    * True when we put the address on the interface ourselves (dhclient: the
    * shim unsets `reason`, so dhclient-script does not); false when the caller

@@ -135,13 +135,12 @@ export function eventOfSnapshot(s: Snapshot, gateways?: IpAddress[]): AddressUp 
     address,
     gateways: gateways ?? s.gateways.map((g) => parseInterfaceAddress(g, s.family).address),
     routes,
-    dnsServers: [],
-    manageAddress: false,
+      manageAddress: false,
   };
 }
 
 function slaacEvent(ifname: string, address: IpInterfaceAddress, gateways: IpAddress[]): AddressUp {
-  return { kind: 'address-up', source: 'kernel', ifname, address, gateways, routes: [], dnsServers: [], manageAddress: false };
+  return { kind: 'address-up', source: 'kernel', ifname, address, gateways, routes: [], manageAddress: false };
 }
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);

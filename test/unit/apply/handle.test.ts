@@ -87,7 +87,7 @@ function deps(run: Runner, alloc: TableAllocator, dryRun = false) {
 
 const upEth2: RoutingEvent = {
   kind: 'address-up', source: 'ifupdown', ifname: 'eth2', address: parseInterfaceAddress('203.0.113.10/24'),
-  gateways: [parseIp('203.0.113.1')], routes: [], dnsServers: [], manageAddress: false,
+  gateways: [parseIp('203.0.113.1')], routes: [], manageAddress: false,
 };
 
 describe('handleEvent', () => {

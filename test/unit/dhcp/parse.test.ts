@@ -45,7 +45,6 @@ function show(event: RoutingEvent): string {
   const parts = [`up ${event.ifname} ${event.address.address.text}/${event.address.prefix.length}`];
   if (event.gateways.length) parts.push(`gw ${event.gateways.map((g) => g.text).join(',')}`);
   for (const r of event.routes) parts.push(`route ${r.destination.text}${r.gateway ? ` via ${r.gateway.text}` : ''}`);
-  if (event.dnsServers.length) parts.push(`dns ${event.dnsServers.map((d) => d.text).join(',')}`);
   if (event.broadcast) parts.push(`brd ${event.broadcast.text}`);
   if (event.mtu !== undefined) parts.push(`mtu ${event.mtu}`);
   if (event.validLifetime !== undefined) parts.push(`life ${event.preferredLifetime}/${event.validLifetime}`);
@@ -73,7 +72,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       BOUND,
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -81,14 +80,14 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'REBOOT is BOUND',
       { ...BOUND, reason: 'REBOOT', new_interface_mtu: '', new_dhcp_lease_time: undefined },
-      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 sole'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 brd 10.99.0.255 sole'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
     ],
     [
       'RENEW with nothing changed: the same address-up, nothing removed',
       { ...BOUND, ...OLD, reason: 'RENEW' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -98,7 +97,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'RENEW', new_ip_address: '10.99.0.77', new_domain_name_servers: '10.99.0.2' },
       {
         handled: true,
-        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.77/24 gw 10.99.0.1 dns 10.99.0.2 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
+        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.77/24 gw 10.99.0.1 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.2',
         probe: undefined,
       },
@@ -108,7 +107,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'REBIND', new_subnet_mask: '255.255.255.128', new_broadcast_address: '10.99.0.127' },
       {
         handled: true,
-        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.60/25 gw 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.127 mtu 1400 life 120/120 sole'],
+        events: ['down eth1 10.99.0.60/24', 'up eth1 10.99.0.60/25 gw 10.99.0.1 brd 10.99.0.127 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -123,7 +122,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, new_routers: '10.99.0.9', new_rfc3442_classless_static_routes: '24 192 168 10 10 99 0 1 0 10 99 0 1' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 route 192.168.10.0/24 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1 route 192.168.10.0/24 via 10.99.0.1 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -133,7 +132,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, new_rfc3442_classless_static_routes: '8 10 10 99 0 1' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 route 10.0.0.0/8 via 10.99.0.1 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
+        events: ['up eth1 10.99.0.60/24 route 10.0.0.0/8 via 10.99.0.1 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: undefined,
       },
@@ -153,7 +152,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
       { ...BOUND, ...OLD, reason: 'TIMEOUT', new_routers: '10.99.0.1 10.99.0.2' },
       {
         handled: true,
-        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
+        events: ['up eth1 10.99.0.60/24 gw 10.99.0.1,10.99.0.2 brd 10.99.0.255 mtu 1400 life 120/120 sole'],
         dns: 'eth1 v4: 10.99.0.1 192.0.2.53',
         probe: '10.99.0.1',
       },
@@ -161,7 +160,7 @@ describe('parseDhclientEnv: DHCPv4', () => {
     [
       'TIMEOUT without routers: nothing to ping (usable)',
       { ...BOUND, reason: 'TIMEOUT', new_routers: undefined },
-      { handled: true, events: ['up eth1 10.99.0.60/24 dns 10.99.0.1,192.0.2.53 brd 10.99.0.255 mtu 1400 life 120/120 sole'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
+      { handled: true, events: ['up eth1 10.99.0.60/24 brd 10.99.0.255 mtu 1400 life 120/120 sole'], dns: 'eth1 v4: 10.99.0.1 192.0.2.53', probe: undefined },
     ],
     ...(['EXPIRE', 'FAIL', 'RELEASE', 'STOP'] as string[]).map(
       (reason) =>
@@ -203,17 +202,17 @@ describe('parseDhclientEnv: DHCPv6', () => {
     [
       'BOUND6: address with lifetimes, no gateway (RAs give it)',
       BOUND6,
-      { handled: true, events: ['up eth1 fd99::148/128 dns fd99::1 life 100/120'], dns: 'eth1 v6: fd99::1', probe: undefined },
+      { handled: true, events: ['up eth1 fd99::148/128 life 100/120'], dns: 'eth1 v6: fd99::1', probe: undefined },
     ],
     [
       'RENEW6 unchanged',
       { ...BOUND6, ...OLD6, reason: 'RENEW6' },
-      { handled: true, events: ['up eth1 fd99::148/128 dns fd99::1 life 100/120'], dns: 'eth1 v6: fd99::1', probe: undefined },
+      { handled: true, events: ['up eth1 fd99::148/128 life 100/120'], dns: 'eth1 v6: fd99::1', probe: undefined },
     ],
     [
       'REBIND6 with another address and a prefix length',
       { ...BOUND6, ...OLD6, reason: 'REBIND6', new_ip6_address: 'FD99:0::0149', new_ip6_prefixlen: '64' },
-      { handled: true, events: ['down eth1 fd99::148/128', 'up eth1 fd99::149/64 dns fd99::1 life 100/120'], dns: 'eth1 v6: fd99::1', probe: undefined },
+      { handled: true, events: ['down eth1 fd99::148/128', 'up eth1 fd99::149/64 life 100/120'], dns: 'eth1 v6: fd99::1', probe: undefined },
     ],
     [
       'stateless BOUND6 (no address): only DNS',
@@ -223,7 +222,7 @@ describe('parseDhclientEnv: DHCPv6', () => {
     [
       'infinite lifetimes',
       { ...BOUND6, new_preferred_life: '4294967295', new_max_life: '4294967295' },
-      { handled: true, events: ['up eth1 fd99::148/128 dns fd99::1 life 4294967295/4294967295'], dns: 'eth1 v6: fd99::1', probe: undefined },
+      { handled: true, events: ['up eth1 fd99::148/128 life 4294967295/4294967295'], dns: 'eth1 v6: fd99::1', probe: undefined },
     ],
     ...(['EXPIRE6', 'RELEASE6', 'STOP6'] as string[]).map(
       (reason) =>

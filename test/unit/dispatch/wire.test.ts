@@ -11,7 +11,6 @@ const up: RoutingEvent = {
   address: parseInterfaceAddress('192.0.2.10/24'),
   gateways: [parseIp('192.0.2.1'), parseIp('192.0.2.2')],
   routes: [{ destination: parsePrefix('198.51.100.0/24'), gateway: parseIp('192.0.2.3'), metric: 5 }, { destination: parsePrefix('203.0.113.0/24') }],
-  dnsServers: [],
   manageAddress: true,
   broadcast: parseIp('192.0.2.255'),
   mtu: 1400,
@@ -21,7 +20,7 @@ const up: RoutingEvent = {
 };
 const events: [string, RoutingEvent][] = [
   ['address-up with everything', up],
-  ['address-up IPv6, minimal', { kind: 'address-up', source: 'ifupdown', ifname: 'wlan0', address: parseInterfaceAddress('2001:db8::10/64'), gateways: [parseIp('fe80::1')], routes: [], dnsServers: [], manageAddress: false }],
+  ['address-up IPv6, minimal', { kind: 'address-up', source: 'ifupdown', ifname: 'wlan0', address: parseInterfaceAddress('2001:db8::10/64'), gateways: [parseIp('fe80::1')], routes: [], manageAddress: false }],
   ['address-down', { kind: 'address-down', source: 'NetworkManager', ifname: 'usb0', address: parseInterfaceAddress('10.0.0.2/8'), manageAddress: false }],
   ['address-down of a sole DHCP lease', { kind: 'address-down', source: 'dhclient', ifname: 'eth0', address: parseInterfaceAddress('192.0.2.10/24'), manageAddress: true, soleLease: true }],
   ['interface-gone', { kind: 'interface-gone', source: 'udev', ifname: 'eth1' }],

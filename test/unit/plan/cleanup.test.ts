@@ -18,7 +18,7 @@ const cmd = (c: Change) => describeChange(c).replace(/ {2}#.*$/, '');
 function up(ifname: string, address: string, gateways: string[], source: AddressUp['source'] = 'ifupdown'): AddressUp {
   return {
     kind: 'address-up', source, ifname, address: parseInterfaceAddress(address),
-    gateways: gateways.map((g) => parseIp(g)), routes: [], dnsServers: [], manageAddress: false,
+    gateways: gateways.map((g) => parseIp(g)), routes: [], manageAddress: false,
   };
 }
 const sys = strictSysctls;

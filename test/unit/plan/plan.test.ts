@@ -15,7 +15,7 @@ const commands = (s: KernelState, event: RoutingEvent, table: number) => planEve
 function up(ifname: string, address: string, gateways: string[] = [], extra: Partial<AddressUp> = {}): AddressUp {
   return {
     kind: 'address-up', source: 'ifupdown', ifname, address: parseInterfaceAddress(address),
-    gateways: gateways.map((g) => parseIp(g)), routes: [], dnsServers: [], manageAddress: false, ...extra,
+    gateways: gateways.map((g) => parseIp(g)), routes: [], manageAddress: false, ...extra,
   };
 }
 const down = (ifname: string, address: string, extra: Partial<AddressDown> = {}): AddressDown => ({

@@ -15,7 +15,7 @@ describe('a SLAAC address (source kernel)', () => {
     });
     const plan = planEvent({
       state: s,
-      event: { kind: 'address-up', source: 'kernel', ifname: 'eth0', address: parseInterfaceAddress('2001:db8:1::5/64'), gateways: [parseIp('fe80::1')], routes: [], dnsServers: [], manageAddress: false },
+      event: { kind: 'address-up', source: 'kernel', ifname: 'eth0', address: parseInterfaceAddress('2001:db8:1::5/64'), gateways: [parseIp('fe80::1')], routes: [], manageAddress: false },
       config,
       table: 10000,
     });

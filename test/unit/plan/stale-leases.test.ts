@@ -19,7 +19,7 @@ const cmd = (c: Change) => describeChange(c).replace(/ {2}#.*$/, '');
 
 const bound = (address: string, extra: Partial<AddressUp> = {}): AddressUp => ({
   kind: 'address-up', source: 'dhclient', ifname: 'eth0', address: parseInterfaceAddress(address),
-  gateways: [parseIp('192.168.7.1')], routes: [], dnsServers: [], manageAddress: true,
+  gateways: [parseIp('192.168.7.1')], routes: [], manageAddress: true,
   validLifetime: 120, preferredLifetime: 120, soleLease: true, ...extra,
 });
 const release = (address: string, extra: Partial<AddressDown> = {}): AddressDown => ({
