@@ -118,10 +118,11 @@ export function createLogger(options: LoggerOptions): Logger {
   const own = options.sink ? undefined : createSyslog();
   const syslog = options.sink ?? own!;
 
+  const prefix = `multihomed-routing ${options.source}: `;
   const emit = (level: Level) => (message: string, fields?: Fields) => {
     if (level === 'debug' && !options.verbose) return;
     const line = formatLine(message, fields);
-    write(`multihomed-routing ${options.source}: ${level === 'info' ? '' : `${level}: `}${line}`);
+    write(`${prefix}${level === 'info' ? '' : `${level}: `}${line}`);
     if (options.syslog) syslog.send(level, options.source, line);
   };
 
@@ -130,7 +131,7 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: emit('warn'),
     info: emit('info'),
     debug: emit('debug'),
-    local: (message, fields) => write(`multihomed-routing ${options.source}: ${formatLine(message, fields)}`),
+    local: (message, fields) => write(`${prefix}${formatLine(message, fields)}`),
     prepare: () => {
       if (options.syslog) syslog.prepare();
     },
