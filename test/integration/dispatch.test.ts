@@ -32,7 +32,7 @@ function exchange(socket: string, line: string): Promise<string> {
   });
 }
 
-describe('hooks delegate their events to the daemon', () => {
+describe('hooks dispatch their jobs to the daemon', () => {
   let bed: TestBed;
   let rh: RoutingHost;
   let socket: string;
