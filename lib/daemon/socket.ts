@@ -158,18 +158,24 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
     let pending: Buffer = Buffer.alloc(0);
     let waiting = 0;
     let chain: Promise<void> = Promise.resolve();
+    /** No more lines are read (a refusal is due); `ended`: it was sent, nothing more is answered. */
     let closing = false;
+    let ended = false;
 
     const send = (reply: object) => {
       if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(reply)}\n`);
     };
+    /** Sends the refusal in its turn (after the replies to the lines before it) and closes. */
+    const end = (error: string) => {
+      if (ended) return;
+      ended = closing = true;
+      log.warn('closing a client connection', { reason: error });
+      send(refusal(error));
+      socket.end();
+    };
     const refuseAndClose = (error: string) => {
       closing = true;
-      log.warn('closing a client connection', { reason: error });
-      chain = chain.then(() => {
-        send(refusal(error));
-        socket.end();
-      });
+      chain = chain.then(() => end(error));
     };
 
     socket.on('data', (chunk: Buffer) => {
@@ -183,9 +189,10 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
         if (line.trim() === '') continue;
         if (++waiting > MAX_PIPELINED) return refuseAndClose(`more than ${MAX_PIPELINED} requests waiting on one connection`);
         chain = chain.then(async () => {
+          if (ended) return;
           const r = await answer(line, nl);
           waiting--;
-          if ('close' in r) return refuseAndClose(r.close as string);
+          if ('close' in r) return end(r.close as string);
           send(r);
           trace('reply sent');
         });

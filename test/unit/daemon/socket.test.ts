@@ -86,6 +86,14 @@ describe('the daemon socket', () => {
     expect(logLines.join('\n')).toMatch(/closing a client connection reason="request longer than 100 bytes"/);
   });
 
+  it('the refusal comes in its turn: after the replies to the lines before it, and nothing after it is answered', async () => {
+    const ok = line({ version: 1, cmd: 'small', value: 'a' });
+    const r = await talk(ok + line({ version: 1, cmd: 'small', value: 'x'.repeat(200) }) + line({ version: 1, cmd: 'small', value: 'b' }), 2);
+    expect(r.replies).toEqual([{ version: 1, cmd: 'response', echo: 'small' }, { version: 1, cmd: 'response', table: 0, error: 'request longer than 100 bytes' }]);
+    expect(r.closed).toBe(true);
+    expect(received).toEqual(['small:a']);
+  });
+
   it('a line longer than any command allows is refused before it ends', async () => {
     const r = await talk(`{"version":1,"cmd":"big","value":"${'x'.repeat(2000)}`, 1);
     expect(r.replies).toEqual([{ version: 1, cmd: 'response', table: 0, error: 'request longer than 1000 bytes' }]);
