@@ -46,7 +46,9 @@ if (argv.build !== false) {
 }
 if (!fs.existsSync(exe)) throw new Error(`${exe} is missing: run npm run build`);
 
-const work = tmpdir(`${NAME}-deb`);
+// Its own directory per run: a fixed name made two builds at once (parallel
+// test runs on one machine) trip over each other's files.
+const work = tmpdir(`${NAME}-deb-${process.pid}`);
 const stage = path.join(work, 'root');
 try {
   await fs.mkdirp(stage);

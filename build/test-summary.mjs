@@ -12,9 +12,10 @@ try {
   process.exit(1);
 }
 const passed = report.numPassedTests ?? 0;
-// A file that fails to load has no tests but counts as a failure.
+// A file that failed without a failed test counts as one failure: it did not
+// load, or a beforeAll failed and its tests were skipped.
 const failed = (report.numFailedTests ?? 0) + (report.testResults ?? []).filter(
-  (r) => r.status === 'failed' && r.assertionResults?.length === 0,
+  (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'),
 ).length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);

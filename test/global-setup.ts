@@ -1,6 +1,7 @@
-// Builds dist/ once before any test file runs, when it is missing or older
-// than the sources, so integration tests always run what ships. (`npm test`
-// builds first anyway; this covers `npx vitest run FILE`.)
+// The integration project's global setup (vitest.config.ts): builds dist/
+// once before its first file runs, when it is missing or older than the
+// sources, so integration tests always run what ships. (`npm test` builds
+// first anyway; this covers `npx vitest run FILE`.)
 import { existsSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';

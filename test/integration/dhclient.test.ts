@@ -117,6 +117,7 @@ describe('dhclient with the enter hook', () => {
   let a0 = '';
 
   it('BOUND on eth0: per-address table with the default route, rules, DNS server bound to eth0', async () => {
+    const resolv = await bed.host.readFile('/etc/resolv.conf').catch(() => '');
     eth0 = await bed.host.dhclient('eth0');
     const [addr] = await bed.host.addresses('eth0', 4);
     a0 = addr!.local;
@@ -138,7 +139,7 @@ describe('dhclient with the enter hook', () => {
     expect(await leases()).toEqual([`eth0 ${a0} ${table}`]);
     expect(await bed.host.ping(INTERNET_ADDRESS4, { from: a0 })).toBe(true);
     // resolv.conf was not rewritten by dhclient-script (dnsmasq mode)
-    expect(await bed.host.readFile('/etc/resolv.conf').catch(() => '')).not.toContain('192.168.1.1');
+    expect(await bed.host.readFile('/etc/resolv.conf').catch(() => '')).toBe(resolv);
   });
 
   it('BOUND on wlan1 with classless routes: routers ignored, option 121 routes in its own table', async () => {

@@ -5,6 +5,13 @@
 // with real ifup; then --uninstall must leave no file of ours, no rule or
 // route with our protocol, the sysctls as they were, main's routes back, and
 // no daemon.
+//
+// The host's /etc, /usr/local, /var/log and /var/lib show the machine's own
+// files underneath: a machine where the product was once installed lends the
+// host its leftovers. So every check reads the host's view (a removed file of
+// the machine's is a whiteout in the overlay's upper layer, not an absent
+// file there), and asserts only on what this test's install created: what
+// the host showed before it is left out.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +35,8 @@ const LAYOUT = [
   '/etc/udev/rules.d/99-multihomed-routing.rules',
 ];
 const PIDFILE = '/run/multihomed-routing.pid';
+const STATE = ['/var/lib/multihomed-routing', '/run/multihomed-routing', '/var/log/multihomed-routing.log'];
+const MACHINE_EXE = '/usr/local/sbin/multihomed-routing';
 
 const INTERFACES = `auto lo
 iface lo inet loopback
@@ -39,8 +48,18 @@ iface eth0 inet static
 
 describe('install.sh on a host (test bed), then --uninstall', () => {
   let bed: TestBed;
+  /** Paths the host showed before the install: not this test's to check. */
+  let before: string[];
   const sh = (args: string[]) => bed.host.exec(['bash', INSTALL, ...args], { reject: false, timeoutMs: 120_000 });
-  const exists = (p: string) => fs.existsSync(bed.host.path(p));
+  /** Which of `paths` exist as the host sees them. */
+  const present = async (paths: string[]) =>
+    (await bed.host.exec(['sh', '-c', 'for p; do [ -e "$p" ] && echo "$p"; done; true', 'sh', ...paths])).stdout.split('\n').filter(Boolean);
+  const exists = async (p: string) => (await present([p])).length > 0;
+  /** Of `paths`, those this test's install made (absent before it). */
+  const created = (paths: string[]) => paths.filter((p) => !before.includes(p));
+  /** The machine's own executable, as it was when the test began. */
+  const machineExe = () => (fs.existsSync(MACHINE_EXE) ? `${fs.statSync(MACHINE_EXE).mtimeMs}` : 'absent');
+  let machineExeBefore: string;
   const oursIn = async (what: 'rule' | 'route') => {
     const out: string[] = [];
     for (const f of [4, 6] as const) {
@@ -67,15 +86,17 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
       },
     });
     fs.chmodSync(bed.host.path('/etc/network/if-up.d/resolved'), 0o755);
+    before = await present([...LAYOUT, PIDFILE, ...STATE]);
+    machineExeBefore = machineExe();
   });
   afterAll(() => bed?.destroy());
 
   test('installs every file of the layout, starts the daemon directly (no systemd), says what is next', async () => {
     const r = await sh(['--binary', EXE]);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    for (const p of LAYOUT) expect(exists(p), p).toBe(true);
-    // Real paths only inside the host: the machine has none of them.
-    expect(fs.existsSync('/usr/local/sbin/multihomed-routing')).toBe(false);
+    expect(await present(LAYOUT)).toEqual(LAYOUT);
+    // Real paths only inside the host: the machine's own are as they were.
+    expect(machineExe()).toBe(machineExeBefore);
     expect(r.stdout).toContain('no systemd: started the daemon directly');
     expect(r.stdout).toMatch(/Next:\n/);
     const pid = (await waitFor('daemon pid', () => daemonPid()))!;
@@ -84,11 +105,12 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
   });
 
   test('a second run changes no file', async () => {
-    const stat = () => LAYOUT.map((p) => `${p} ${fs.statSync(bed.host.path(p)).mtimeMs} ${fs.statSync(bed.host.path(p)).mode}`);
-    const before = stat();
+    const stat = async () => (await bed.host.exec(['stat', '-c', '%n %.9Y %a', ...LAYOUT])).stdout;
+    const first = await stat();
+    expect(first.split('\n').filter(Boolean)).toHaveLength(LAYOUT.length);
     const r = await sh(['--binary', EXE]);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    expect(stat()).toEqual(before);
+    expect(await stat()).toBe(first);
     expect(r.stdout).not.toMatch(/^installed /m);
     await waitFor('daemon pid', () => daemonPid());
     await waitFor('allocator socket', () => exists('/run/multihomed-routing/allocator/allocator.sock'));
@@ -110,7 +132,7 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
     expect(r.stdout).toContain('would run: /usr/local/sbin/multihomed-routing --config /etc/multihomed-routing/multihomed-routing.conf cleanup');
     expect(r.stdout).toMatch(/ip -4 rule del pref 10000 from 10\.61\.0\.2\/32 lookup \d+ protocol 201/);
     expect(r.stdout).toMatch(/ip -4 route add default via 10\.61\.0\.1 dev eth0 table 254 proto 3 metric 0/);
-    for (const p of LAYOUT) expect(exists(p), p).toBe(true);
+    expect(await present(LAYOUT)).toEqual(LAYOUT);
     expect((await oursIn('rule')).length).toBeGreaterThan(0);
   });
 
@@ -118,13 +140,12 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
     const pid = daemonPid()!;
     const r = await sh(['--uninstall']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    for (const p of LAYOUT) expect(exists(p), p).toBe(false);
-    expect(exists(PIDFILE)).toBe(false);
+    expect(await present(created([...LAYOUT, PIDFILE]))).toEqual([]);
     expect(isAlive(pid)).toBe(false);
     expect(await oursIn('rule')).toEqual([]);
     expect(await oursIn('route')).toEqual([]);
     expect(await bed.host.sysctl('net.ipv4.conf.eth0.rp_filter')).toBe('1');
-    expect(exists('/run/multihomed-routing/sysctl/eth0.json')).toBe(false);
+    expect(await exists('/run/multihomed-routing/sysctl/eth0.json')).toBe(false);
     // Main has what ifup gave it without us, so the host keeps its connectivity.
     const main = (await bed.host.exec(['ip', '-4', 'route', 'show', 'table', 'main'])).stdout;
     expect(main).toContain('default via 10.61.0.1 dev eth0');
@@ -135,7 +156,7 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
   test('--uninstall --purge also removes the state; running it again finds nothing to do', async () => {
     const r = await sh(['--uninstall', '--purge']);
     expect(r.exitCode, r.stderr + r.stdout).toBe(0);
-    for (const d of ['/var/lib/multihomed-routing', '/run/multihomed-routing', '/var/log/multihomed-routing.log']) expect(exists(d), d).toBe(false);
+    expect(await present(created(STATE))).toEqual([]);
     const again = await sh(['--uninstall', '--purge']);
     expect(again.exitCode, again.stderr + again.stdout).toBe(0);
     expect(again.stdout).not.toMatch(/^removed /m);

@@ -103,6 +103,14 @@ describe('dpkg -i and dpkg --purge in a test-bed host', () => {
   const exists = async (p: string) => (await bed.host.exec(['test', '-e', p], { reject: false })).exitCode === 0;
   const ourRules = async () => [...(await bed.host.rules(4)), ...(await bed.host.rules(6))].filter((r) => r.protocol === '201');
   const ourRoutes = async () => (await bed.host.exec(['ip', 'route', 'show', 'table', 'all', 'proto', '201'])).stdout.trim();
+  // The host's /etc, /usr and /var show the machine's files underneath: what
+  // the host showed before `dpkg -i` (a machine that once had the product) is
+  // not this test's to check after the purge.
+  const STATE = ['/var/lib/multihomed-routing', '/run/multihomed-routing', '/run/multihomed-routing.pid', '/etc/multihomed-routing'];
+  let before: string[] = [];
+  const created = (paths: string[]) => paths.filter((p) => !before.includes(p));
+  const machineExe = () => (fs.existsSync(`/usr/sbin/${NAME}`) ? `${fs.statSync(`/usr/sbin/${NAME}`).mtimeMs}` : 'absent');
+  let machineExeBefore = '';
 
   beforeAll(async () => {
     bed = await createTestBed({
@@ -116,6 +124,8 @@ describe('dpkg -i and dpkg --purge in a test-bed host', () => {
       },
     });
     fs.chmodSync(bed.host.path('/etc/network/if-up.d/resolved'), 0o755);
+    for (const p of [...FILES.map((f) => f.split(' ')[1]!), ...STATE]) if (await exists(p)) before.push(p);
+    machineExeBefore = machineExe();
   }, 120_000);
   afterAll(() => bed?.destroy());
 
@@ -125,8 +135,8 @@ describe('dpkg -i and dpkg --purge in a test-bed host', () => {
     expect(r.stderr).toContain('no systemd: daemon started directly');
     expect((await bed.host.exec(['dpkg-query', '-W', '-f', '${Status}', NAME])).stdout).toBe('install ok installed');
     for (const f of FILES) expect(await exists(f.split(' ')[1]!), f).toBe(true);
-    // The machine itself has none of it.
-    expect(fs.existsSync(`/usr/sbin/${NAME}`)).toBe(false);
+    // The machine's own files are as they were.
+    expect(machineExe()).toBe(machineExeBefore);
     const pid = (await waitFor('daemon pid file', () => readPidFile(bed.host.path('/run/multihomed-routing.pid'))))!;
     expect(isAlive(pid)).toBe(true);
     await waitFor('allocator socket', () => exists('/run/multihomed-routing/allocator/allocator.sock'));
@@ -150,10 +160,7 @@ describe('dpkg -i and dpkg --purge in a test-bed host', () => {
     expect(await bed.host.sysctl('net.ipv4.conf.eth0.rp_filter')).toBe('1');
     const main = (await bed.host.exec(['ip', '-4', 'route', 'show', 'table', 'main'])).stdout;
     expect(main).toContain('default via 10.62.0.1 dev eth0');
-    for (const f of FILES) expect(await exists(f.split(' ')[1]!), f).toBe(false);
-    for (const d of ['/var/lib/multihomed-routing', '/run/multihomed-routing', '/run/multihomed-routing.pid', '/etc/multihomed-routing']) {
-      expect(await exists(d), d).toBe(false);
-    }
+    for (const p of created([...FILES.map((f) => f.split(' ')[1]!), ...STATE])) expect(await exists(p), p).toBe(false);
     const q = await bed.host.exec(['dpkg-query', '-W', NAME], { reject: false });
     expect(q.exitCode).not.toBe(0);
   }, 120_000);

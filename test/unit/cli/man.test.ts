@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../../hooks/main.js';
@@ -25,17 +24,6 @@ describe('manual page', async () => {
     for (const section of ['NAME', 'SYNOPSIS', 'COMMANDS', 'OPTIONS', 'HOOKS', 'CONFIGURATION', 'EXIT STATUS', 'FILES', 'EXAMPLES']) {
       expect(page).toContain(`.SH ${section}\n`);
     }
-  });
-
-  it('renders without a warning (groff -ww) and fits 80 columns', () => {
-    const lint = spawnSync('groff', ['-ww', '-z', '-man'], { input: page, encoding: 'utf8' });
-    expect(lint.stderr).toBe('');
-    expect(lint.status).toBe(0);
-    const text = execFileSync('groff', ['-man', '-Tutf8', '-rLL=78n', '-P-c', '-P-b', '-P-u'], { input: page, encoding: 'utf8' });
-    expect(text).toContain('multihomed-routing doctor --json');
-    // Only the verbatim usage lines of a few commands may run longer.
-    const long = text.split('\n').filter((l) => l.length > 80 && !/^\s+multihomed-routing |^\s+prints the table/.test(l));
-    expect(long).toEqual([]);
   });
 
   it('roff escapes what troff would misread', () => {
