@@ -12,23 +12,13 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../../..');
 const ENTRY = 'hooks/main.ts';
 
-// Cycles on main at 2893f4c, each an edge that closes one: removed by the
-// dispatch branch (issue 12), and the lead empties these lists after the
-// merge. Nothing may be added here.
-const KNOWN_FILE_EDGES: string[] = [
-  // line-socket loads its node:net half on demand, and that half imports
-  // the shared exchange helpers back.
-  'lib/ipc/line-socket-net.ts -> lib/ipc/line-socket.ts',
-  'lib/ipc/line-socket.ts -> lib/ipc/line-socket-net.ts',
-];
+// Cycles on main, each an edge that closes one; the dispatch branch
+// (issue 12) removed those of lib/ipc and lib/allocator <-> lib/delegate.
+// Nothing may be added here.
+const KNOWN_FILE_EDGES: string[] = [];
 const KNOWN_FOLDER_EDGES: string[] = [
-  // The allocator's server dispatches delegated events (wire.ts), the
-  // delegate runs apply's handler, apply asks the allocator for tables and
-  // writes the watcher's records, which the watcher reads back through apply.
-  'lib/allocator -> lib/delegate',
-  'lib/apply -> lib/allocator',
+  // apply writes the watcher's records, which the watcher reads back through apply.
   'lib/apply -> lib/watch',
-  'lib/delegate -> lib/apply',
   'lib/watch -> lib/apply',
 ];
 
