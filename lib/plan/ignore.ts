@@ -1,5 +1,5 @@
 // ignore_interfaces, in a module of its own: hooks ask it before anything
-// else, and their fast path (lib/delegate) must not load the planner.
+// else, and a job the daemon applies (lib/dispatch) must not load the planner in the hook.
 
 import type { Config } from '../config/schema.js';
 import { ifnameMatches } from '../net/ifname.js';
