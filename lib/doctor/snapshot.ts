@@ -1,5 +1,5 @@
 // What `doctor` knows about the host: a typed snapshot, read once by read.ts
-// and judged by the pure checks in checks.ts. Unit tests build snapshots by
+// and judged by the pure checks in checks/. Unit tests build snapshots by
 // hand; the integration test reads a real one in a namespace.
 
 import type { KernelState } from '../state/types.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config/parse.js';
-import { diagnose } from '../../../lib/doctor/checks.js';
+import { diagnose } from '../../../lib/doctor/checks/index.js';
 import { formatReport, wrap } from '../../../lib/doctor/format.js';
 import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from '../../../lib/doctor/parse.js';
 
