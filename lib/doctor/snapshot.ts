@@ -29,7 +29,7 @@ export interface HookFile {
   path: string;
   exists: boolean;
   executable: boolean;
-  /** The executable it points at (`exec /usr/local/sbin/multihomed-routing …`), if found in it. */
+  /** The executable it runs (parse.ts hookTarget: `mhr_exe='…'`, `exec …`, `RUN+="…"`), if found in it. */
   target?: string;
   targetExecutable?: boolean;
 }
