@@ -23,7 +23,7 @@ export interface DemoOptions {
   write(text: string): void;
 }
 
-export const STEPS: readonly Step[] = [buildSandbox, installHooks, dhclientEverywhere, inbound, bound, unbound, pullPlug, plugBack, unplugModem];
+const STEPS: readonly Step[] = [buildSandbox, installHooks, dhclientEverywhere, inbound, bound, unbound, pullPlug, plugBack, unplugModem];
 
 export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
   let interrupted = false;

@@ -17,13 +17,13 @@ import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snaps
 export const DEFAULT_PROBES = { 4: '8.8.8.8', 6: '2001:4860:4860::8888' } as const;
 
 /** Installed hook paths (DESIGN.md, installed layout). */
-export const HOOK_PATHS = {
+export const HOOK_PATHS: Readonly<Record<keyof HostSnapshot['hooks'], string>> = {
   ifUp: '/etc/network/if-up.d/multihomed-routing',
   ifPostDown: '/etc/network/if-post-down.d/multihomed-routing',
   dhclientEnter: '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing',
   udevRule: '/etc/udev/rules.d/99-multihomed-routing.rules',
   nmDispatcher: '/etc/NetworkManager/dispatcher.d/01-ifupdown',
-} as const;
+};
 
 export interface ReadHostOptions {
   config: Config;
@@ -154,13 +154,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
       udev: ['/usr/bin/udevadm', '/bin/udevadm', '/sbin/udevadm'].some(exists) && exists('/etc/udev'),
       networkManager: nmPresent,
     },
-    hooks: {
-      ifUp: readHook(HOOK_PATHS.ifUp),
-      ifPostDown: readHook(HOOK_PATHS.ifPostDown),
-      dhclientEnter: readHook(HOOK_PATHS.dhclientEnter),
-      udevRule: readHook(HOOK_PATHS.udevRule),
-      nmDispatcher: readHook(HOOK_PATHS.nmDispatcher),
-    },
+    hooks: Object.fromEntries(Object.entries(HOOK_PATHS).map(([name, path]) => [name, readHook(path)])) as HostSnapshot['hooks'],
     networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
     netplan: readNetplan(),
   };

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { diagnose } from '../../../lib/doctor/checks/index.js';
-import { formatReport, wrap } from '../../../lib/doctor/format.js';
+import { formatReport } from '../../../lib/doctor/format.js';
 import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from '../../../lib/doctor/parse.js';
+import { wrap } from '../../../lib/text/wrap.js';
 
 const fakeFs = (files: Record<string, string>): ConfFs => ({
   read: (p) => files[p],
