@@ -106,6 +106,7 @@ export class DemoContext {
     return !!ok;
   }
 
+  /** The link's flags (`UP`, `NO-CARRIER`, …). */
   async linkFlags(ifname: string): Promise<string[]> {
     return (await this.sb.host.ipJson<Array<{ flags: string[] }>>(['link', 'show', 'dev', ifname]))[0]?.flags ?? [];
   }

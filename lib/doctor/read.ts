@@ -16,7 +16,7 @@ import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snaps
 /** Where the replies are probed towards: any internet address (a lookup, nothing is sent). */
 export const DEFAULT_PROBES = { 4: '8.8.8.8', 6: '2001:4860:4860::8888' } as const;
 
-/** Installed hook paths (DESIGN.md, installed layout). */
+/** Where install.sh puts the hooks (and where Debian puts 01-ifupdown). */
 export const HOOK_PATHS: Readonly<Record<keyof HostSnapshot['hooks'], string>> = {
   ifUp: '/etc/network/if-up.d/multihomed-routing',
   ifPostDown: '/etc/network/if-post-down.d/multihomed-routing',

@@ -1,5 +1,6 @@
-// Seed 002: replies from an address leave by another interface, or leave
-// right only by chance (no `from A` rule on a multihomed host).
+// The fault the toolkit exists for: replies from an address leave by another
+// interface (dropped upstream as a foreign source), or leave by the right one
+// only by chance (no `from A` rule on a multihomed host).
 
 import { candidateAddresses, degradedAddresses, hasSourceRule, multihomed } from '../candidates.js';
 import { rerunHook, type Check } from '../check.js';
