@@ -49,5 +49,5 @@ export function hasSourceRule(kernel: KernelState, family: Family, address: stri
 
 /** `ifname address` (no prefix length) of every address on the fallback: `degraded` speaks for them. */
 export function degradedAddresses(kernel: KernelState, config: DoctorConfig): Set<string> {
-  return new Set(buildStatus(kernel, config as Config).filter((s) => s.degraded).map((s) => `${s.ifname} ${s.address.replace(/\/\d+$/, '')}`));
+  return new Set(buildStatus(kernel, config).filter((s) => s.degraded).map((s) => `${s.ifname} ${s.address.replace(/\/\d+$/, '')}`));
 }

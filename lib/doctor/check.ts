@@ -6,10 +6,8 @@ import type { Family } from '../net/address.js';
 import type { Finding } from './findings.js';
 import type { HostSnapshot } from './snapshot.js';
 
-export type DoctorConfig = Pick<
-  Config,
-  'protocol' | 'prefFrom' | 'prefOif' | 'prefDefault' | 'ignoreInterfaces' | 'looseRpFilter' | 'dnsmasqMode' | 'dnsmasqServersFile' | 'dnsmasqPidFile' | 'socketPath'
-> & { configPath?: string };
+/** The config in use, and the file it came from (named in the advice). */
+export type DoctorConfig = Config & { configPath?: string };
 
 /** A diagnosis: a pure function from a snapshot to findings. No I/O: unit tests feed hand-made snapshots. */
 export interface Check {

@@ -1,7 +1,6 @@
 // Managed addresses (those with rules of ours) that run on the fallback,
 // whose rules point at an empty table, or that miss some of their rules.
 
-import type { Config } from '../../config/schema.js';
 import { indexState } from '../../plan/index.js';
 import { buildStatus } from '../../status/status.js';
 import { rerunHook, type Check } from '../check.js';
@@ -23,7 +22,7 @@ export const managed: Check = {
   run(snap, config) {
     const out: Finding[] = [];
     const idx = indexState(snap.kernel, config);
-    for (const s of buildStatus(snap.kernel, config as Config)) {
+    for (const s of buildStatus(snap.kernel, config)) {
       const subject = `${s.ifname} ${s.address}`;
       const link = idx.links.get(s.ifname);
       const dynamic = !!link?.addresses.some((a) => a.flags.includes('dynamic'));
