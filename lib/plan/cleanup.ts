@@ -28,7 +28,7 @@ import { PROTO_BOOT, TABLE_MAIN, type KernelState } from '../state/types.js';
 import { Builder, subjectOf } from './builder.js';
 import type { Change, RouteSpec, Subject } from './change.js';
 import { indexState, type Entry } from './index.js';
-import { bits, kernelPrefixRoute, specOfRoute, specOfRule } from './specs.js';
+import { kernelPrefixRoute, specOfRoute, specOfRule } from './specs.js';
 import { planRestore } from './sysctls.js';
 
 /** What cleanup plans from. */
@@ -73,9 +73,7 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
   // What main will hold after the deletions, to avoid duplicates when restoring.
   const main = state.routes.filter((r) => r.table === TABLE_MAIN && r.type === 1 && !b.removedMain.has(r));
   const taken = (f: Family, dst: string, metric: number) => main.some((r) => r.family === f && r.dst.text === dst && r.metric === metric);
-  const restored: RouteSpec[] = [];
   const add = (spec: RouteSpec, subject: Subject, reason: string) => {
-    restored.push(spec);
     main.push({ family: spec.family, table: TABLE_MAIN, type: 1, dst: spec.dst, dev: spec.dev, protocol: spec.protocol, scope: spec.scope ?? 0, metric: spec.metric, flags: [], ...(spec.gateway ? { gateway: spec.gateway } : {}) });
     b.adds.push({ kind: 'add-route', route: spec, subject, reason });
   };
@@ -95,14 +93,8 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     const f = e.family;
     const subject = subjectOfEntry(e);
     const P = e.prefix ?? onLink.address.prefix;
-    if (P.length < bits(f)) {
-      const present = main.some((r) => r.family === f && r.dst.text === P.text && r.dev === e.ifname);
-      if (!present) {
-        let metric = f === 4 ? 0 : 256;
-        if (f === 4) while (taken(4, P.text, metric)) metric++;
-        add(kernelPrefixRoute(e.ifname, e.address, P, metric), subject, 'cleanup: the address stays, so does its on-link prefix route in main');
-      }
-    }
+    const prefixRoute = kernelPrefixRoute(main, e.ifname, e.address, P);
+    if (prefixRoute) add(prefixRoute, subject, 'cleanup: the address stays, so does its on-link prefix route in main');
     const gw = e.routes.filter((r) => r.dst.length === 0 && r.gateway).sort((x, y) => x.metric - y.metric)[0];
     if (gw?.gateway && !main.some((r) => r.family === f && r.dst.length === 0 && r.dev === e.ifname)) {
       const rank = rankOf.get(e) ?? 0;

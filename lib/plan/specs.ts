@@ -2,7 +2,7 @@
 // route specs, and how a spec compares with what the kernel shows:
 //     from A lookup T        pref rule_pref_from (10000)
 //     oif I lookup T         pref rule_pref_oif  (15000)  sockets bound to I
-//     to P lookup T          pref rule_pref_to   (20000)  (not for /32, /128)
+//     to P lookup T          pref rule_pref_to   (20000)  (not for /32, /128, /0)
 //     iif lo lookup T        pref rule_pref_default + rank (91000…)
 // Table T: the on-link prefix route, one default route per gateway, the
 // routes the address came with.
@@ -20,6 +20,22 @@ export const bits = (f: Family) => (f === 4 ? 32 : 128);
 /** The metric of a table's first default route, as ifupdown and the kernel give it. */
 export const defaultMetric = (f: Family) => (f === 4 ? 0 : 1024);
 const defaultPrefix = (f: Family) => parsePrefix(f === 4 ? '0.0.0.0/0' : '::/0', f);
+
+/**
+ * The address as it is routed. A prefix of length 0 (DHCP netmask 0.0.0.0,
+ * IPv6 prefix length 0) covers every destination: as a `to` rule (before
+ * main) or an on-link route it would send all traffic out of this one
+ * uplink. dhclient-script only adds it to main, where longer prefixes still
+ * win; here it counts as the host address (/32, /128): `from`, `oif` and
+ * `iif lo` rules and defaults via its gateways (onlink), nothing covering all.
+ */
+export function asRouted(a: IpInterfaceAddress): IpInterfaceAddress {
+  return a.prefix.length === 0 ? { address: a.address, prefix: hostPrefix(a.address) } : a;
+}
+
+/** Why a /0 is routed as a host address, for the log ('' for any other prefix). */
+export const wholePrefixNote = (a: IpInterfaceAddress) =>
+  a.prefix.length === 0 ? ` (prefix /0 taken as /${bits(a.address.family)}: a /0 would send every destination out of this uplink)` : '';
 
 /** True when the kernel route is exactly the spec (type unicast). */
 export function routeMatches(r: Route, s: RouteSpec): boolean {
@@ -131,9 +147,19 @@ export function desiredRules(config: Config, ifname: string, a: IpInterfaceAddre
   return rules;
 }
 
-/** The kernel's own prefix route for A/P on `dev` in main (metric: IPv4 0, IPv6 256, as the kernel adds it). */
-export function kernelPrefixRoute(dev: string, A: IpAddress, P: IpPrefix, metric = A.family === 4 ? 0 : 256): RouteSpec {
-  return A.family === 4
-    ? { family: 4, table: TABLE_MAIN, dst: P, dev, scope: SCOPE_LINK, prefsrc: A, metric, protocol: PROTO_KERNEL }
-    : { family: 6, table: TABLE_MAIN, dst: P, dev, metric, protocol: PROTO_KERNEL };
+/**
+ * The kernel's prefix route for A/P on `dev`, to put back in main (`main`:
+ * its unicast routes as they will be), or undefined for a host address or
+ * when main already has a route to P through `dev`, whatever its protocol
+ * (one put back by hand serves as well; adding another fails with "File
+ * exists"). IPv4 refuses a second route to P with the same metric through
+ * any device (two modems on one prefix): that one gets the next free metric.
+ */
+export function kernelPrefixRoute(main: readonly Route[], dev: string, A: IpAddress, P: IpPrefix): RouteSpec | undefined {
+  const f = A.family;
+  if (P.length >= bits(f) || main.some((r) => r.family === f && r.dst.text === P.text && r.dev === dev)) return undefined;
+  if (f === 6) return { family: 6, table: TABLE_MAIN, dst: P, dev, metric: 256, protocol: PROTO_KERNEL };
+  let metric = 0;
+  while (main.some((r) => r.family === 4 && r.dst.text === P.text && r.metric === metric)) metric++;
+  return { family: 4, table: TABLE_MAIN, dst: P, dev, scope: SCOPE_LINK, prefsrc: A, metric, protocol: PROTO_KERNEL };
 }

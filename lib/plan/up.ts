@@ -13,15 +13,18 @@ import type { AddressUp } from './event.js';
 import { isIgnored } from './ignore.js';
 import { indexState, tableKey, type StateIndex } from './index.js';
 import { rerank } from './ranking.js';
-import { defaultMetric, desiredRoutes, desiredRules, routeMatches, ruleKey, specOfRoute, specOfRule, withRaGateways } from './specs.js';
+import { asRouted, defaultMetric, desiredRoutes, desiredRules, routeMatches, ruleKey, specOfRoute, specOfRule, wholePrefixNote, withRaGateways } from './specs.js';
 import { sweepBeforeUp } from './stale.js';
 import { planSysctls } from './sysctls.js';
 
 /** Plans an address coming up with table `leased` (0: no lease, fallback to main). */
-export function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp, config: Config, leased: number): Plan {
+export function planAddressUp(state: KernelState, idx: StateIndex, event: AddressUp, config: Config, leased: number): Plan {
+  const e = { ...event, address: asRouted(event.address) };
   const f = e.address.address.family;
   const A = e.address.address;
-  const P = e.address.prefix;
+  // The prefix as the caller has it: the kernel's prefix route in main is made from it.
+  const P = event.address.prefix;
+  const note = wholePrefixNote(event.address);
   const none = (skipped: string): Plan => ({ changes: [], table: 0, degraded: false, skipped, released: [] });
   if (isIgnored(config, e.ifname)) return none(`interface ${e.ifname} matches ignore_interfaces`);
   if (isLinkLocal(A)) return none(`link-local address ${A.text} is not managed`);
@@ -32,7 +35,7 @@ export function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp,
   if (e.soleLease) {
     const sweep = sweepBeforeUp(state, idx, config, e);
     if (sweep) {
-      const rest = planAddressUp(sweep.state, indexState(sweep.state, config), { ...e, soleLease: false }, config, leased);
+      const rest = planAddressUp(sweep.state, indexState(sweep.state, config), { ...event, soleLease: false }, config, leased);
       return { ...rest, changes: [...sweep.changes, ...rest.changes], released: [...sweep.released, ...rest.released] };
     }
   }
@@ -53,7 +56,7 @@ export function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp,
       ...(!nm && !fallback ? { noprefixroute: true } : {}),
       ...(e.preferredLifetime !== undefined ? { preferredLifetime: e.preferredLifetime } : {}),
       ...(e.validLifetime !== undefined ? { validLifetime: e.validLifetime } : {}),
-      subject, reason: `${e.source} lease: put the address on the interface`,
+      subject, reason: `${e.source} lease: put the address on the interface${note}`,
     });
   } else if (e.manageAddress && e.validLifetime !== undefined) {
     // A renewed lease (dhclient RENEW, RENEW6, a repeated BOUND): the address
@@ -61,7 +64,7 @@ export function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp,
     // refreshes them (`ip addr change … valid_lft`), so do we; the flags stay
     // as they are (IPv6 would re-add a prefix route without noprefixroute).
     b.pre.push({
-      kind: 'change-address', ifname: e.ifname, address: e.address,
+      kind: 'change-address', ifname: e.ifname, address: onLinkAddress.address,
       ...(onLinkAddress.flags.includes('noprefixroute') ? { noprefixroute: true } : {}),
       ...(e.preferredLifetime !== undefined ? { preferredLifetime: e.preferredLifetime } : {}),
       validLifetime: e.validLifetime,
@@ -94,9 +97,8 @@ export function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp,
           reason = fallback ? 'fallback route changed' : `leased table ${table} replaces the fallback in main`;
         }
       } else if (r.protocol === PROTO_KERNEL && r.dst.text === P.text && (f === 6 || r.prefsrc?.text === A.text)) {
-        reason = fallback
-          ? `fallback: prefix route with metric ${link.ifindex} (interface index) replaces the kernel's`
-          : `prefix route moves to table ${table}`;
+        if (note) reason = `the kernel's prefix route goes${note}`;
+        else reason = fallback ? `fallback: prefix route with metric ${link.ifindex} (interface index) replaces the kernel's` : `prefix route moves to table ${table}`;
       } else if (r.dst.length === 0 && r.gateway && gateways.has(r.gateway.text)) {
         reason = fallback
           ? `fallback: default route with metric ${link.ifindex} (interface index) replaces ${e.source}'s`
@@ -108,18 +110,18 @@ export function planAddressUp(state: KernelState, idx: StateIndex, e: AddressUp,
 
   if (fallback) {
     for (const s of desiredMain) {
-      if (!mainRoutes.some((r) => routeMatches(r, s))) b.adds.push({ kind: 'add-route', route: s, subject, reason: 'no table lease: fallback to main with metric = interface index (degraded)' });
+      if (!mainRoutes.some((r) => routeMatches(r, s))) b.adds.push({ kind: 'add-route', route: s, subject, reason: `no table lease: fallback to main with metric = interface index (degraded)${note}` });
     }
     if (b.removed.size) rerank(b, config, idx, f);
   } else {
-    planTable(b, config, idx, e, table);
+    planTable(b, config, idx, e, table, note);
   }
   planSysctls(b, state, config, e.ifname, f, subject);
   return { changes: b.list(), table, degraded: fallback, released: b.released };
 }
 
 /** The address's own table: its routes and rules, and its place in the band. */
-function planTable(b: Builder, config: Config, idx: StateIndex, e: AddressUp, table: number) {
+function planTable(b: Builder, config: Config, idx: StateIndex, e: AddressUp, table: number, note: string) {
   const f = e.address.address.family;
   const subject = subjectOf(e.ifname, e.address, table);
   const entry = idx.entries.get(tableKey(f, table));
@@ -143,7 +145,7 @@ function planTable(b: Builder, config: Config, idx: StateIndex, e: AddressUp, ta
     else b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'rule not part of this address any more' });
   }
   const why: Record<string, string> = {
-    from: 'replies and sockets bound to the address leave through its interface',
+    from: `replies and sockets bound to the address leave through its interface${note}`,
     oif: 'sockets bound to the device use its table',
     to: 'on-link destinations',
     iif: `unbound traffic, interface priority ${rank + 1}`,
