@@ -18,7 +18,7 @@ import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
 import type { Runner } from '../exec/run.js';
 import type { Logger } from '../log/log.js';
-import { isIgnored } from '../plan/plan.js';
+import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress } from '../plan/ra.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
