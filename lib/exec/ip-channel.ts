@@ -2,28 +2,23 @@
 //
 // Starting a program from Node forks the whole runtime (~5 ms before the
 // program even runs), so reads and changes go to an `ip -N -json -4|-6
-// -batch -` process that is already running: `ip -batch` runs its standard
-// input line by line and, with -json, flushes each command's output as one
-// line. A read writes its `show` commands and takes one line per command;
-// a batch of changes is followed by a marker command (`link show dev lo`)
-// whose output line says they all ran. ip stops at the first failing change
-// (no -force): the process exits, its `Command failed -:N` is renumbered as
-// if the batch ran alone, and the next call starts a fresh process.
+// -batch -` process already running: it runs its input line by line and
+// flushes each command's JSON as one line. A read takes one line per `show`
+// command; a batch of changes is followed by a marker (`link show dev lo`)
+// whose line says they all ran. ip stops at the first failing change: the
+// process exits, its `Command failed -:N` is renumbered as if the batch ran
+// alone, and the next call starts a fresh process.
 //
-// iproute2 caches interface index ↔ name for its whole life (ll_map): a
-// long-lived ip prints a renamed interface under its old name and resolves
-// `dev NAME` to a deleted interface's index. So every read starts with
-// `link show`, and when the (index, name) pairs differ from the previous
-// read of that process, the process is replaced and the read done again.
+// ip caches interface index ↔ name for its whole life (ll_map): a long-lived
+// ip prints a renamed interface under its old name and resolves `dev NAME`
+// to a deleted interface's index. So every read starts with `link show`, and
+// when the (index, name) pairs differ from the previous read of that process,
+// the process is replaced and the read done again.
 //
-// What one process cannot do runs in a process of its own (run.ts): undo
-// batches (-force), names the batch tokenizer cannot carry (one argv at a
-// time), and a read whose lines did not come in time (an ip that does not
-// flush: its output is read at exit; failing that, one command at a time).
-//
-// openIpChannel: the daemon's, processes started when needed and kept.
-// openHookIpChannel: a hook's, the event's family started at once; its close()
-// lets the hook exit without waiting for ip.
+// What one process cannot do runs in processes of its own (run.ts): forced
+// batches (undo), names the batch tokenizer cannot carry (one argv at a
+// time), a read whose lines did not come in time (read at exit; failing
+// that, one command at a time), and anything after close().
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Family } from '../net/address.js';
@@ -75,7 +70,7 @@ const isMarker = (line: string) => line.startsWith('[{"ifindex":1,');
 const batchSafe = (arg: string) => arg !== '' && !/["'#\\\s]/.test(arg);
 
 /** `ifindex:name` pairs of a `link show` JSON line, in order. */
-export function linkSignature(line: string): string {
+function linkSignature(line: string): string {
   try {
     const links = JSON.parse(line) as { ifindex?: unknown; ifname?: unknown }[];
     return links.map((l) => `${l.ifindex}:${l.ifname}`).join(';');
@@ -180,7 +175,7 @@ function failed(result: RunResult, lines: number): IpApplied {
   return { ran: m ? Number(m[1]) - 1 : lines, error: new CommandError(result) };
 }
 
-/** The daemon's channel: a process per family, started when first needed and kept. */
+/** The daemon's channel: a process per family, started when first needed and kept until close(). */
 export function openIpChannel(options: IpChannelOptions = {}): IpProcesses {
   const ip = options.ip ?? ['ip'];
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -296,9 +291,7 @@ export function openIpChannel(options: IpChannelOptions = {}): IpProcesses {
       return started;
     },
     get buffered() {
-      let n = 0;
-      for (const p of procs.values()) n += p.stdout.length + p.stderr.length;
-      return n;
+      return [...procs.values()].reduce((n, p) => n + p.stdout.length + p.stderr.length, 0);
     },
   };
 }
