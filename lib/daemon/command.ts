@@ -33,7 +33,7 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
   ];
   if (config.watchKernel) {
     starters.push(async () =>
-      (await import('../watch/watcher.js')).startWatcher({ config, log: ctx.log, allocator: allocator!, manageSlaac: config.manageSlaac, handle: delegate!.handle, run: delegate!.ip.run }),
+      (await import('../watch/watcher.js')).startWatcher({ config, log: ctx.log, allocator: allocator!, manageSlaac: config.manageSlaac, handle: delegate!.handle, ip: delegate!.ip }),
     );
   }
   const started: Service[] = [];

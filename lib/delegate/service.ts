@@ -2,7 +2,7 @@
 // the allocator socket (wire.ts) and the daemon applies it with the code a
 // hook would run (handleEvent), but warm: the planner already compiled, the
 // lease table in this process (no socket round trip to itself), the state
-// read and the changes through long-lived ip processes (lib/exec/ip-server.ts,
+// read and the changes through long-lived ip processes (lib/exec/ip-channel.ts,
 // no fork per event), syslog through the logger(1) it already runs.
 //
 // One event at a time: the queue is shared with the watcher's repairs, and
@@ -19,7 +19,7 @@ import { readState } from '../state/read.js';
 import { createPrefetcher } from './prefetch.js';
 import type { Config } from '../config/schema.js';
 import { updateInterfaceServers } from '../dns/update.js';
-import { openIpServer, type IpServer } from '../exec/ip-server.js';
+import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, formatLine, type Fields, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
@@ -59,7 +59,7 @@ export interface DelegateService {
   /** handleEvent through the queue and the ip processes (the watcher's repairs use it too). */
   handle(event: RoutingEvent, deps: HandleDeps): Promise<Awaited<ReturnType<typeof handleEvent>>>;
   readonly queue: SerialQueue;
-  readonly ip: IpServer;
+  readonly ip: IpChannel;
   close(): Promise<void>;
 }
 
@@ -110,7 +110,7 @@ const mtimeOf = (path: string) => {
 export function startDelegate(options: DelegateOptions): DelegateService {
   const { config, log } = options;
   const queue = new SerialQueue();
-  const ip = openIpServer({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
+  const ip = openIpChannel({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
   const allocator = inProcessAllocator(options.allocator);
   const configStamp = mtimeOf(options.configPath);
 
@@ -127,12 +127,12 @@ export function startDelegate(options: DelegateOptions): DelegateService {
     return l;
   };
 
-  const handle: DelegateService['handle'] = (event, deps) => queue.run(() => handleEvent(event, { ...deps, run: ip.run }));
+  const handle: DelegateService['handle'] = (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip }));
 
   const prefetcher = createPrefetcher({
     queue,
     lock: () => takeLock(config.runDir),
-    read: (scope) => readState({ families: scope.families, sysctlInterfaces: [scope.ifname], runDir: config.runDir, run: ip.run }),
+    read: (scope) => readState({ families: scope.families, sysctlInterfaces: [scope.ifname], runDir: config.runDir, ip }),
     waitMs: PREFETCH_WAIT_MS,
     onClose: (connection, cb) => (connection as Connection).onClose(cb),
   });
@@ -194,7 +194,7 @@ export function startDelegate(options: DelegateOptions): DelegateService {
           log: eventLog,
           dryRun: req.dry_run,
           allocator,
-          run: ip.run,
+          ip,
           ...(held ? { held } : {}),
           out: (t) => void (out += t),
         });

@@ -28,6 +28,7 @@ export const HOOK_PATHS: Readonly<Record<keyof HostSnapshot['hooks'], string>> =
 export interface ReadHostOptions {
   config: Config;
   probes?: { 4: string; 6: string };
+  /** Runs the reply probes (`ip route get`). */
   run?: Runner;
 }
 
@@ -120,7 +121,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
   const { config } = options;
   const run = options.run ?? defaultRun;
   const probes = options.probes ?? DEFAULT_PROBES;
-  const kernel = await readState({ families: [4, 6], runDir: config.runDir, run });
+  const kernel = await readState({ families: [4, 6], runDir: config.runDir });
   const candidates = candidateAddresses(kernel, config);
   const [replyRoutes, daemon] = await Promise.all([
     Promise.all(candidates.map((c) =>
