@@ -1,7 +1,7 @@
 // The table allocator: the lease table, persisted through the store, and
 // the one function that answers a request (serve). It knows nothing of
 // sockets: the daemon registers its commands on its socket
-// (lib/daemon/socket.ts), and its own users (delegated events, the watcher)
+// (lib/daemon/socket.ts), and its own users (dispatched events, the watcher)
 // call it in-process.
 //
 // Allocation is atomic because the lease table is only touched from the
@@ -42,13 +42,13 @@ export interface AllocatorService extends Service {
    * Answers one request as if it came over the socket (the daemon's own
    * users: no round trip). `writeSoon`: a new lease or a release is answered
    * before the store is written, within STORE_SOON_MS, for a caller whose
-   * change the kernel records meanwhile (a delegated event: kernel-claims.ts
+   * change the kernel records meanwhile (a dispatched event: kernel-claims.ts
    * gets it back after a kill -9).
    */
   serve(request: Request, options?: { writeSoon?: boolean }): Promise<Response>;
   /**
    * The allocator as the routing core sees it (lib/apply/allocator.ts), for
-   * the daemon's delegated events: their new leases and releases are
+   * the daemon's dispatched events: their new leases and releases are
    * answered before the store is written (writeSoon): the event puts them
    * in the kernel meanwhile, where the allocator finds them again after a
    * kill -9 (kernel-claims.ts), and the write's fsyncs (~0.7 ms of a
@@ -65,7 +65,7 @@ const unixNow = () => Math.floor(Date.now() / 1000);
 export const RENEWAL_SAVE_DELAY_MS = 5000;
 
 /**
- * Longest a delegated event's new lease or release stays in memory only: long
+ * Longest a dispatched event's new lease or release stays in memory only: long
  * enough that the write (two fsyncs, ~1 ms of disk) lands after the hook has
  * gone, and a burst of events (every interface at boot) shares one write.
  */

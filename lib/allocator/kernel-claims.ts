@@ -2,7 +2,7 @@
 // (interface, address) is a lease, whatever the store says. The allocator
 // claims them when it starts, before it answers anyone, so a table in use is
 // never handed to another address: after a damaged or lost store, and after
-// a kill -9 between a delegated event's answer and the store write that
+// a kill -9 between a dispatched event's answer and the store write that
 // follows it (lib/allocator/allocator.ts, STORE_SOON_MS). No I/O here: the daemon reads the
 // state, the allocator applies the claims to its table.
 

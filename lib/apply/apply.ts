@@ -1,13 +1,14 @@
-// The one applier. Consecutive ip changes of one family run as one
-// `ip -batch -` (one process); sysctl changes are file writes. A batch ends
-// with an IPv6 address it adds, and the next waits until the address has
-// passed duplicate address detection (dad.ts): routes from it need that. ip stops at
-// the first failing line and is not a transaction, so a failure is undone:
-// the inverse of every line that ran goes through `ip -force -batch -`, and
-// the caller re-reads state and plans again. A dry run prints the same
-// batches instead of running them.
+// The one applier. Consecutive ip changes of one family go through the ip
+// channel as one batch (lib/exec/ip-channel.ts); sysctl changes are file
+// writes. A batch ends with an IPv6 address it adds, and the next waits until
+// the address has passed duplicate address detection (dad.ts): routes from it
+// need that. ip stops at the first failing line and is not a transaction, so
+// a failure is undone: the inverse of every line that ran goes through as a
+// forced batch, and the caller re-reads state and plans again. A dry run
+// prints the same batches instead of running them.
 
-import { CommandError, formatCommand, type Runner } from '../exec/run.js';
+import type { IpChannel } from '../exec/ip-channel.js';
+import { formatCommand } from '../exec/run.js';
 import type { Family } from '../net/address.js';
 import type { Change } from '../plan/change.js';
 import { describeChange, ipArgs } from '../plan/render.js';
@@ -15,7 +16,7 @@ import { waitForDad } from './dad.js';
 import { readSavedSysctls, writeSavedSysctls, writeSysctl } from '../state/sysctl.js';
 
 export interface ApplyOptions {
-  run: Runner;
+  ip: IpChannel;
   runDir: string;
   dryRun: boolean;
   /** Where a dry run prints (one line per command, with its reason). */
@@ -34,9 +35,6 @@ export interface ApplyResult {
   error?: Error;
   failed?: Change;
 }
-
-/** iproute2's batch tokenizer splits on white space, honours quotes and drops `#…`. */
-const batchSafe = (arg: string) => arg !== '' && !/["'#\\\s]/.test(arg);
 
 type Segment = { family: Family; changes: Change[] } | { family: undefined; changes: Change[] };
 
@@ -61,24 +59,6 @@ function familyOf(c: Change): Family {
   if ('rule' in c) return c.rule.family;
   if ('address' in c) return c.address.address.family;
   return 4;
-}
-
-/** Runs ip lines as one batch; on failure tells how many lines ran. */
-async function runBatch(run: Runner, family: Family, lines: string[][], force: boolean): Promise<{ ran: number; error?: Error }> {
-  if (!lines.every((l) => l.every(batchSafe))) {
-    // A name with quotes or '#' cannot go through the batch tokenizer: argv, one by one.
-    for (let i = 0; i < lines.length; i++) {
-      const r = await run(['ip', `-${family}`, ...lines[i]!], { reject: false });
-      if (r.exitCode !== 0 && !force) return { ran: i, error: new CommandError(r) };
-    }
-    return { ran: lines.length };
-  }
-  const argv = ['ip', `-${family}`, ...(force ? ['-force'] : []), '-batch', '-'];
-  const r = await run(argv, { input: lines.map((l) => l.join(' ')).join('\n') + '\n', reject: false });
-  if (r.exitCode === 0 || force) return { ran: lines.length };
-  const m = /Command failed -:(\d+)/.exec(r.stderr);
-  // Without the line number nothing is known: treat every line as possibly run (the undo uses -force).
-  return { ran: m ? Number(m[1]) - 1 : lines.length, error: new CommandError(r) };
 }
 
 async function applySysctl(c: Change, options: ApplyOptions): Promise<void> {
@@ -117,13 +97,13 @@ export async function applyChanges(changes: readonly Change[], options: ApplyOpt
       seg.changes.forEach((c) => options.out(`${describeChange(c)}\n`));
       continue;
     }
-    const { ran, error } = await runBatch(options.run, seg.family, lines, false);
+    const { ran, error } = await options.ip.apply(seg.family, lines);
     applied.push(...seg.changes.slice(0, ran));
     if (error) return { applied, error, failed: seg.changes[ran] };
     const last = seg.changes.at(-1);
     if (addsIpv6Address(last)) {
       try {
-        await waitForDad(options.run, last.ifname, last.address, options.dadTimeoutMs);
+        await waitForDad(options.ip, last.ifname, last.address, options.dadTimeoutMs);
       } catch (err) {
         return { applied, error: err as Error, failed: last };
       }
@@ -164,7 +144,7 @@ export async function undoChanges(applied: readonly Change[], options: ApplyOpti
       if (seg.family === undefined) {
         for (const c of seg.changes) await applySysctl(c, options);
       } else {
-        await runBatch(options.run, seg.family, seg.changes.map((c) => ipArgs(c)!), true);
+        await options.ip.apply(seg.family, seg.changes.map((c) => ipArgs(c)!), { force: true });
       }
     } catch (err) {
       options.warn('undo step failed', { error: (err as Error).message });

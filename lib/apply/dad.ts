@@ -8,7 +8,7 @@
 // wait for DAD themselves before their hooks run). Debian's dhclient-script
 // waits for DAD too before it reports the address bound.
 
-import type { Runner } from '../exec/run.js';
+import type { IpChannel } from '../exec/ip-channel.js';
 import type { IpInterfaceAddress } from '../net/address.js';
 import { parseAddrJson } from '../state/parse.js';
 
@@ -22,14 +22,14 @@ export class DadError extends Error {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the kernel says of the address: usable, tentative, dadfailed or absent. */
-async function addressState(run: Runner, ifname: string, a: IpInterfaceAddress): Promise<'usable' | 'tentative' | 'dadfailed' | 'absent'> {
-  // The read form of the ip runners (one JSON line per command): the daemon's long-lived ip answers it without a fork.
-  // Every address, not `addr show dev IF`: in a batch after `link show` (the
-  // daemon's ip reads always begin with it) that prints the link without them.
-  const r = await run(['ip', '-N', '-json', '-6', '-batch', '-'], { input: 'addr show\n', reject: false });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('['));
-  if (r.exitCode !== 0 || !line) throw new DadError(`cannot read the addresses of ${ifname}: ${r.stderr.trim() || `exit code ${r.exitCode}`}`);
-  const found = parseAddrJson(line)
+async function addressState(ip: IpChannel, ifname: string, a: IpInterfaceAddress): Promise<'usable' | 'tentative' | 'dadfailed' | 'absent'> {
+  let addresses: string;
+  try {
+    ({ addresses } = await ip.read(6, ['addresses']));
+  } catch (err) {
+    throw new DadError(`cannot read the addresses of ${ifname}: ${(err as Error).message}`);
+  }
+  const found = parseAddrJson(addresses)
     .flatMap((l) => (l.ifname === ifname ? l.addresses : []))
     .find((x) => x.address.address.text === a.address.text && x.address.prefix.length === a.prefix.length);
   if (!found) return 'absent';
@@ -38,10 +38,10 @@ async function addressState(run: Runner, ifname: string, a: IpInterfaceAddress):
 }
 
 /** Resolves once the address is no longer tentative; rejects (DadError) on a duplicate, its disappearance or the timeout. */
-export async function waitForDad(run: Runner, ifname: string, a: IpInterfaceAddress, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {
+export async function waitForDad(ip: IpChannel, ifname: string, a: IpInterfaceAddress, timeoutMs = DAD_TIMEOUT_MS): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const state = await addressState(run, ifname, a);
+    const state = await addressState(ip, ifname, a);
     if (state === 'usable') return;
     const what = `${a.address.text}/${a.prefix.length} on ${ifname}`;
     if (state === 'dadfailed') throw new DadError(`${what}: duplicate address detection failed (another host uses it)`);

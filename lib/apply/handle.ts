@@ -4,8 +4,7 @@
 // too it is undone again, so the host never keeps half a configuration.
 
 import type { Config } from '../config/schema.js';
-import { openIpSession, type IpSession } from '../exec/ip-session.js';
-import { run as defaultRun, type Runner } from '../exec/run.js';
+import { openHookIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import type { Logger } from '../log/log.js';
 import type { Family } from '../net/address.js';
 import type { Change, Plan } from '../plan/change.js';
@@ -26,7 +25,8 @@ export interface HandleDeps {
   config: Config;
   log: Logger;
   dryRun: boolean;
-  run?: Runner;
+  /** The daemon's ip channel; without one, the event opens a channel of its own. */
+  ip?: IpChannel;
   allocator?: TableAllocator;
   /** Where a dry run prints its plan; stdout by default. */
   out?: (text: string) => void;
@@ -76,25 +76,25 @@ function logChange(log: Logger, c: Change) {
 }
 
 /**
- * Handles one routing event from a hook, the watcher or the CLI. With the
- * real runner, the state read and the first batch of changes of the event's
- * family share one `ip` process (lib/exec/ip-session.ts).
+ * Handles one routing event from a hook, the watcher or the CLI. Without the
+ * daemon's ip channel, the state read and the changes go through a channel of
+ * the event's own, closed when it is done (lib/exec/ip-channel.ts).
  */
 export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult> {
-  if (deps.run || isIgnored(deps.config, event.ifname)) return handle(event, deps, () => deps.run ?? defaultRun);
-  let session: IpSession | undefined;
+  if (deps.ip) return handle(event, deps, () => deps.ip!);
+  let own: IpChannel | undefined;
   try {
     return await handle(event, deps, () => {
-      session = openIpSession(event.kind === 'address-up' ? event.address.address.family : 4);
-      trace('ip session started');
-      return session.run;
+      own = openHookIpChannel(event.kind === 'address-up' ? event.address.address.family : 4);
+      trace('ip channel opened');
+      return own;
     });
   } finally {
-    session?.close();
+    own?.close();
   }
 }
 
-async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runner): Promise<HandleResult> {
+async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpChannel): Promise<HandleResult> {
   const { config, log, dryRun } = deps;
   const allocator = deps.allocator ?? socketAllocator(config, log);
   const iface = event.ifname;
@@ -119,11 +119,11 @@ async function handle(event: RoutingEvent, deps: HandleDeps, runner: () => Runne
     // which blocks this thread for milliseconds (a fork of the runtime).
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const run = runner();
-  const read = () => traceSpan('state read', () => readState({ families: familiesRead(event), sysctlInterfaces: [iface], runDir: config.runDir, run, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
+  const ip = channel();
+  const read = () => traceSpan('state read', () => readState({ families: familiesRead(event), sysctlInterfaces: [iface], runDir: config.runDir, ip, ...(deps.procSys ? { procSys: deps.procSys } : {}) }));
 
   const options: ApplyOptions = {
-    run,
+    ip,
     runDir: config.runDir,
     dryRun,
     out: deps.out ?? writeStdout,

@@ -14,6 +14,7 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyChanges, type ApplyOptions } from '../apply/apply.js';
+import { openIpChannel } from '../exec/ip-channel.js';
 import { takeLock } from '../apply/lock.js';
 import { clearServers } from '../dns/update.js';
 import { planCleanup, type CleanupPlan } from '../plan/cleanup.js';
@@ -82,8 +83,9 @@ export async function runCleanup(ctx: CommandContext): Promise<number> {
   const dryRun = ctx.options.dryRun;
   const leases = await releaseLeases(ctx);
 
+  const ip = openIpChannel();
   const options: ApplyOptions = {
-    run: (await import('../exec/run.js')).run,
+    ip,
     runDir: config.runDir,
     dryRun,
     out: (t) => ctx.out(t),
@@ -96,7 +98,7 @@ export async function runCleanup(ctx: CommandContext): Promise<number> {
     // A concurrent hook may change state between read and apply: plan once more from fresh state.
     for (let attempt = 1; attempt <= 2; attempt++) {
       const saved = savedSysctlInterfaces(config.runDir);
-      const state = await readState({ families: [4, 6], sysctlInterfaces: saved, runDir: config.runDir });
+      const state = await readState({ families: [4, 6], sysctlInterfaces: saved, runDir: config.runDir, ip });
       plan = planCleanup({ state, config, savedSysctlInterfaces: saved });
       const result = await applyChanges(plan.changes, options);
       if (!dryRun) for (const c of result.applied) ctx.log.info(c.reason, { iface: c.subject.ifname, address: c.subject.address, table: c.subject.table, do: describeChange(c).replace(/ {2}#.*$/, '') });
@@ -105,6 +107,7 @@ export async function runCleanup(ctx: CommandContext): Promise<number> {
       ctx.log.warn('cleanup step failed; reading state again', { attempt, failed: result.failed ? describeChange(result.failed) : undefined, error: error.message });
     }
   } finally {
+    ip.close();
     await release?.();
   }
   if (!dryRun) rmSync(join(config.runDir, 'entries'), { recursive: true, force: true });

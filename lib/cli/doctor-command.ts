@@ -1,4 +1,4 @@
-import { diagnose } from '../doctor/checks.js';
+import { diagnose } from '../doctor/checks/index.js';
 import { isProblem } from '../doctor/findings.js';
 import { formatReport } from '../doctor/format.js';
 import { DEFAULT_PROBES, readHost } from '../doctor/read.js';

@@ -3,7 +3,7 @@
 // that did not behave. With --json nothing is printed on the way; the whole
 // report comes out as one JSON document at the end.
 
-export const WIDTH = 80;
+import { WIDTH, wrap as wrapWords } from '../text/wrap.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -36,23 +36,8 @@ export function fit(line: string, width = WIDTH): string {
   return chars.length <= width ? line : `${chars.slice(0, width - 1).join('')}…`;
 }
 
-/** Wraps text at word boundaries; every line starts with `indent`, the first with `first` when given. */
-export function wrap(text: string, indent: string, first = indent, width = WIDTH): string[] {
-  const out: string[] = [];
-  let line = first;
-  let empty = true;
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (!empty && [...line].length + 1 + [...word].length > width) {
-      out.push(line);
-      line = indent;
-      empty = true;
-    }
-    line += empty ? word : ` ${word}`;
-    empty = false;
-  }
-  if (!empty || !out.length) out.push(line);
-  return out.map((l) => fit(l, width));
-}
+/** Wraps text at word boundaries (the first line starting with `first`), each line cut to the width. */
+export const wrap = (text: string, indent: string, first = indent): string[] => wrapWords(text, indent, first).map((l) => fit(l));
 
 /** A log line of ours (`message key=value …`) shortened: the command it ran, else the message. */
 export function logGist(line: string): string {

@@ -8,7 +8,7 @@ import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle
 import type { TableAllocator } from '../apply/allocator.js';
 import type { Config } from '../config/schema.js';
 import { applyDnsChange } from '../dns/update.js';
-import type { Runner } from '../exec/run.js';
+import type { IpChannel } from '../exec/ip-channel.js';
 import type { Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import type { HookName, Job, Outcome } from './job.js';
@@ -19,7 +19,8 @@ export interface JobDeps {
   /** Where a dry run prints its plan. */
   out: (text: string) => void;
   allocator?: TableAllocator;
-  run?: Runner;
+  /** The daemon's ip channel; without one, each event opens its own. */
+  ip?: IpChannel;
   /** Tests: what applies one event. */
   handle?: (event: RoutingEvent, deps: HandleDeps) => Promise<HandleResult>;
 }
@@ -34,7 +35,7 @@ const NOT_DONE: Record<HookName, string> = {
 export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
   const { config, log } = deps;
   const handle = deps.handle ?? handleEvent;
-  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.run ? { run: deps.run } : {}) };
+  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.ip ? { ip: deps.ip } : {}) };
   let failed: string | undefined;
   for (const event of job.events) {
     try {

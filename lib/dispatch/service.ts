@@ -2,7 +2,7 @@
 // hook's job runs through the handler a hook would run (handler.ts), but
 // warm: the planner already compiled, the lease table in this process (no
 // socket round trip to itself), the state read and the changes through
-// long-lived ip processes (lib/exec/ip-server.ts, no fork per event),
+// long-lived ip processes (lib/exec/ip-channel.ts, no fork per event),
 // syslog through the logger(1) it already runs.
 //
 // One job at a time: the queue is shared with the watcher's repairs, and
@@ -14,7 +14,7 @@ import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
 import type { Config } from '../config/schema.js';
-import { openIpServer, type IpServer } from '../exec/ip-server.js';
+import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, createSyslog, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
@@ -46,7 +46,7 @@ export interface EventService extends Service {
   readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
   /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
   handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
-  readonly ip: IpServer;
+  readonly ip: IpChannel;
 }
 
 const refuse = (error: string): EventReply => ({ version: 1, cmd: 'response', error });
@@ -63,7 +63,7 @@ const stampOf = (path: string) => {
 export function startEventService(options: EventServiceOptions): EventService {
   const { config, log } = options;
   const queue = new SerialQueue();
-  const ip = openIpServer({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
+  const ip = openIpChannel({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
   const allocator = options.allocator.local;
   const configStamp = stampOf(options.configPath);
   const syslog = createSyslog();
@@ -90,7 +90,7 @@ export function startEventService(options: EventServiceOptions): EventService {
       const jobLog = createLogger({ source: job.hook, verbose: job.verbose, syslog: config.syslog, sink: syslog, write: (l) => lines.push(l) });
       let out = '';
       jobLog.debug('applied by the daemon', { pid: process.pid });
-      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, run: ip.run });
+      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip });
       trace('event handled');
       return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
     });
@@ -99,7 +99,7 @@ export function startEventService(options: EventServiceOptions): EventService {
   return {
     name: 'events',
     command: { maxBytes: MAX_EVENT_BYTES, run },
-    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, run: ip.run })),
+    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip })),
     ip,
     async close() {
       await queue.run(async () => {});

@@ -1,23 +1,8 @@
 // The human form of doctor's findings: one block per finding, wrapped to 80
 // columns: severity and subject, what, why, and the commands that fix it.
 
+import { wrap } from '../text/wrap.js';
 import type { Finding } from './findings.js';
-
-export const WIDTH = 80;
-
-/** Wraps text to `width` columns, each line starting with `indent`. Long words stay whole. */
-export function wrap(text: string, indent: string, width = WIDTH): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && indent.length + line.length + 1 + word.length > width) {
-      lines.push(indent + line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(indent + line);
-  return lines;
-}
 
 const LABEL = { error: 'ERROR', warning: 'WARNING', info: 'NOTE' } as const;
 

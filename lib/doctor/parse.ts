@@ -138,8 +138,17 @@ export function parseNetworkdLink(text: string): { managed: boolean; networkFile
   return networkFile ? { managed, networkFile } : { managed };
 }
 
-/** The multihomed-routing executable a hook file runs (`exec /usr/local/sbin/multihomed-routing …`, `mhr_exe='…'`, `RUN+="…"`). */
+/**
+ * The executable a hook file runs, read from the line that runs it, as install.sh writes each: the
+ * dhclient shim's `mhr_exe='…'`, an ifupdown hook's `exec … ifupdown`, the udev rule's `RUN+="… udev-remove"`.
+ * Comments are skipped: the shim's header names the shim's own path.
+ */
 export function hookTarget(text: string): string | undefined {
-  const m = /(\/[\w./-]*\/multihomed-routing)(?![\w./-])/.exec(text);
-  return m?.[1];
+  for (const line of text.split('\n')) {
+    if (/^\s*#/.test(line)) continue;
+    const m = /^\s*(?:mhr_exe=|exec\s+)(.*)$/.exec(line) ?? /\bRUN\+="\s*(.*)$/.exec(line);
+    const word = m && /^(?:'([^']*)'|"([^"]*)"|([^\s'"]+))/.exec(m[1]!);
+    if (word) return (word[1] ?? word[2] ?? word[3]) || undefined;
+  }
+  return undefined;
 }

@@ -9,58 +9,41 @@ import { listLeases } from '../allocator/client.js';
 import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import { readState } from '../state/read.js';
-import { candidateAddresses } from './checks.js';
+import { candidateAddresses } from './candidates.js';
 import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from './parse.js';
 import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snapshot.js';
 
 /** Where the replies are probed towards: any internet address (a lookup, nothing is sent). */
 export const DEFAULT_PROBES = { 4: '8.8.8.8', 6: '2001:4860:4860::8888' } as const;
 
-/** Installed hook paths (DESIGN.md, installed layout). */
-export const HOOK_PATHS = {
+/** Where install.sh puts the hooks (and where Debian puts 01-ifupdown). */
+export const HOOK_PATHS: Readonly<Record<keyof HostSnapshot['hooks'], string>> = {
   ifUp: '/etc/network/if-up.d/multihomed-routing',
   ifPostDown: '/etc/network/if-post-down.d/multihomed-routing',
   dhclientEnter: '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing',
   udevRule: '/etc/udev/rules.d/99-multihomed-routing.rules',
   nmDispatcher: '/etc/NetworkManager/dispatcher.d/01-ifupdown',
-} as const;
+};
 
 export interface ReadHostOptions {
   config: Config;
   probes?: { 4: string; 6: string };
+  /** Runs the reply probes (`ip route get`). */
   run?: Runner;
 }
 
-const exists = (p: string) => {
+/** The value of `f`, or undefined when it throws (a file that is missing or cannot be read). */
+const attempt = <T>(f: () => T): T | undefined => {
   try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const executable = (p: string) => {
-  try {
-    accessSync(p, constants.X_OK);
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-};
-const readText = (p: string): string | undefined => {
-  try {
-    return readFileSync(p, 'utf8');
+    return f();
   } catch {
     return undefined;
   }
 };
-const list = (dir: string): string[] | undefined => {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-};
+const exists = (p: string) => attempt(() => statSync(p)) !== undefined;
+const executable = (p: string) => attempt(() => { accessSync(p, constants.X_OK); return statSync(p).isFile(); }) ?? false;
+const readText = (p: string) => attempt(() => readFileSync(p, 'utf8'));
+const list = (dir: string) => attempt(() => readdirSync(dir));
 
 const realFs: ConfFs = { read: readText, list };
 
@@ -91,22 +74,13 @@ async function probeReply(run: Runner, family: 4 | 6, ifname: string, address: s
 
 /** dnsmasq processes sharing our network namespace, with what they read. */
 function readDnsmasqs(): DnsmasqProcess[] {
-  const ownNet = (() => {
-    try {
-      return readlinkSync('/proc/self/ns/net');
-    } catch {
-      return undefined;
-    }
-  })();
+  const ownNet = attempt(() => readlinkSync('/proc/self/ns/net'));
   const out: DnsmasqProcess[] = [];
   for (const name of list('/proc') ?? []) {
     if (!/^\d+$/.test(name)) continue;
     if (readText(`/proc/${name}/comm`)?.trim() !== 'dnsmasq') continue;
-    try {
-      if (ownNet && readlinkSync(`/proc/${name}/ns/net`) !== ownNet) continue;
-    } catch {
-      continue;
-    }
+    const net = attempt(() => readlinkSync(`/proc/${name}/ns/net`));
+    if (net === undefined || (ownNet && net !== ownNet)) continue;
     const argv = (readText(`/proc/${name}/cmdline`) ?? '').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
     out.push({ pid: Number(name), argv, ...dnsmasqReads(argv, realFs) });
   }
@@ -147,7 +121,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
   const { config } = options;
   const run = options.run ?? defaultRun;
   const probes = options.probes ?? DEFAULT_PROBES;
-  const kernel = await readState({ families: [4, 6], runDir: config.runDir, run });
+  const kernel = await readState({ families: [4, 6], runDir: config.runDir });
   const candidates = candidateAddresses(kernel, config);
   const [replyRoutes, daemon] = await Promise.all([
     Promise.all(candidates.map((c) =>
@@ -181,13 +155,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
       udev: ['/usr/bin/udevadm', '/bin/udevadm', '/sbin/udevadm'].some(exists) && exists('/etc/udev'),
       networkManager: nmPresent,
     },
-    hooks: {
-      ifUp: readHook(HOOK_PATHS.ifUp),
-      ifPostDown: readHook(HOOK_PATHS.ifPostDown),
-      dhclientEnter: readHook(HOOK_PATHS.dhclientEnter),
-      udevRule: readHook(HOOK_PATHS.udevRule),
-      nmDispatcher: readHook(HOOK_PATHS.nmDispatcher),
-    },
+    hooks: Object.fromEntries(Object.entries(HOOK_PATHS).map(([name, path]) => [name, readHook(path)])) as HostSnapshot['hooks'],
     networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
     netplan: readNetplan(),
   };

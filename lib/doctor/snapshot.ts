@@ -1,5 +1,5 @@
 // What `doctor` knows about the host: a typed snapshot, read once by read.ts
-// and judged by the pure checks in checks.ts. Unit tests build snapshots by
+// and judged by the pure checks in checks/. Unit tests build snapshots by
 // hand; the integration test reads a real one in a namespace.
 
 import type { KernelState } from '../state/types.js';
@@ -29,7 +29,7 @@ export interface HookFile {
   path: string;
   exists: boolean;
   executable: boolean;
-  /** The executable it points at (`exec /usr/local/sbin/multihomed-routing …`), if found in it. */
+  /** The executable it runs (parse.ts hookTarget: `mhr_exe='…'`, `exec …`, `RUN+="…"`), if found in it. */
   target?: string;
   targetExecutable?: boolean;
 }

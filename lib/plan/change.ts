@@ -75,23 +75,3 @@ export interface Plan {
   /** (ifname, address) whose tables this plan gives up (down events, vanished interfaces): release their leases. */
   released: { ifname: string; address: IpInterfaceAddress; table: number }[];
 }
-
-/** The `ip` family whose batch runs a change; undefined for non-ip changes. */
-export function familyOfChange(change: Change): Family | undefined {
-  switch (change.kind) {
-    case 'add-route':
-    case 'del-route':
-      return change.route.family;
-    case 'add-rule':
-    case 'del-rule':
-      return change.rule.family;
-    case 'add-address':
-    case 'del-address':
-    case 'change-address':
-      return change.address.address.family;
-    case 'set-mtu':
-      return 4;
-    default:
-      return undefined;
-  }
-}

@@ -24,11 +24,14 @@
 
 import type { Config } from '../config/schema.js';
 import { isLinkLocal, type Family } from '../net/address.js';
-import { PROTO_BOOT, PROTO_KERNEL, SCOPE_LINK, TABLE_MAIN, type KernelState, type Route } from '../state/types.js';
+import { PROTO_BOOT, TABLE_MAIN, type KernelState } from '../state/types.js';
+import { Builder, subjectOf } from './builder.js';
 import type { Change, RouteSpec, Subject } from './change.js';
 import { indexState, type Entry } from './index.js';
-import { Builder, planRestore, specOfRoute, specOfRule } from './plan.js';
+import { kernelPrefixRoute, specOfRoute, specOfRule } from './specs.js';
+import { planRestore } from './sysctls.js';
 
+/** What cleanup plans from. */
 export interface CleanupInput {
   state: KernelState;
   config: Config;
@@ -36,6 +39,7 @@ export interface CleanupInput {
   savedSysctlInterfaces: readonly string[];
 }
 
+/** What cleanup does, and what it leaves alone. */
 export interface CleanupPlan {
   changes: Change[];
   /** Entries removed, for releasing leases and records. */
@@ -44,21 +48,17 @@ export interface CleanupPlan {
   untouched: string[];
 }
 
-const bits = (f: Family) => (f === 4 ? 32 : 128);
+const subjectOfEntry = (e: Entry): Subject => subjectOf(e.ifname ?? '?', e.address, e.table);
 
-function subjectOf(e: Entry): Subject {
-  return { ifname: e.ifname ?? '?', ...(e.address ? { address: e.address.text } : {}), table: e.table };
-}
-
+/** Plans the removal of everything of ours, restoring main and the saved sysctls. */
 export function planCleanup(input: CleanupInput): CleanupPlan {
   const { state, config } = input;
   const idx = indexState(state, config);
   const b = new Builder();
   const entries: CleanupPlan['entries'] = [];
-  const removedMain = new Set<Route>();
 
   for (const e of idx.entries.values()) {
-    const subject = subjectOf(e);
+    const subject = subjectOfEntry(e);
     for (const r of e.rules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'cleanup: remove every rule of ours' });
     for (const r of e.routes) b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject, reason: 'cleanup: remove every route of ours' });
     entries.push({ family: e.family, table: e.table, ...(e.ifname ? { ifname: e.ifname } : {}), ...(e.address ? { address: e.address.text } : {}) });
@@ -66,17 +66,14 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
   for (const routes of idx.mainByDev.values()) {
     for (const r of routes) {
       if (r.protocol !== config.protocol) continue;
-      removedMain.add(r);
-      b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject: { ifname: r.dev ?? '?', ...(r.prefsrc ? { address: r.prefsrc.text } : {}), table: 0 }, reason: 'cleanup: remove our fallback route from main' });
+      b.removeMainRoute(r, subjectOf(r.dev ?? '?', r.prefsrc, 0), 'cleanup: remove our fallback route from main');
     }
   }
 
   // What main will hold after the deletions, to avoid duplicates when restoring.
-  const main = state.routes.filter((r) => r.table === TABLE_MAIN && r.type === 1 && !removedMain.has(r));
+  const main = state.routes.filter((r) => r.table === TABLE_MAIN && r.type === 1 && !b.removedMain.has(r));
   const taken = (f: Family, dst: string, metric: number) => main.some((r) => r.family === f && r.dst.text === dst && r.metric === metric);
-  const restored: RouteSpec[] = [];
   const add = (spec: RouteSpec, subject: Subject, reason: string) => {
-    restored.push(spec);
     main.push({ family: spec.family, table: TABLE_MAIN, type: 1, dst: spec.dst, dev: spec.dev, protocol: spec.protocol, scope: spec.scope ?? 0, metric: spec.metric, flags: [], ...(spec.gateway ? { gateway: spec.gateway } : {}) });
     b.adds.push({ kind: 'add-route', route: spec, subject, reason });
   };
@@ -94,22 +91,10 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     const onLink = link?.addresses.find((a) => a.address.address.text === e.address!.text);
     if (!link || !onLink) continue;
     const f = e.family;
-    const subject = subjectOf(e);
+    const subject = subjectOfEntry(e);
     const P = e.prefix ?? onLink.address.prefix;
-    if (P.length < bits(f)) {
-      const present = main.some((r) => r.family === f && r.dst.text === P.text && r.dev === e.ifname);
-      if (!present) {
-        let metric = f === 4 ? 0 : 256;
-        if (f === 4) while (taken(4, P.text, metric)) metric++;
-        add(
-          f === 4
-            ? { family: 4, table: TABLE_MAIN, dst: P, dev: e.ifname, scope: SCOPE_LINK, prefsrc: e.address, metric, protocol: PROTO_KERNEL }
-            : { family: 6, table: TABLE_MAIN, dst: P, dev: e.ifname, metric, protocol: PROTO_KERNEL },
-          subject,
-          'cleanup: the address stays, so does its on-link prefix route in main',
-        );
-      }
-    }
+    const prefixRoute = kernelPrefixRoute(main, e.ifname, e.address, P);
+    if (prefixRoute) add(prefixRoute, subject, 'cleanup: the address stays, so does its on-link prefix route in main');
     const gw = e.routes.filter((r) => r.dst.length === 0 && r.gateway).sort((x, y) => x.metric - y.metric)[0];
     if (gw?.gateway && !main.some((r) => r.family === f && r.dst.length === 0 && r.dev === e.ifname)) {
       const rank = rankOf.get(e) ?? 0;

@@ -45,7 +45,7 @@ export interface AddressUp {
    * DHCPv4 client has one lease per interface): every OTHER address of ours
    * on the interface of this family that carries a lease lifetime is a stale
    * lease (a refused renewal, a lease file reporting an older address) and is
-   * removed with everything of it. See staleLeases in plan.ts for the exact
+   * removed with everything of it. See staleLeases in stale.ts for the exact
    * criterion.
    */
   soleLease?: boolean;
@@ -62,7 +62,7 @@ export interface AddressDown {
    * The interface's only lease of this family ends (dhclient EXPIRE, FAIL,
    * RELEASE, STOP): every other address of ours on the interface of this
    * family that carries a lease lifetime is a stale lease and goes too, as
-   * dhclient-script flushes the interface's addresses (staleLeases in plan.ts).
+   * dhclient-script flushes the interface's addresses (staleLeases in stale.ts).
    */
   soleLease?: boolean;
 }

@@ -6,7 +6,7 @@
 // no gateway of its own either: the same `raGateways` serves it.)
 
 import type { IpAddress } from '../net/address.js';
-import { PROTO_RA, TABLE_MAIN, type KernelState, type Link, type LinkAddress, type Route } from '../state/types.js';
+import { PROTO_RA, TABLE_MAIN, type KernelState, type LinkAddress, type Route } from '../state/types.js';
 
 /**
  * True for an address the kernel autoconfigured from an RA: IPv6, global,
@@ -21,9 +21,6 @@ export function isSlaacAddress(a: LinkAddress): boolean {
   if (!a.flags.includes('dynamic')) return false;
   return !a.flags.some((f) => f === 'temporary' || f === 'tentative' || f === 'dadfailed');
 }
-
-/** The SLAAC addresses of a link. */
-export const slaacAddresses = (link: Link): LinkAddress[] => link.addresses.filter(isSlaacAddress);
 
 /**
  * Seconds until the next RA default route on one of `ifnames` expires (the

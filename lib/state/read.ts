@@ -1,10 +1,8 @@
-// Reads kernel state. One `ip -N -json -batch -` per family prints links,
-// addresses, routes of all tables and rules, one JSON array per line (one
-// process instead of four: a hook's latency is mostly process start-up);
-// the pure parsers turn them into typed values. Should a batch not give one
-// array per command (an error mid-batch), the commands run one by one.
+// Reads kernel state: per family, links, addresses, routes of all
+// tables and rules as raw `ip -json` texts through an ip channel
+// (lib/exec/ip-channel.ts); the pure parsers turn them into typed values.
 
-import { run as defaultRun, type Runner } from '../exec/run.js';
+import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import type { Family } from '../net/address.js';
 import { parseAddrJson, parseRouteJson, parseRuleJson } from './parse.js';
 import { allSysctlKeys, readSavedSysctls, readSysctl } from './sysctl.js';
@@ -15,21 +13,10 @@ export interface ReadOptions {
   /** Interfaces whose managed sysctls (and saved values) to read. */
   sysctlInterfaces?: readonly string[];
   runDir: string;
-  run?: Runner;
+  /** The caller's ip channel; without one, the read opens (and closes) its own. */
+  ip?: IpChannel;
   /** Root of the sysctl tree (tests). */
   procSys?: string;
-}
-
-const COMMANDS = ['addr show', 'route show table all', 'rule show'];
-
-/** Runs the commands of one family; returns their outputs in order. */
-async function readFamily(run: Runner, family: Family, withLinks: boolean): Promise<string[]> {
-  const commands = withLinks ? ['link show', ...COMMANDS] : COMMANDS;
-  const base = ['ip', '-N', '-json', `-${family}`];
-  const batch = await run([...base, '-batch', '-'], { input: `${commands.join('\n')}\n`, reject: false });
-  const lines = batch.stdout.split('\n').filter((l) => l.trim() !== '');
-  if (batch.exitCode === 0 && lines.length === commands.length && lines.every((l) => l.startsWith('['))) return lines;
-  return Promise.all(commands.map(async (c) => (await run([...base, ...c.split(' ')])).stdout));
 }
 
 /** Links (all of them) with the addresses of the families read. */
@@ -51,10 +38,11 @@ function mergeLinks(linkJson: string, addrJsons: string[]): Link[] {
 
 /** Reads links, addresses, routes of all tables, rules and managed sysctls. */
 export async function readState(options: ReadOptions): Promise<KernelState> {
-  const run = options.run ?? defaultRun;
+  const ip = options.ip ?? openIpChannel();
   const families = [...new Set(options.families)].sort();
   const [outputs, sysctlList] = await Promise.all([
-    Promise.all(families.map((f, i) => readFamily(run, f, i === 0))),
+    // Every read gets the links (the channel reads them anyway); the first family's are kept.
+    Promise.all(families.map((f) => ip.read(f, ['links', 'addresses', 'routes', 'rules']))),
     Promise.all(
       (options.sysctlInterfaces ?? []).map(async (ifname): Promise<[string, InterfaceSysctls]> => {
         const keys = allSysctlKeys(ifname);
@@ -63,16 +51,17 @@ export async function readState(options: ReadOptions): Promise<KernelState> {
         return [ifname, { current, saved: await readSavedSysctls(options.runDir, ifname) }];
       }),
     ),
-  ]);
+  ]).finally(() => {
+    if (!options.ip) ip.close();
+  });
   // Parsing takes a few ms: let I/O that is ready meanwhile run first (the
   // allocator's connect, whose callback sends the lease request), so the
   // daemon works while we parse instead of after.
   await new Promise((resolve) => setImmediate(resolve));
-  const perFamily = outputs.map((o, i) => (i === 0 ? o.slice(1) : o));
   return {
-    links: mergeLinks(outputs[0]?.[0] ?? '[]', perFamily.map((o) => o[0]!)),
-    routes: perFamily.flatMap((o, i) => parseRouteJson(o[1]!, families[i]!)),
-    rules: perFamily.flatMap((o, i) => parseRuleJson(o[2]!, families[i]!)),
+    links: mergeLinks(outputs[0]?.links ?? '[]', outputs.map((o) => o.addresses)),
+    routes: outputs.flatMap((o, i) => parseRouteJson(o.routes, families[i]!)),
+    rules: outputs.flatMap((o, i) => parseRuleJson(o.rules, families[i]!)),
     sysctls: Object.fromEntries(sysctlList),
   };
 }

@@ -12,10 +12,8 @@ export const PROTO_KERNEL = 2;
 export const PROTO_BOOT = 3;
 /** Routes the kernel learned from router advertisements. */
 export const PROTO_RA = 9;
-/** Route scopes (rt_scopes). */
-export const SCOPE_UNIVERSE = 0;
+/** The link route scope (rt_scopes). */
 export const SCOPE_LINK = 253;
-export const SCOPE_HOST = 254;
 
 export interface LinkAddress {
   address: IpInterfaceAddress;

@@ -26,7 +26,7 @@ import type { Config } from '../config/schema.js';
 import { hostPrefix, parseInterfaceAddress, type Family, type IpAddress, type IpInterfaceAddress } from '../net/address.js';
 import type { AddressUp, ExtraRoute, RoutingEvent } from '../plan/event.js';
 import { indexState, type Entry } from '../plan/index.js';
-import { isIgnored } from '../plan/plan.js';
+import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress, nextRaExpiry, raGateways } from '../plan/ra.js';
 import { PROTO_KERNEL, TABLE_MAIN, type KernelState, type Link } from '../state/types.js';
 

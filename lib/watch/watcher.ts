@@ -17,9 +17,9 @@ import type { TableAllocator } from '../apply/allocator.js';
 import { handleEvent } from '../apply/handle.js';
 import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
-import type { Runner } from '../exec/run.js';
+import type { IpChannel } from '../exec/ip-channel.js';
 import type { Logger } from '../log/log.js';
-import { isIgnored } from '../plan/plan.js';
+import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress } from '../plan/ra.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
@@ -55,8 +55,8 @@ export interface WatcherOptions {
   tickMs?: number;
   /** The monitor's argv (tests: a program that exits). */
   monitorArgv?: readonly string[];
-  /** Runs the passes' reads: the daemon's long-lived ip processes (lib/exec/ip-server.ts), so a pass forks no ip. */
-  run?: Runner;
+  /** The passes' reads go through the daemon's ip channel (lib/exec/ip-channel.ts), so a pass forks no ip. */
+  ip?: IpChannel;
   /** Tests: a fake kernel. */
   read?: () => Promise<KernelState>;
   handle?: typeof handleEvent;
@@ -80,7 +80,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   const { config, log, allocator } = options;
   const now = options.now ?? unixNow;
   const handle = options.handle ?? handleEvent;
-  const read = options.read ?? (() => readState({ families: [4, 6], runDir: config.runDir, ...(options.run ? { run: options.run } : {}) }));
+  const read = options.read ?? (() => readState({ families: [4, 6], runDir: config.runDir, ...(options.ip ? { ip: options.ip } : {}) }));
   const manageSlaac = options.manageSlaac ?? true;
   const started = now();
   let memory: WatchMemory = { held: new Set(), snapshots: new Map() };

@@ -1,8 +1,7 @@
 // A scratch namespace with one veth (d0 10.77.0.2/24 ↔ d1) for tests of the
-// ip process wrappers, and a fallback runner that records instead of running.
+// ip channel (lib/exec/ip-channel.ts).
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
-import type { RunOptions, Runner } from '../../lib/exec/run.js';
 
 /** Creates the namespace before the file's tests and deletes it after; returns its name and an `ip -n NS` helper. */
 export function scratchNamespace(prefix: string): { ns: string; ip: (...args: string[]) => string } {
@@ -20,16 +19,3 @@ export function scratchNamespace(prefix: string): { ns: string; ip: (...args: st
   });
   return { ns, ip };
 }
-
-/** A fallback runner that records what it was asked and runs nothing. */
-export function recordingRunner(): { calls: string[]; fallback: Runner } {
-  const calls: string[] = [];
-  const fallback: Runner = async (argv: readonly string[], options: RunOptions = {}) => {
-    calls.push(`${argv.join(' ')} <${options.input ?? ''}>`);
-    return { command: [...argv], exitCode: 0, signal: null, stdout: '', stderr: '', durationMs: 0 };
-  };
-  return { calls, fallback };
-}
-
-/** The state read both wrappers answer: one JSON line per command. */
-export const READ = 'link show\naddr show\nroute show table all\nrule show\n';

@@ -3,9 +3,10 @@
 // created the way it happens in the field, diagnosed by the executable, and
 // (where the advice is a command) repaired by running the advice itself.
 
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, waitFor, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
-import { CONFIG, EXE, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { CONFIG, EXE, ROOT, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -446,6 +447,41 @@ describe('doctor on two modems sharing an address, and IPv6', () => {
     await runFix(f);
     await expectHealthy();
     await bed.routers[1]!.stopDnsmasq();
+  });
+});
+
+// install.sh for real inside a test-bed host: its /etc and /usr/local are private overlays (as in
+// install-host.test.ts), so the machine's own are never written. Right after it, doctor has nothing
+// to say about the hooks it installed (it used to take the dhclient shim's header comment, which names
+// the shim's own path, for the executable the shim runs).
+describe('doctor right after install.sh', () => {
+  let bed: TestBed;
+  const installed = '/usr/local/sbin/multihomed-routing';
+  const doctor = async () => {
+    const r = await bed.host.exec([installed, 'doctor', '--json'], { reject: false });
+    expect([0, 1], r.stderr).toContain(r.exitCode);
+    return (JSON.parse(r.stdout) as { findings: Finding[] }).findings.map((f) => `${f.id} ${f.subject}`);
+  };
+
+  beforeAll(async () => {
+    bed = await createTestBed({
+      name: 'doctorinst',
+      routers: [{ hostIfname: 'eth0', nat: false, ipv4: { subnet: '10.62.0.0/24', address: '10.62.0.1' } }],
+      hostOverlays: ['/usr/local'],
+    });
+  });
+  afterAll(() => bed?.destroy());
+
+  test('no finding about the hooks; a hook taken away is reported', async () => {
+    const r = await bed.host.exec(['bash', path.join(ROOT, 'install.sh'), '--binary', EXE, '--no-start', '--no-deps'], { reject: false, timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr + r.stdout).toBe(0);
+    expect((await doctor()).filter((f) => f.startsWith('hook-'))).toEqual([]);
+
+    // The control: doctor does look at the hooks of this host.
+    const shim = '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing';
+    await bed.host.exec(['mv', shim, '/run/saved-shim']);
+    expect((await doctor()).filter((f) => f.startsWith('hook-'))).toEqual([`hook-missing ${shim}`]);
+    await bed.host.exec(['mv', '/run/saved-shim', shim]);
   });
 });
 

@@ -97,7 +97,7 @@ describe('allocator client', () => {
     }
   };
 
-  it("writeSoon (the daemon's delegated events): a new lease and a release are answered first, on disk within STORE_SOON_MS, before a renewal's later save", async () => {
+  it("writeSoon (the daemon's dispatched events): a new lease and a release are answered first, on disk within STORE_SOON_MS, before a renewal's later save", async () => {
     const { readFileSync } = await import('node:fs');
     await service.writer.idle();
     const writes = service.writer.writes;

@@ -5,20 +5,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TableAllocator } from '../../../lib/apply/allocator.js';
 import { familiesRead, handleEvent } from '../../../lib/apply/handle.js';
 import { parseConfig } from '../../../lib/config/parse.js';
-import type { RunOptions, RunResult, Runner } from '../../../lib/exec/run.js';
+import type { IpChannel, IpTable } from '../../../lib/exec/ip-channel.js';
+import { CommandError } from '../../../lib/exec/run.js';
 import { createLogger } from '../../../lib/log/log.js';
-import { parseInterfaceAddress, parseIp, type IpAddress } from '../../../lib/net/address.js';
+import { parseInterfaceAddress, parseIp, type Family, type IpAddress } from '../../../lib/net/address.js';
 import type { RoutingEvent } from '../../../lib/plan/event.js';
 
 // handleEvent with its side effects injected: kernel state from the recorded
-// fixtures (served as `ip -batch` output), a fake allocator, a runner that
-// records the batches it is asked to apply.
+// fixtures (served by a fake ip channel that records the batches it is asked
+// to apply), a fake allocator.
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/state/${name}`, import.meta.url), 'utf8').trim();
 const linksOnly = JSON.stringify((JSON.parse(fixture('addr.json')) as { addr_info?: unknown }[]).map(({ addr_info: _, ...l }) => l));
-const READ: Record<string, string> = {
-  '-4': [linksOnly, fixture('addr.json'), fixture('route4.json'), fixture('rule4.json')].join('\n'),
-  '-6': [fixture('addr.json'), fixture('route6.json'), fixture('rule6.json')].join('\n'),
+const READ: Record<Family, Record<IpTable, string>> = {
+  4: { links: linksOnly, addresses: fixture('addr.json'), routes: fixture('route4.json'), rules: fixture('rule4.json') },
+  6: { links: linksOnly, addresses: fixture('addr.json'), routes: fixture('route6.json'), rules: fixture('rule6.json') },
 };
 
 function kernel(opts: { failApplies?: number } = {}) {
@@ -28,28 +29,29 @@ function kernel(opts: { failApplies?: number } = {}) {
   /** The families of every state read, in order. */
   const readFamilies: number[] = [];
   let failures = opts.failApplies ?? 0;
-  const run: Runner = async (argv: readonly string[], options: RunOptions = {}) => {
-    const result = (stdout: string, exitCode = 0, stderr = ''): RunResult => ({ command: [...argv], exitCode, signal: null, stdout, stderr, durationMs: 1 });
-    const family = argv.find((a) => a === '-4' || a === '-6')!;
-    if (argv.includes('-json')) {
+  const ip: IpChannel = {
+    async read(family, tables) {
       reads++;
-      readFamilies.push(family === '-4' ? 4 : 6);
-      const out = READ[family]!;
-      // The first family's batch carries `link show` too.
-      return result(options.input?.startsWith('link show') ? out : out.split('\n').slice(family === '-4' ? 1 : 0).join('\n'));
-    }
-    if (argv.includes('-force')) {
-      forced.push(options.input ?? '');
-      return result('');
-    }
-    if (failures > 0) {
-      failures--;
-      return result('', 1, 'RTNETLINK answers: File exists\nCommand failed -:2\n');
-    }
-    applied.push(options.input ?? '');
-    return result('');
+      readFamilies.push(family);
+      return Object.fromEntries(tables.map((t) => [t, READ[family][t]])) as Record<(typeof tables)[number], string>;
+    },
+    async apply(family, commands, o = {}) {
+      const text = commands.map((c) => `${c.join(' ')}\n`).join('');
+      if (o.force) {
+        forced.push(text);
+        return { ran: commands.length };
+      }
+      if (failures > 0) {
+        failures--;
+        const result = { command: ['ip', `-${family}`, '-batch', '-'], exitCode: 1, signal: null, stdout: '', stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n', durationMs: 1 };
+        return { ran: 1, error: new CommandError(result) };
+      }
+      applied.push(text);
+      return { ran: commands.length };
+    },
+    close: () => {},
   };
-  return { run, applied, forced, reads: () => reads, readFamilies };
+  return { ip, applied, forced, reads: () => reads, readFamilies };
 }
 
 function allocator(table: number, delayMs = 0) {
@@ -74,7 +76,7 @@ function allocator(table: number, delayMs = 0) {
 
 let dirs: string[] = [];
 afterEach(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); dirs = []; });
-function deps(run: Runner, alloc: TableAllocator, dryRun = false) {
+function deps(ip: IpChannel, alloc: TableAllocator, dryRun = false) {
   const runDir = mkdtempSync(join(tmpdir(), 'mhr-handle-'));
   const procSys = mkdtempSync(join(tmpdir(), 'mhr-proc-'));
   dirs.push(runDir, procSys);
@@ -82,7 +84,7 @@ function deps(run: Runner, alloc: TableAllocator, dryRun = false) {
   const printed: string[] = [];
   const config = { ...parseConfig(''), runDir };
   const log = createLogger({ source: 'test', write: (l) => lines.push(l) });
-  return { d: { config, log, dryRun, run, allocator: alloc, procSys, out: (t: string) => printed.push(t) }, lines, printed };
+  return { d: { config, log, dryRun, ip, allocator: alloc, procSys, out: (t: string) => printed.push(t) }, lines, printed };
 }
 
 const upEth2: RoutingEvent = {
@@ -94,7 +96,7 @@ describe('handleEvent', () => {
   it('leases, plans and applies in one batch, logging one line per change', async () => {
     const k = kernel();
     const { a, calls } = allocator(10007);
-    const { d, lines } = deps(k.run, a);
+    const { d, lines } = deps(k.ip, a);
     const r = await handleEvent(upEth2, d);
     expect(r).toEqual({ table: 10007, degraded: false, changes: 8 });
     // gone0 (a detached oif rule of ours: the interface vanished) is cleaned up and its lease released.
@@ -112,7 +114,7 @@ describe('handleEvent', () => {
 
   it('without a lease: fallback in main, degraded, logged as an error', async () => {
     const k = kernel();
-    const { d, lines } = deps(k.run, allocator(0).a);
+    const { d, lines } = deps(k.ip, allocator(0).a);
     const r = await handleEvent(upEth2, d);
     expect(r.degraded).toBe(true);
     expect(k.applied[0]).toMatch(/route add default via 203.0.113.1 dev eth2 table 254 proto 201 src 203.0.113.10 metric \d+/);
@@ -121,7 +123,7 @@ describe('handleEvent', () => {
 
   it('keeps the table the kernel already has when the allocator has none to give', async () => {
     const k = kernel();
-    const { d } = deps(k.run, allocator(0).a);
+    const { d } = deps(k.ip, allocator(0).a);
     const up: RoutingEvent = { ...upEth2, ifname: 'eth1', address: parseInterfaceAddress('198.51.100.10/24'), gateways: [parseIp('198.51.100.1')] } as RoutingEvent;
     const r = await handleEvent(up, d);
     expect(r).toMatchObject({ table: 10000, degraded: false });
@@ -130,7 +132,7 @@ describe('handleEvent', () => {
   it('address down: removes our rules and routes and releases the lease', async () => {
     const k = kernel();
     const { a, calls } = allocator(0);
-    const { d } = deps(k.run, a);
+    const { d } = deps(k.ip, a);
     const r = await handleEvent({ kind: 'address-down', source: 'ifupdown', ifname: 'eth1', address: parseInterfaceAddress('198.51.100.10/24'), manageAddress: false }, d);
     expect(r.changes).toBeGreaterThan(0);
     expect(k.applied[0]).toContain('rule del pref 10000 from 198.51.100.10/32 lookup 10000 protocol 201');
@@ -141,7 +143,7 @@ describe('handleEvent', () => {
   it('dry run: peeks at the lease, prints the plan, applies nothing', async () => {
     const k = kernel();
     const { a, calls } = allocator(10007);
-    const { d, printed } = deps(k.run, a, true);
+    const { d, printed } = deps(k.ip, a, true);
     const r = await handleEvent(upEth2, d);
     expect(calls).toEqual(['peek eth2 203.0.113.10']);
     expect(k.applied).toEqual([]);
@@ -151,7 +153,7 @@ describe('handleEvent', () => {
 
   it('a failed batch is undone, state read again and the plan applied once more', async () => {
     const k = kernel({ failApplies: 1 });
-    const { d, lines } = deps(k.run, allocator(10007).a);
+    const { d, lines } = deps(k.ip, allocator(10007).a);
     const r = await handleEvent(upEth2, d);
     expect(r.changes).toBe(8);
     expect(k.forced).toEqual(['rule add pref 15000 oif gone0 lookup 10002 protocol 201\n']); // the undo of line 1
@@ -161,7 +163,7 @@ describe('handleEvent', () => {
 
   it('two failures: everything undone, the error thrown for the hook to log', async () => {
     const k = kernel({ failApplies: 2 });
-    const { d } = deps(k.run, allocator(10007).a);
+    const { d } = deps(k.ip, allocator(10007).a);
     await expect(handleEvent(upEth2, d)).rejects.toThrow(/routing for eth2 .* not changed/);
     expect(k.applied).toEqual([]);
     expect(k.forced).toHaveLength(2);
@@ -169,7 +171,7 @@ describe('handleEvent', () => {
 
   it('a slow allocator does not hold the lock: state is read again after the lease', async () => {
     const k = kernel();
-    const { d } = deps(k.run, allocator(10007, 450).a);
+    const { d } = deps(k.ip, allocator(10007, 450).a);
     const r = await handleEvent(upEth2, d);
     expect(r.table).toBe(10007);
     expect(k.reads()).toBe(2);
@@ -181,7 +183,7 @@ describe('handleEvent', () => {
     ['an interface gone', { kind: 'interface-gone', source: 'udev', ifname: 'eth2' }],
   ] as [string, RoutingEvent][])('%s reads the state of the families familiesRead names', async (_, event) => {
     const k = kernel();
-    const { d } = deps(k.run, allocator(10007).a);
+    const { d } = deps(k.ip, allocator(10007).a);
     await handleEvent(event, d);
     expect(new Set(k.readFamilies)).toEqual(new Set(familiesRead(event)));
   });
@@ -189,7 +191,7 @@ describe('handleEvent', () => {
   it('ignored interfaces cost nothing', async () => {
     const k = kernel();
     const { a, calls } = allocator(10007);
-    const { d } = deps(k.run, a);
+    const { d } = deps(k.ip, a);
     expect(await handleEvent({ ...upEth2, ifname: 'docker0' } as RoutingEvent, d)).toEqual({ table: 0, degraded: false, changes: 0 });
     expect(calls).toEqual([]);
     expect(k.reads()).toBe(0);

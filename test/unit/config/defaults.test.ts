@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { isIgnored } from '../../../lib/plan/ignore.js';
-import { priorityIndex, rankTables } from '../../../lib/plan/order.js';
+import { priorityIndex, rankTables } from '../../../lib/plan/ranking.js';
 
 const defaults = parseConfig('');
 

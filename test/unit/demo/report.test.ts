@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Reporter, WIDTH, fit, logGist, wrap } from '../../../lib/demo/report.js';
+import { Reporter, fit, logGist, wrap } from '../../../lib/demo/report.js';
+import { WIDTH } from '../../../lib/text/wrap.js';
 
 const capture = (json = false) => {
   let text = '';

@@ -1,8 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config/parse.js';
-import { diagnose } from '../../../lib/doctor/checks.js';
-import { formatReport, wrap } from '../../../lib/doctor/format.js';
+import { diagnose } from '../../../lib/doctor/checks/index.js';
+import { formatReport } from '../../../lib/doctor/format.js';
 import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from '../../../lib/doctor/parse.js';
+import { wrap } from '../../../lib/text/wrap.js';
 
 const fakeFs = (files: Record<string, string>): ConfFs => ({
   read: (p) => files[p],
@@ -61,12 +65,33 @@ describe('parseNetworkdLink', () => {
 });
 
 describe('hookTarget', () => {
-  it.each([
-    ['#!/bin/sh\nexec /usr/local/sbin/multihomed-routing --config /etc/multihomed-routing/multihomed-routing.conf ifupdown\n', '/usr/local/sbin/multihomed-routing'],
-    ["mhr_exe='/opt/x/multihomed-routing'\nmhr_config='/etc/multihomed-routing/multihomed-routing.conf'\n", '/opt/x/multihomed-routing'],
-    ['SUBSYSTEM=="net", ACTION=="remove", RUN+="/usr/sbin/multihomed-routing udev-remove"\n', '/usr/sbin/multihomed-routing'],
-    ['# only the config: /etc/multihomed-routing/multihomed-routing.conf\n', undefined],
-  ])('%j', (text, expected) => expect(hookTarget(text)).toBe(expected));
+  const root = new URL('../../../', import.meta.url);
+  /** A file as install.sh writes it (`--print` runs the very generator an install uses). */
+  const installed = (file: string, prefix = '/usr/local') =>
+    execFileSync('bash', [fileURLToPath(new URL('install.sh', root)), '--print', file], { env: { ...process.env, PREFIX: prefix }, encoding: 'utf8' });
+  const shim = installed('dhclient-hook');
+  const exe = '/usr/local/sbin/multihomed-routing';
+  const withExe = (line: string) => shim.replace(`mhr_exe='${exe}'`, line);
+
+  it('reads the real dhclient shim by its assignment, not by the path in its header comment', () => {
+    expect(shim).toContain('# Installed as /etc/dhcp/dhclient-enter-hooks.d/multihomed-routing');
+    expect(hookTarget(shim)).toBe(exe);
+  });
+
+  it.each<[string, string, string | undefined]>([
+    ['dhclient shim from install.sh', shim, exe],
+    ['dhclient shim, another PREFIX', installed('dhclient-hook', '/opt/mhr-1.0'), '/opt/mhr-1.0/sbin/multihomed-routing'],
+    ['dhclient shim, edited: a path with spaces', withExe("mhr_exe='/opt/my tools/multihomed-routing'"), '/opt/my tools/multihomed-routing'],
+    ['dhclient shim, edited: double quotes', withExe('mhr_exe="/opt/x y/multihomed-routing"'), '/opt/x y/multihomed-routing'],
+    ['dhclient shim, edited: no quotes', withExe('mhr_exe=/opt/x/multihomed-routing'), '/opt/x/multihomed-routing'],
+    ['dhclient shim, edited: empty', withExe("mhr_exe=''"), undefined],
+    ['the template, placeholder not replaced', readFileSync(new URL('hooks/dhclient/shim.sh', root), 'utf8'), '@EXECUTABLE@'],
+    ['ifupdown hook from install.sh', installed('ifupdown-hook'), exe],
+    ['udev rule from install.sh', installed('udev-rule'), exe],
+    ['ifupdown hook by hand', '#!/bin/sh\nexec /usr/local/sbin/gone/multihomed-routing ifupdown\n', '/usr/local/sbin/gone/multihomed-routing'],
+    ['udev rule by hand', 'SUBSYSTEM=="net", ACTION=="remove", RUN+="/usr/sbin/multihomed-routing udev-remove"\n', '/usr/sbin/multihomed-routing'],
+    ['only comments', '# exec /usr/local/sbin/multihomed-routing\n# RUN+="/usr/sbin/multihomed-routing"\n', undefined],
+  ])('%s', (_name, text, expected) => expect(hookTarget(text)).toBe(expected));
 });
 
 describe('human report', () => {

@@ -111,7 +111,9 @@ export function applyToState(s: KernelState, changes: readonly Change[]): Kernel
       };
       const i = next.routes.findIndex((x) => sameRoute(x, r));
       if (c.kind === 'add-route') {
-        const clash = next.routes.some((x) => x.family === 4 && x.table === r.table && x.dst.text === r.dst.text && x.metric === r.metric && r.family === 4);
+        // IPv4: one route per (table, destination, metric); IPv6: per nexthop too.
+        const clash = next.routes.some((x) => x.family === r.family && x.table === r.table && x.dst.text === r.dst.text && x.metric === r.metric &&
+          (r.family === 4 || (x.dev === r.dev && x.gateway?.text === r.gateway?.text)));
         if (clash) throw new Error(`EEXIST route ${r.dst.text} table ${r.table}`);
         next.routes.push(r);
       } else {
@@ -147,7 +149,7 @@ export function applyToState(s: KernelState, changes: readonly Change[]): Kernel
       // As the kernel with promote_secondaries off (its default): a primary
       // takes its secondaries with it, and routes with a deleted source go.
       const l = next.links.find((x) => x.ifname === c.ifname)!;
-      const gone = l.addresses.find((a) => a.address.address.text === c.address.address.text);
+      const gone = l.addresses.find((a) => a.address.address.text === c.address.address.text && a.address.prefix.length === c.address.prefix.length);
       if (!gone) throw new Error(`EADDRNOTAVAIL ${c.address.address.text}`);
       const taken = l.addresses.filter((a) => a === gone || (!gone.flags.includes('secondary') && a.flags.includes('secondary') && a.address.prefix.text === gone.address.prefix.text));
       l.addresses = l.addresses.filter((a) => !taken.includes(a));

@@ -6,7 +6,7 @@ import { LeaseTable } from '../../../lib/allocator/leases.js';
 import { StoreWriter } from '../../../lib/allocator/store.js';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { createLogger } from '../../../lib/log/log.js';
-import type { Runner } from '../../../lib/exec/run.js';
+import type { IpChannel } from '../../../lib/exec/ip-channel.js';
 import { startWatcher } from '../../../lib/watch/watcher.js';
 import { link, state } from '../plan/fake-kernel.js';
 
@@ -37,28 +37,31 @@ describe('watcher faults', () => {
     expect(reads).toBeGreaterThanOrEqual(2);
   });
 
-  it('reads the kernel through the runner it is given: the daemon hands it its long-lived ip processes, so a pass forks no ip', async () => {
+  it('reads the kernel through the ip channel it is given: the daemon hands it its long-lived one, so a pass forks no ip', async () => {
     const config = { ...parseConfig(''), runDir: join(dir, 'run-runner') };
     const table = new LeaseTable(config);
     const writer = new StoreWriter(join(dir, 'leases-runner.json'), () => table.list());
     const asked: string[] = [];
-    // One empty JSON array per command, as ip -json prints for a host with nothing.
-    const run: Runner = async (argv, o = {}) => {
-      asked.push(argv.join(' '));
-      const commands = String(o.input ?? '').split('\n').filter((l) => l.trim() !== '');
-      return { command: [...argv], exitCode: 0, signal: null, stdout: '[]\n'.repeat(commands.length), stderr: '', durationMs: 0 };
+    // An empty JSON array per table, as ip -json prints for a host with nothing.
+    const ip: IpChannel = {
+      async read(family, tables) {
+        asked.push(`${family}: ${tables.join(' ')}`);
+        return Object.fromEntries(tables.map((t) => [t, '[]'])) as Record<(typeof tables)[number], string>;
+      },
+      apply: () => Promise.reject(new Error('nothing to apply on an empty host')),
+      close: () => {},
     };
     const w = await startWatcher({
       config,
       log: createLogger({ source: 'test', syslog: false, write: () => {} }),
       allocator: { table, writer },
       monitorArgv: ['sleep', '30'],
-      run,
+      ip,
       writeView: false,
     });
     await w.idle();
     await w.close();
     expect(w.stats.passes).toBeGreaterThanOrEqual(1);
-    expect([...new Set(asked)].sort()).toEqual(['ip -N -json -4 -batch -', 'ip -N -json -6 -batch -']);
+    expect([...new Set(asked)].sort()).toEqual(['4: links addresses routes rules', '6: links addresses routes rules']);
   });
 });

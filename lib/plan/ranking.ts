@@ -1,0 +1,82 @@
+// The `iif lo` band for unbound traffic, ordered by configured interface
+// priority (first matching pattern), then by name in natural order (eth2
+// before eth10), then by address value, then table. It depends only on what
+// is managed, never on bring-up order, so every hook computes the same ranks
+// and the 91000 band stays dense (91000, 91001, …) per family: each event
+// re-converges the whole band.
+
+import type { Config } from '../config/schema.js';
+import type { Family, IpAddress } from '../net/address.js';
+import { ifnameMatches } from '../net/ifname.js';
+import { subjectOf, type Builder } from './builder.js';
+import { tableKey, type Entry, type StateIndex } from './index.js';
+import { specOfRule } from './specs.js';
+
+/** One managed address, as the band orders it. */
+export interface Rankable {
+  ifname: string;
+  /** Numeric value of the address (lower first among one interface's addresses). */
+  address: bigint;
+  table: number;
+}
+
+/** Index of the first pattern matching the name; unmatched names come last. */
+export function priorityIndex(patterns: readonly string[], ifname: string): number {
+  const i = patterns.findIndex((p) => ifnameMatches(p, ifname));
+  return i < 0 ? patterns.length : i;
+}
+
+/** Compares names with digit runs as numbers: eth2 < eth10 < wlan0. */
+export function compareNatural(a: string, b: string): number {
+  const split = (s: string) => s.match(/\d+|\D+/g) ?? [];
+  const xa = split(a);
+  const xb = split(b);
+  for (let i = 0; i < Math.min(xa.length, xb.length); i++) {
+    const [pa, pb] = [xa[i]!, xb[i]!];
+    if (pa === pb) continue;
+    const numeric = /^\d/.test(pa) && /^\d/.test(pb);
+    if (numeric && BigInt(pa) !== BigInt(pb)) return BigInt(pa) < BigInt(pb) ? -1 : 1;
+    return pa < pb ? -1 : 1;
+  }
+  return xa.length - xb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Sorts managed addresses into their `iif lo` order; returns table → rank (0-based). */
+export function rankTables(patterns: readonly string[], items: readonly Rankable[]): Map<number, number> {
+  const keyed = items.map((item) => ({ item, p: priorityIndex(patterns, item.ifname) }));
+  keyed.sort(
+    (x, y) =>
+      x.p - y.p ||
+      compareNatural(x.item.ifname, y.item.ifname) ||
+      (x.item.address < y.item.address ? -1 : x.item.address > y.item.address ? 1 : 0) ||
+      x.item.table - y.item.table,
+  );
+  return new Map(keyed.map(({ item }, rank) => [item.table, rank]));
+}
+
+/**
+ * Re-converges the band of one family over the entries the plan keeps (and
+ * `target`, the address being brought up): moves every `iif lo` rule whose
+ * pref is not its rank's. Returns the target's rank.
+ */
+export function rerank(b: Builder, config: Config, idx: StateIndex, family: Family, target?: { ifname: string; address: IpAddress; table: number }): number | undefined {
+  const items: (Rankable & { entry?: Entry })[] = [];
+  for (const e of idx.entries.values()) {
+    if (e.family !== family || b.removed.has(tableKey(family, e.table))) continue;
+    if (target && e.table === target.table) continue;
+    items.push({ ifname: e.ifname ?? '', address: e.address?.value ?? 0n, table: e.table, entry: e });
+  }
+  if (target) items.push({ ifname: target.ifname, address: target.address.value, table: target.table });
+  const ranks = rankTables(config.interfacePriority, items);
+  for (const item of items) {
+    if (!item.entry) continue;
+    const want = config.prefDefault + ranks.get(item.table)!;
+    const subject = subjectOf(item.ifname, item.entry.address, item.table);
+    const iifRules = item.entry.rules.filter((r) => r.iif === 'lo' && !r.src && !r.dst && !r.oif);
+    if (iifRules.length === 1 && iifRules[0]!.priority === want) continue;
+    const reason = `unbound traffic: ${item.ifname} is number ${ranks.get(item.table)! + 1} in interface priority`;
+    for (const r of iifRules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason });
+    b.adds.push({ kind: 'add-rule', rule: { family, priority: want, iif: 'lo', table: item.table, protocol: config.protocol }, subject, reason });
+  }
+  return target ? ranks.get(target.table) : undefined;
+}
