@@ -18,7 +18,7 @@ import { trace, traceSpan } from '../trace/trace.js';
 import { socketAllocator, type TableAllocator } from './allocator.js';
 import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
 import { takeLock } from './lock.js';
-import { removeRecord, writeRecord } from '../watch/records.js';
+import { removeRecord, writeRecord } from '../state/records.js';
 import { writeStdout } from '../log/fd.js';
 
 export interface HandleDeps {

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import type { AddressUp } from '../plan/event.js';
-import { isRecorded } from '../watch/records.js';
+import { isRecorded } from '../state/records.js';
 import type { DhclientHook } from './parse.js';
 import type { Env } from './fields.js';
 

@@ -29,25 +29,10 @@ import { indexState, type Entry } from '../plan/index.js';
 import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress, nextRaExpiry, raGateways } from '../plan/ra.js';
 import { PROTO_KERNEL, TABLE_MAIN, type KernelState, type Link } from '../state/types.js';
+import type { Snapshot } from '../state/records.js';
 
 /** The lease key as the allocator spells it: `family|ifname|address`. */
 export const leaseKey = (family: Family, ifname: string, address: string) => `${family}|${ifname}|${address}`;
-
-/** What a complete entry looked like: enough to rebuild it. */
-export interface Snapshot {
-  ifname: string;
-  family: Family;
-  /** `A/len`. */
-  address: string;
-  table: number;
-  /** Default routers in metric order. */
-  gateways: string[];
-  /** Other routes of the table (not the on-link prefix route, not defaults). */
-  routes: { destination: string; gateway?: string; metric: number }[];
-  /** Main was left alone by whoever configured it (NetworkManager). */
-  keepMain: boolean;
-  slaac: boolean;
-}
 
 /** What the daemon remembers between passes (and writes to its view file). */
 export interface WatchMemory {

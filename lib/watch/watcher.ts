@@ -26,7 +26,7 @@ import type { KernelState } from '../state/types.js';
 import { Coalescer } from './coalesce.js';
 import { isRelevant, parseMonitorLine } from './monitor.js';
 import { checkFails, leaseKey, reconcile, type WatchMemory } from './reconcile.js';
-import { readRecords } from './records.js';
+import { readRecords } from '../state/records.js';
 import { writeView, type DaemonView, type LeaseView, type RepairView } from './view.js';
 
 export const MONITOR_ARGV = ['ip', '-o', 'monitor', 'label', 'link', 'address', 'route', 'rule'];

@@ -4,7 +4,8 @@ import { parseConfig } from '../../../lib/config/parse.js';
 import { parseInterfaceAddress } from '../../../lib/net/address.js';
 import { isSlaacAddress, raGateways } from '../../../lib/plan/ra.js';
 import type { KernelState, Link } from '../../../lib/state/types.js';
-import { checkFails, reconcile, type Snapshot, type WatchMemory } from '../../../lib/watch/reconcile.js';
+import { checkFails, reconcile, type WatchMemory } from '../../../lib/watch/reconcile.js';
+import type { Snapshot } from '../../../lib/state/records.js';
 import { link, state } from '../plan/fake-kernel.js';
 
 const config = parseConfig('');

@@ -11,7 +11,7 @@ import type { CommandContext } from '../../../../lib/cli/context.js';
 import { parseConfig } from '../../../../lib/config/parse.js';
 import { parseDhclientEnv } from '../../../../lib/dhcp/parse.js';
 import { createLogger } from '../../../../lib/log/log.js';
-import { writeRecord } from '../../../../lib/watch/records.js';
+import { writeRecord } from '../../../../lib/state/records.js';
 import type { RoutingEvent } from '../../../../lib/plan/event.js';
 import { runDhclientHook, type DhclientHookDeps } from '../../../../hooks/dhclient/command.js';
 import { runJob } from '../../../../lib/dispatch/handler.js';

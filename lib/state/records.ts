@@ -10,7 +10,22 @@ import { join } from 'node:path';
 import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
 import type { Family } from '../net/address.js';
 import type { AddressUp } from '../plan/event.js';
-import type { Snapshot } from './reconcile.js';
+
+/** What a complete entry looked like: enough to rebuild it. */
+export interface Snapshot {
+  ifname: string;
+  family: Family;
+  /** `A/len`. */
+  address: string;
+  table: number;
+  /** Default routers in metric order. */
+  gateways: string[];
+  /** Other routes of the table (not the on-link prefix route, not defaults). */
+  routes: { destination: string; gateway?: string; metric: number }[];
+  /** Main was left alone by whoever configured it (NetworkManager). */
+  keepMain: boolean;
+  slaac: boolean;
+}
 
 const dir = (runDir: string) => join(runDir, 'entries');
 const NAME = /^([46])-(\d+)\.json$/;
