@@ -200,7 +200,7 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
     log.error('no routing table lease: fallback to the main table with metric = interface index (degraded)', { iface, address });
   }
   if (!dryRun) {
-    // What the address came with, for the watcher to rebuild a flushed table (lib/watch/records.ts).
+    // What the address came with, for the watcher to rebuild a flushed table (lib/state/records.ts).
     try {
       if (event.kind === 'address-up' && plan.table > 0) writeRecord(config.runDir, event, plan.table);
       for (const k of plan.released) removeRecord(config.runDir, k.address.address.family, k.table);

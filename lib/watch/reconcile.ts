@@ -60,7 +60,7 @@ export interface ReconcileInput {
   leases: readonly WireLease[];
   config: Pick<Config, 'protocol' | 'prefFrom' | 'prefOif' | 'prefTo' | 'prefDefault' | 'ignoreInterfaces' | 'leaseTime'>;
   memory: WatchMemory;
-  /** What hooks recorded per table (records.ts): preferred over the memory's snapshots. */
+  /** What hooks recorded per table (lib/state/records.ts): preferred over the memory's snapshots. */
   records?: readonly Snapshot[];
   /** Unix seconds. */
   now: number;
