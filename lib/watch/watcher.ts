@@ -13,7 +13,6 @@
 import { existsSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
-import type { TableAllocator } from '../apply/allocator.js';
 import { handleEvent } from '../apply/handle.js';
 import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
@@ -48,7 +47,7 @@ export function monitorArgv(): string[] {
 export interface WatcherOptions {
   config: Config;
   log: Logger;
-  allocator: Pick<AllocatorService, 'table' | 'writer'>;
+  allocator: Pick<AllocatorService, 'table' | 'writer' | 'local'>;
   manageSlaac?: boolean;
   quietMs?: number;
   maxDelayMs?: number;
@@ -95,30 +94,6 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   let recheckTimer: NodeJS.Timeout | undefined;
 
   const { table, writer } = allocator;
-  const inProcess: TableAllocator = {
-    async requestTable(key) {
-      const outcome = table.request({ ifname: key.ifname, address: key.address.text, addr_family: key.address.family }, now());
-      if (!outcome.ok) {
-        log.warn('lease refused', { iface: key.ifname, address: key.address.text, reason: outcome.error });
-        return 0;
-      }
-      if (outcome.isNew) log.info('lease granted', { ifname: key.ifname, address: key.address.text, table: outcome.lease.table, by: 'watcher' });
-      await writer.save();
-      return outcome.lease.table;
-    },
-    async releaseTable(key) {
-      const gone = table.release({ ifname: key.ifname, address: key.address.text, addr_family: key.address.family });
-      if (gone) {
-        log.info('lease released', { ifname: gone.ifname, address: gone.address, table: gone.table, by: 'watcher' });
-        await writer.save();
-      }
-      return !!gone;
-    },
-    async peekTable(key) {
-      return table.list().find((l) => l.ifname === key.ifname && l.address === key.address.text)?.table ?? 0;
-    },
-  };
-
   const record = (r: Omit<RepairView, 'at'>) => {
     repairs.push({ at: now(), ...r });
     if (repairs.length > MAX_REPAIRS) repairs.splice(0, repairs.length - MAX_REPAIRS);
@@ -192,7 +167,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
                 config,
                 log,
                 dryRun: false,
-                allocator: inProcess,
+                allocator: allocator.local,
                 precondition: (s) => checkFails(action.check, s, config),
               });
               if (r.changes > 0) {

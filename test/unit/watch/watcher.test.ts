@@ -13,6 +13,9 @@ import { link, state } from '../plan/fake-kernel.js';
 const dir = mkdtempSync(join(tmpdir(), 'mhr-watcher-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// These watchers see no address to lease for.
+const noLeases = { requestTable: async () => 0, releaseTable: async () => false, peekTable: async () => 0 };
+
 describe('watcher faults', () => {
   it('restarts an ip monitor that keeps dying (with backoff) and passes again after each restart', async () => {
     const config = { ...parseConfig(''), runDir: join(dir, 'run') };
@@ -22,7 +25,7 @@ describe('watcher faults', () => {
     const w = await startWatcher({
       config,
       log: createLogger({ source: 'test', syslog: false, write: () => {} }),
-      allocator: { table, writer },
+      allocator: { table, writer, local: noLeases },
       monitorArgv: ['sh', '-c', 'echo "[LINK]3: eth1@p1: <UP> mtu 1500"; exit 3'],
       read: async () => {
         reads++;
@@ -54,7 +57,7 @@ describe('watcher faults', () => {
     const w = await startWatcher({
       config,
       log: createLogger({ source: 'test', syslog: false, write: () => {} }),
-      allocator: { table, writer },
+      allocator: { table, writer, local: noLeases },
       monitorArgv: ['sleep', '30'],
       ip,
       writeView: false,
