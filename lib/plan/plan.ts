@@ -1,5 +1,5 @@
 // The pure planner: (kernel state, event, config, leased table) → the exact,
-// ordered changes that make the routing layout of DESIGN.md true, each with a
+// ordered changes that make the routing layout (docs/routing.md) true, each with a
 // reason. Nothing here runs a command or reads a file, so it is tested with
 // canned state; the same function serves a real run and --dry-run.
 //
@@ -26,9 +26,6 @@ export interface PlanInput {
   /** Table leased for the event's address; 0 = no lease (fallback to main). Ignored for down events. */
   table: number;
 }
-
-/** Kept for lib/apply/handle.ts and hooks/udev until they import it from its home, ignore.ts. */
-export { isIgnored } from './ignore.js';
 
 /** Plans the changes one event needs. Pure: same input, same plan. */
 export function planEvent(input: PlanInput): Plan {

@@ -1,4 +1,4 @@
-// What a managed address needs (DESIGN.md's routing layout), as rule and
+// What a managed address needs (the routing layout of docs/routing.md), as rule and
 // route specs, and how a spec compares with what the kernel shows:
 //     from A lookup T        pref rule_pref_from (10000)
 //     oif I lookup T         pref rule_pref_oif  (15000)  sockets bound to I
