@@ -5,7 +5,7 @@
 // It never fails ifup: every outcome exits 0, failures are logged.
 
 import type { Command, CommandContext } from '../../lib/cli/context.js';
-import { dispatch } from '../../lib/dispatch/dispatch.js';
+import { createDispatcher } from '../../lib/dispatch/dispatch.js';
 import { parseIfupdownEnv } from './env.js';
 
 export const ifupdownCommand: Command = {
@@ -34,8 +34,7 @@ async function runIfupdown(ctx: CommandContext): Promise<number> {
   }
   const { dryRun, verbose, configPath } = ctx.options;
   // One job per event: the addresses of a NetworkManager run are independent, one failing does not hold up the others.
-  for (const event of parsed.events) {
-    await dispatch({ hook: 'ifupdown', events: [event], dryRun, verbose }, { config, configPath, log: ctx.log, out: ctx.out });
-  }
+  const dispatch = createDispatcher({ config, configPath, log: ctx.log, out: ctx.out });
+  for (const event of parsed.events) await dispatch({ hook: 'ifupdown', events: [event], dryRun, verbose });
   return 0;
 }

@@ -21,7 +21,7 @@
 // a bad environment is logged and nothing is done.
 
 import type { Command, CommandContext } from '../../lib/cli/context.js';
-import { dispatch } from '../../lib/dispatch/dispatch.js';
+import { createDispatcher } from '../../lib/dispatch/dispatch.js';
 import { run } from '../../lib/exec/run.js';
 import { ifnameProblem } from '../../lib/net/ifname.js';
 import { isIgnored } from '../../lib/plan/ignore.js';
@@ -76,16 +76,13 @@ export async function runUdevRemove(ctx: CommandContext, deps: UdevRemoveDeps = 
 
   // 2. routing and DNS
   const { dryRun, verbose, configPath } = ctx.options;
-  await dispatch(
-    {
-      hook: 'udev-remove',
-      events: isIgnored(config, iface) ? [] : [{ kind: 'interface-gone', source: 'udev', ifname: iface }],
-      ...(config.dnsmasqMode ? { dns: { ifname: iface, removeAll: true } } : {}),
-      dryRun,
-      verbose,
-    },
-    { config, configPath, log, out: ctx.out },
-  );
+  await createDispatcher({ config, configPath, log, out: ctx.out })({
+    hook: 'udev-remove',
+    events: isIgnored(config, iface) ? [] : [{ kind: 'interface-gone', source: 'udev', ifname: iface }],
+    ...(config.dnsmasqMode ? { dns: { ifname: iface, removeAll: true } } : {}),
+    dryRun,
+    verbose,
+  });
 
   // 3. leases
   if (!dryRun) {

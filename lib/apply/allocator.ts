@@ -37,3 +37,25 @@ export function socketAllocator(config: Config, log: Logger): TableAllocator {
     },
   };
 }
+
+/**
+ * No allocator: the daemon, which is the allocator, took a job and did not
+ * answer (lib/dispatch/dispatch.ts). Asking it again would only add its
+ * timeouts to the hook's wait, so no table is leased or released here: an
+ * address the kernel already routes through a table keeps it, a new one
+ * falls back to main, and the daemon's watcher settles the leases later.
+ */
+export function unreachableAllocator(log: Logger, why: string): TableAllocator {
+  return {
+    async requestTable(key) {
+      log.warn('no table lease: the allocator is not answering', { iface: key.ifname, address: key.address.text, why });
+      return 0;
+    },
+    async releaseTable() {
+      return false;
+    },
+    async peekTable() {
+      return 0;
+    },
+  };
+}

@@ -1,7 +1,14 @@
 // What every hook calls with the job its caller's environment gave:
 // the daemon applies it when it runs (one line out, one line back over its
 // socket, lib/ipc/line-socket.ts); otherwise, or when it does not answer in
-// time, this process runs the very same handler (handler.ts), cold. The
+// time, this process runs the very same handler (handler.ts), cold.
+//
+// The wait is bounded per hook run: a daemon that took a job and did not
+// answer within DISPATCH_TIMEOUT_MS (stopped, wedged) is not asked again in
+// that run, neither for the run's next jobs nor for table leases (the
+// allocator is that daemon): the handler then keeps a table the kernel
+// already holds for the address or falls back to main, and the lease is
+// settled by the daemon's watcher once it runs again. The
 // handler is imported only then (bundled: esbuild turns the import into a
 // lazy initialisation), so a hook the daemon serves loads neither
 // node:child_process nor the planner.
@@ -27,7 +34,7 @@ export interface DispatchOptions {
   timeoutMs?: number;
 }
 
-type Sent = { ok: true; reply: EventReply } | { ok: false; why: string; quiet: boolean };
+type Sent = { ok: true; reply: EventReply } | { ok: false; why: string; quiet: boolean; unanswered?: boolean };
 
 /** The job to the daemon; never throws. `quiet`: no daemon listening, the usual fallback (not worth a warning). */
 async function send(job: Job, o: DispatchOptions): Promise<Sent> {
@@ -42,7 +49,7 @@ async function send(job: Job, o: DispatchOptions): Promise<Sent> {
   trace('dispatch replied');
   if (!r.ok) {
     if (r.code === 'ENOENT' || r.code === 'ECONNREFUSED') return { ok: false, why: 'no daemon is running', quiet: true };
-    if (r.code === 'ETIMEDOUT') return { ok: false, why: `the daemon took the event but did not answer within ${timeoutMs} ms`, quiet: false };
+    if (r.code === 'ETIMEDOUT') return { ok: false, why: `the daemon took the event but did not answer within ${timeoutMs} ms`, quiet: false, unanswered: true };
     return { ok: false, why: `the daemon did not answer: ${r.why}`, quiet: false };
   }
   const parsed = parseEventReply(r.reply);
@@ -51,20 +58,24 @@ async function send(job: Job, o: DispatchOptions): Promise<Sent> {
   return { ok: true, reply: parsed.value };
 }
 
-/** Applies (or, dry, plans) a job through the daemon or in this process; its lines are logged either way. */
-export async function dispatch(job: Job, o: DispatchOptions): Promise<Outcome> {
-  if (!job.events.length && !job.dns) return {};
-  const sent = await send(job, o);
-  if (sent.ok) {
-    const r = sent.reply;
-    if (r.lines?.length) writeStderr(r.lines.map((l) => `${l}\n`).join(''));
-    if (r.out) o.out(r.out);
-    return r.failed === undefined ? {} : { failed: r.failed };
-  }
-  trace('working alone');
-  const iface = job.events[0]?.ifname ?? job.dns?.ifname;
-  if (sent.quiet) o.log.debug(`working alone: ${sent.why}`, { iface });
-  else o.log.warn(`working alone: ${sent.why}`, { iface });
-  const { runJob } = await import('./handler.js');
-  return runJob(job, { config: o.config, log: o.log, out: o.out });
+/** Applies (or, dry, plans) jobs through the daemon or in this process, their lines logged either way: one dispatcher per hook run. */
+export function createDispatcher(o: DispatchOptions): (job: Job) => Promise<Outcome> {
+  let unanswered: string | undefined;
+  return async (job) => {
+    if (!job.events.length && !job.dns) return {};
+    const sent: Sent = unanswered ? { ok: false, why: unanswered, quiet: true, unanswered: true } : await send(job, o);
+    if (sent.ok) {
+      const r = sent.reply;
+      if (r.lines?.length) writeStderr(r.lines.map((l) => `${l}\n`).join(''));
+      if (r.out) o.out(r.out);
+      return r.failed === undefined ? {} : { failed: r.failed };
+    }
+    trace('working alone');
+    const iface = job.events[0]?.ifname ?? job.dns?.ifname;
+    if (sent.quiet) o.log.debug(`working alone: ${sent.why}`, { iface });
+    else o.log.warn(`working alone: ${sent.why}`, { iface });
+    if (sent.unanswered) unanswered = sent.why;
+    const [{ runJob }, { unreachableAllocator }] = await Promise.all([import('./handler.js'), import('../apply/allocator.js')]);
+    return runJob(job, { config: o.config, log: o.log, out: o.out, ...(sent.unanswered ? { allocator: unreachableAllocator(o.log, sent.why) } : {}) });
+  };
 }

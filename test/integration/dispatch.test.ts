@@ -196,7 +196,7 @@ describe('hooks dispatch their jobs to the daemon', () => {
     expect(await ourRules(bed.host)).toHaveLength(4);
   });
 
-  test('daemon stopped mid-way (SIGSTOP): the hook works alone after 10 s, logged; the daemon drops the stale event later', async () => {
+  test('daemon stopped mid-way (SIGSTOP): the hook works alone after 10 s, logged, asking it for no lease; the daemon drops the stale events later', async () => {
     const probe = await hook(up);
     const pid = Number(/applied by the daemon pid=(\d+)/.exec(probe.stderr)?.[1]);
     expect(pid).toBeGreaterThan(1);
@@ -210,6 +210,17 @@ describe('hooks dispatch their jobs to the daemon', () => {
       expect(r.stderr).toMatch(/warn: working alone: the daemon took the event but did not answer within 10000 ms/);
       expect(r.stderr).toMatch(/routing updated iface=eth0/);
       expect(await ourRules(bed.host)).toEqual([]);
+      // A new address while it is stopped: the hook waits for it once, asks it for no lease
+      // (it is the allocator), and falls back to main; the wait stays within the one timeout.
+      await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+      const t1 = Date.now();
+      const alone = await hook(up);
+      expect(Date.now() - t1).toBeLessThan(DISPATCH_TIMEOUT_MS + 3000);
+      expect(alone.exitCode).toBe(0);
+      expect(alone.stderr).toMatch(/warn: no table lease: the allocator is not answering iface=eth0 address=192\.0\.2\.10/);
+      expect(alone.stderr).toMatch(/no routing table lease: fallback to the main table/);
+      expect(await ourRules(bed.host)).toEqual([]);
+      expect((await tableRoutes(bed.host, 'main')).join('\n')).toContain('default via 192.0.2.1 dev eth0 src 192.0.2.10 ours');
     } finally {
       process.kill(pid, 'SIGCONT');
     }
@@ -221,5 +232,5 @@ describe('hooks dispatch their jobs to the daemon', () => {
     expect(await ourRules(bed.host)).toHaveLength(4);
     const logs = (fs.readdirSync(bed.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('daemon.out'));
     expect(logs.map((f) => fs.readFileSync(`${bed.dir}/${f}`, 'utf8')).join('')).toMatch(/event dropped: the hook stopped waiting for it and worked alone hook=ifupdown iface=eth0/);
-  }, 60_000);
+  }, 90_000);
 });

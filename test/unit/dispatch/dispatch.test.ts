@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { claimSocketPath, serveSocket } from '../../../lib/daemon/socket.js';
-import { dispatch } from '../../../lib/dispatch/dispatch.js';
+import { createDispatcher } from '../../../lib/dispatch/dispatch.js';
 import type { Job } from '../../../lib/dispatch/job.js';
 import { parseEventRequest } from '../../../lib/dispatch/wire.js';
 import { createLogger } from '../../../lib/log/log.js';
@@ -53,7 +53,7 @@ describe('dispatch', () => {
     });
     try {
       const out: string[] = [];
-      expect(await dispatch(job, { config: c, configPath: '/etc/x.conf', log: log(), out: (t) => out.push(t) })).toEqual({ failed: 'ip died' });
+      expect(await createDispatcher({ config: c, configPath: '/etc/x.conf', log: log(), out: (t) => out.push(t) })(job)).toEqual({ failed: 'ip died' });
       expect(got).toEqual([{ job, configPath: '/etc/x.conf', expiresAt: expect.any(Number) }]);
       expect(existsSync(c.dnsmasqServersFile)).toBe(false); // the daemon's to write
     } finally {
@@ -63,15 +63,38 @@ describe('dispatch', () => {
 
   it('no daemon: the same handler runs here, and writes the servers', async () => {
     const c = config();
-    const outcome = await dispatch({ ...job, events: [] }, { config: c, configPath: '/etc/x.conf', log: log(), out: () => {} });
+    const outcome = await createDispatcher({ config: c, configPath: '/etc/x.conf', log: log(), out: () => {} })({ ...job, events: [] });
     expect(outcome).toEqual({});
     expect(lines.join('\n')).toMatch(/debug: working alone: no daemon is running iface=eth1/);
     expect(readFileSync(c.dnsmasqServersFile, 'utf8')).toContain('server=10.99.0.1@eth1');
   });
 
+  it('a daemon that takes a job and never answers is waited for once per hook run: later jobs work alone at once', async () => {
+    const c = config();
+    let taken = 0;
+    await claimSocketPath(c.socketPath);
+    const server = await serveSocket({
+      path: c.socketPath,
+      log: log(),
+      commands: { event: { maxBytes: 65536, run: () => (taken++, new Promise<object>(() => {})) } },
+    });
+    try {
+      const dispatch = createDispatcher({ config: c, configPath: '/etc/x.conf', log: log(), out: () => {}, timeoutMs: 300 });
+      const t0 = Date.now();
+      expect(await dispatch({ ...job, events: [] })).toEqual({});
+      expect(await dispatch({ ...job, events: [], dns: { ifname: 'eth2', family: 4, servers: [parseIp('10.98.0.1')] } })).toEqual({});
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(taken).toBe(1);
+      expect(lines.join('\n')).toMatch(/warn: working alone: the daemon took the event but did not answer within 300 ms iface=eth1/);
+      expect(readFileSync(c.dnsmasqServersFile, 'utf8')).toContain('server=10.98.0.1@eth2');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('nothing to apply: nothing sent, nothing done', async () => {
     const { dns: _, ...withoutDns } = job;
-    expect(await dispatch({ ...withoutDns, events: [] }, { config: config(), configPath: '/x', log: log(), out: () => {} })).toEqual({});
+    expect(await createDispatcher({ config: config(), configPath: '/x', log: log(), out: () => {} })({ ...withoutDns, events: [] })).toEqual({});
     expect(lines).toEqual([]);
   });
 });
