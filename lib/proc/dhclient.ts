@@ -1,7 +1,7 @@
 // Finding and stopping exactly one interface's dhclient.
 //
-// The seed did `pgrep -f "dhclient.*eth1"` and `kill -9`: that also matched
-// eth10's and eth1.100's clients, and never let one exit cleanly. Here a
+// `pgrep -f "dhclient.*eth1"` and `kill -9` would also match eth10's and
+// eth1.100's clients, and never let one exit cleanly. Here a
 // dhclient is found through its pid file (Debian's ifupdown:
 // /run/dhclient.IFACE.pid and /run/dhclient6.IFACE.pid; NetworkManager:
 // /run/NetworkManager/dhclient[6]-IFACE.pid; anything else named dhclient*.pid

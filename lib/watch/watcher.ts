@@ -1,5 +1,5 @@
-// The daemon's kernel watcher: one `ip -o monitor` for the whole host (the
-// seed ran one netlink client per address), its lines coalesced into
+// The daemon's kernel watcher: one `ip -o monitor` for the whole host (not a
+// netlink client per address), its lines coalesced into
 // reconcile passes (coalesce.ts), each pass a fresh `ip -json` read planned
 // by reconcile.ts and carried out through handleEvent, the same entry the
 // hooks use, under the same routing lock. Leases are renewed, claimed and

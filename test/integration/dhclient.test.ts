@@ -5,14 +5,12 @@
 // interface a packet leaves by; and that a missing executable leaves the
 // host configured by dhclient-script alone.
 
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderShim, setUpHookedHost } from '../helpers/hooked-host.js';
 import { createTestBed, INTERNET_ADDRESS4, waitFor, type Dhclient, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const BUNDLE = join(ROOT, 'dist/multihomed-routing.cjs');
 const SERVERS = '/run/multihomed-routing/dnsmasq-servers.conf';
 
 let bed: TestBed;
@@ -20,9 +18,6 @@ let exe: string;
 let daemonLog: string;
 let daemon: SpawnedProcess;
 
-/** The shim as install.sh renders it for an executable at PREFIX/sbin/multihomed-routing (one code path). */
-const shim = (prefix: string) =>
-  execFileSync(join(ROOT, 'install.sh'), ['--print', 'dhclient-hook', '--prefix', prefix], { encoding: 'utf8' });
 const ETH0_MAC = '02:00:00:00:01:01';
 const tail = (file: string, n: number) => readFileSync(file, 'utf8').split('\n').slice(-n).join('\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -68,7 +63,6 @@ async function expectNothingOf(ifname: string, address: string, table?: string) 
 }
 
 beforeAll(async () => {
-  if (!existsSync(BUNDLE)) execFileSync('npx', ['zx', 'build/build.mjs', '--bundle-only'], { cwd: ROOT, stdio: 'ignore' });
   bed = await createTestBed({
     name: 'dhclient',
     routers: [
@@ -94,20 +88,10 @@ beforeAll(async () => {
       },
     ],
   });
-  mkdirSync(join(bed.dir, 'sbin'));
-  exe = join(bed.dir, 'sbin/multihomed-routing');
-  writeFileSync(exe, `#!/bin/sh\nexec '${process.execPath}' '${BUNDLE}' "$@"\n`);
-  chmodSync(exe, 0o755);
-  // The lease store under the host's private /run: never the machine's /var/lib.
-  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\n');
-  await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(bed.dir));
+  ({ exe, daemon } = await setUpHookedHost(bed));
+  daemonLog = daemon.logFile;
   // A short DHCP timeout for the TIMEOUT tests (the bed's default is 20 s).
   await bed.host.writeEtc('dhcp/dhclient-short.conf', (await bed.host.readFile('/etc/dhcp/dhclient.conf')).replace(/^timeout \d+;/m, 'timeout 3;'));
-  daemon = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
-  daemonLog = daemon.logFile;
-  for (let i = 0; i < 100 && !existsSync(bed.host.path('/run/multihomed-routing/allocator.sock')); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
 });
 
 afterAll(() => bed?.destroy());
@@ -373,7 +357,7 @@ describe('dhclient with the enter hook', () => {
         mkdirSync(join(dir, 'sbin'), { recursive: true });
         writeFileSync(join(dir, 'sbin/multihomed-routing'), '#!/bin/sh\necho outcome=handled\nexit 3\n', { mode: 0o755 });
       }
-      await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(dir));
+      await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', renderShim(dir));
       try {
         // The same pid and lease files as bed.host.dhclient('eth0'), so teardown knows this client too.
         const args = ['-4', '-pf', '/run/dhclient.eth0.pid', '-lf', '/var/lib/dhcp/dhclient.eth0.leases'];
@@ -386,7 +370,7 @@ describe('dhclient with the enter hook', () => {
         expect(await bed.host.ping(INTERNET_ADDRESS4, { from: addr!.local })).toBe(true);
         await bed.host.exec(['dhclient', ...args, '-x', 'eth0']);
       } finally {
-        await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(bed.dir));
+        await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', renderShim(bed.dir));
       }
     });
   }

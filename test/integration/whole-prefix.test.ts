@@ -6,14 +6,11 @@
 // - a RELEASE whose kernel prefix route was already put back in main by hand
 //   converges instead of failing with "File exists".
 
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setUpHookedHost } from '../helpers/hooked-host.js';
 import { createTestBed, INTERNET_ADDRESS4, type Dhclient, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const BUNDLE = join(ROOT, 'dist/multihomed-routing.cjs');
 const WHOLE_CONF = '/etc/dhcp/dhclient-whole.conf';
 
 let bed: TestBed;
@@ -21,8 +18,6 @@ let exe: string;
 let daemon: SpawnedProcess;
 let wlan1: Dhclient;
 
-const shim = (prefix: string) =>
-  execFileSync(join(ROOT, 'install.sh'), ['--print', 'dhclient-hook', '--prefix', prefix], { encoding: 'utf8' });
 
 /** Rules that point at a non-main table, as `pref selector table` strings. */
 async function ourRules(): Promise<string[]> {
@@ -40,7 +35,6 @@ const routeGet = async (to: string) => (await bed.host.exec(['ip', '-4', 'route'
 const daemonProblems = () => readFileSync(daemon.logFile, 'utf8').split('\n').filter((l) => /^multihomed-routing daemon: (error|warn)/.test(l) || /File exists/.test(l));
 
 beforeAll(async () => {
-  if (!existsSync(BUNDLE)) execFileSync('npx', ['zx', 'build/build.mjs', '--bundle-only'], { cwd: ROOT, stdio: 'ignore' });
   bed = await createTestBed({
     name: 'wholeprefix',
     routers: [
@@ -56,19 +50,10 @@ beforeAll(async () => {
       },
     ],
   });
-  mkdirSync(join(bed.dir, 'sbin'));
-  exe = join(bed.dir, 'sbin/multihomed-routing');
-  writeFileSync(exe, `#!/bin/sh\nexec '${process.execPath}' '${BUNDLE}' "$@"\n`);
-  chmodSync(exe, 0o755);
-  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\n');
-  await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim(bed.dir));
+  ({ exe, daemon } = await setUpHookedHost(bed));
   // A lease with netmask 0.0.0.0 (dnsmasq reads 0.0.0.0 in an option as its own
   // address, so dhclient supersedes the mask): dhclient-script gets new_subnet_mask=0.0.0.0.
   await bed.host.writeEtc(WHOLE_CONF.slice('/etc/'.length), `${await bed.host.readFile('/etc/dhcp/dhclient.conf')}\nsupersede subnet-mask 0.0.0.0;\n`);
-  daemon = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
-  for (let i = 0; i < 100 && !existsSync(bed.host.path('/run/multihomed-routing/allocator.sock')); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
 });
 
 afterAll(() => bed?.destroy());
