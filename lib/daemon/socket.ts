@@ -148,7 +148,20 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
     });
   }
 
+  const maxConnections = options.maxConnections ?? 1024;
+  let busySince = 0; // when the last "too many connections" warning was logged
   function handle(socket: Socket): void {
+    // Past the cap a client gets a refusal it reads at once (a hook then
+    // works alone), not a reset it would take for a fault and retry.
+    if (connections.size >= maxConnections) {
+      socket.on('error', () => {});
+      socket.end(`${JSON.stringify(refusal(`busy: ${connections.size} connections open, the limit is ${maxConnections}`))}\n`);
+      if (Date.now() - busySince > 10_000) {
+        busySince = Date.now();
+        log.warn('refusing connections: too many open', { open: connections.size, limit: maxConnections });
+      }
+      return;
+    }
     connections.add(socket);
     socket.setTimeout(idleTimeoutMs);
     // Idle, not busy: a connection waiting for an event being applied stays.
@@ -202,7 +215,6 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
   }
 
   const server = createServer({ allowHalfOpen: false }, handle);
-  server.maxConnections = options.maxConnections ?? 1024;
   await listen(server, options.path);
   chmodSync(options.path, 0o600);
 

@@ -110,4 +110,34 @@ describe('the daemon socket', () => {
   it('a second daemon is refused while this one listens', async () => {
     await expect(claimSocketPath(path)).rejects.toThrow(/refusing to start: another allocator is listening on/);
   });
+
+  it('past the connection limit a client is refused at once with a reply it reads (busy), not a reset; the limit frees with a close', async () => {
+    const path2 = join(dir, 'run', 'cap.sock');
+    await claimSocketPath(path2);
+    const capped = await serveSocket({ path: path2, log: createLogger({ source: 'test', write: (l) => logLines.push(l) }), commands: { small: { maxBytes: 100, run: async () => ({ version: 1, cmd: 'response', ok: true }) } }, maxConnections: 1 });
+    const held = createConnection(path2);
+    await new Promise((r) => held.once('connect', r));
+    await new Promise((r) => setTimeout(r, 50)); // the server has taken it
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const c = createConnection(path2);
+        let got = '';
+        c.on('data', (d) => (got += d.toString()));
+        c.on('close', () => resolve(got));
+        c.on('error', reject);
+      });
+      expect(JSON.parse(reply)).toEqual({ version: 1, cmd: 'response', table: 0, error: 'busy: 1 connections open, the limit is 1' });
+      expect(logLines.join('\n')).toMatch(/warn: refusing connections: too many open open=1 limit=1/);
+    } finally {
+      held.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const answered = await new Promise<string>((resolve) => {
+      const c = createConnection(path2);
+      c.on('connect', () => c.write(line({ version: 1, cmd: 'small' })));
+      c.on('data', (d) => (c.destroy(), resolve(d.toString())));
+    });
+    expect(JSON.parse(answered)).toEqual({ version: 1, cmd: 'response', ok: true });
+    await capped.close();
+  });
 });
