@@ -135,30 +135,54 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
   let release = await lock();
   trace('routing lock taken');
   let first: KernelState | undefined;
-  let leased: number;
+  let leased = 0;
+  /** The last state read: whether the kernel routes the address through the lease (then it is in use, whatever this event did). */
+  let seen: KernelState | undefined;
+  /**
+   * A lease this event took but does not use (it skipped, or failed) goes
+   * back at once: failing events must not exhaust table_range. Kept when the
+   * kernel routes the address through that table, and when no state was read
+   * (nothing says it is unused; the allocator's claims settle it).
+   */
+  const returnUnused = async () => {
+    if (dryRun || event.kind !== 'address-up' || leased <= 0 || !seen || tableInKernel(seen, config, event) === leased) return;
+    try {
+      await allocator.releaseTable({ ifname: iface, address: event.address.address });
+      log.debug('unused lease released', { iface, address, table: leased });
+    } catch (err) {
+      log.warn('could not release the unused table lease (it expires on its own)', { iface, address, table: leased, error: (err as Error).message });
+    }
+  };
   try {
-    first = await read();
+    first = seen = await read();
     const quick = await Promise.race([leasePromise, sleep(LEASE_WAIT_UNDER_LOCK_MS).then(() => 'slow' as const)]);
     if (quick === 'slow') {
       await release?.();
       release = undefined;
       leased = await leasePromise;
       release = await lock();
-      first = await read();
+      first = seen = await read();
     } else leased = quick;
   } catch (err) {
     await release?.();
+    await returnUnused();
     throw err;
   }
   let plan: Plan | undefined;
   let applied: Change[] = [];
+  const nothingDone = async (): Promise<HandleResult> => {
+    await release?.();
+    release = undefined;
+    await returnUnused();
+    return { table: 0, degraded: false, changes: 0 };
+  };
   try {
     for (let attempt = 1; ; attempt++) {
-      const state = attempt === 1 && first ? first : await read();
+      const state = (seen = attempt === 1 && first ? first : await read());
       const stale = deps.precondition?.(state);
       if (stale) {
         log.debug(`nothing to do: ${stale}`, { iface, address });
-        return { table: 0, degraded: false, changes: 0 };
+        return await nothingDone();
       }
       let table = leased;
       if (event.kind === 'address-up' && table === 0) {
@@ -169,7 +193,7 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
       trace(`planned ${plan.changes.length} changes`);
       if (plan.skipped) {
         log.info(`nothing to do: ${plan.skipped}`, { iface, address });
-        return { table: 0, degraded: false, changes: 0 };
+        return await nothingDone();
       }
       if (dryRun && event.kind === 'address-up' && leased === 0 && !table) {
         options.out(`# no table leased for ${iface} ${address} yet: a real run asks the allocator; shown: the fallback\n`);
@@ -191,6 +215,11 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
         throw new Error(`routing for ${iface} ${address ?? ''} not changed: ${result.error.message}`);
       }
     }
+  } catch (err) {
+    await release?.();
+    release = undefined;
+    await returnUnused();
+    throw err;
   } finally {
     await release?.();
   }

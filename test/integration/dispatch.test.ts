@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DISPATCH_TIMEOUT_MS } from '../../lib/dispatch/dispatch.js';
+import { encodeJob } from '../../lib/dispatch/wire.js';
+import { parseInterfaceAddress } from '../../lib/net/address.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
 import { cli, CONFIG, EXE, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
@@ -195,6 +197,21 @@ describe('hooks dispatch their jobs to the daemon', () => {
     expect(r.stderr).toMatch(/applied by the daemon/);
     expect(await ourRules(bed.host)).toHaveLength(4);
   });
+
+  test('2,000 events that do nothing (address not on the interface) leave the lease count unchanged: each returns its lease', async () => {
+    const leaseCount = async () => (JSON.parse(await exchange(socket, '{"version":1,"cmd":"list"}\n')) as { leases: unknown[] }).leases.length;
+    const before = await leaseCount();
+    for (let i = 0; i < 2000; i++) {
+      const address = `10.200.${i >> 8}.${i & 255}`;
+      const job = { hook: 'ifupdown' as const, dryRun: false, verbose: false, events: [{ kind: 'address-up' as const, source: 'ifupdown' as const, ifname: 'eth0', address: parseInterfaceAddress(`${address}/16`), gateways: [], routes: [], manageAddress: false }] };
+      const reply = JSON.parse(await exchange(socket, `${JSON.stringify(encodeJob(job, CONFIG, Date.now() + 10_000))}\n`)) as { failed?: string; error?: string; lines: string[] };
+      expect(reply.error).toBeUndefined();
+      expect(reply.failed).toBeUndefined();
+      if (i === 0) expect(reply.lines.join('\n')).toMatch(/nothing to do: address 10\.200\.0\.0 is not on eth0/);
+    }
+    // table_range holds 1,000: without the release, the first 1,000 would have taken every table.
+    expect(await leaseCount()).toBe(before);
+  }, 120_000);
 
   test('daemon stopped mid-way (SIGSTOP): the hook works alone after 10 s, logged, asking it for no lease; the daemon drops the stale events later', async () => {
     const probe = await hook(up);

@@ -188,6 +188,30 @@ describe('handleEvent', () => {
     expect(new Set(k.readFamilies)).toEqual(new Set(familiesRead(event)));
   });
 
+  it.each([
+    ['skips (the interface does not exist)', { ...upEth2, ifname: 'eth9' } as RoutingEvent, 0],
+    ['skips (a link-local address)', { ...upEth2, address: parseInterfaceAddress('fe80::1/64'), gateways: [] } as RoutingEvent, 0],
+    ['fails twice', upEth2, 2],
+  ])('a lease the event does not use goes back when it %s', async (_, event, failApplies) => {
+    const k = kernel({ failApplies });
+    const { a, calls } = allocator(10007);
+    const { d } = deps(k.ip, a);
+    const done = handleEvent(event, d);
+    if (failApplies) await expect(done).rejects.toThrow(/not changed/);
+    else expect(await done).toEqual({ table: 0, degraded: false, changes: 0 });
+    const key = `${event.ifname} ${event.kind === 'address-up' ? event.address.address.text : ''}`;
+    expect(calls).toEqual([`request ${key}`, `release ${key}`]);
+  });
+
+  it('a lease the kernel already routes the address through stays, even when the event fails', async () => {
+    const k = kernel({ failApplies: 2 });
+    const { a, calls } = allocator(10000);
+    const { d } = deps(k.ip, a);
+    const up: RoutingEvent = { ...upEth2, ifname: 'eth1', address: parseInterfaceAddress('198.51.100.10/24'), gateways: [parseIp('203.0.113.99')] } as RoutingEvent;
+    await expect(handleEvent(up, d)).rejects.toThrow(/not changed/);
+    expect(calls).toEqual(['request eth1 198.51.100.10']);
+  });
+
   it('ignored interfaces cost nothing', async () => {
     const k = kernel();
     const { a, calls } = allocator(10007);
