@@ -2,7 +2,7 @@
 // went away (99-multihomed-routing.rules: SUBSYSTEM=="net", ACTION=="remove").
 // udev gives the device's properties as the whole environment (ACTION,
 // INTERFACE, IFINDEX, DEVPATH, SUBSYSTEM, SEQNUM; no PATH), and kills RUN
-// programs that take too long, so this does four bounded things, in order:
+// programs that take too long, so this does three bounded things, in order:
 //
 // 1. stops exactly that interface's dhclient(s) (lib/proc/dhclient.ts: pid
 //    file + command line, SIGTERM, SIGKILL after 1 s);
