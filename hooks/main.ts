@@ -8,6 +8,7 @@ import type { Config } from '../lib/config/schema.js';
 import { UsageError, type Command, type CommandContext } from '../lib/cli/context.js';
 import { writeStdout } from '../lib/log/fd.js';
 import { createLogger } from '../lib/log/log.js';
+import { stderrIsJournal } from '../lib/log/journal.js';
 import { trace, tracing } from '../lib/trace/trace.js';
 
 declare const __VERSION__: string;
@@ -77,7 +78,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   }
   const options = { configPath: configPath(flagConfig, env), dryRun, verbose };
   let config: Config | undefined;
-  const log = createLogger({ source: name, verbose, get syslog() { return syslogWanted(); } });
+  const log = createLogger({ source: name, verbose, journal: stderrIsJournal(env), get syslog() { return syslogWanted(); } });
   const ctx: CommandContext = {
     args,
     env,

@@ -36,6 +36,12 @@ export interface LoggerOptions {
   source: string;
   verbose?: boolean;
   syslog?: boolean;
+  /**
+   * stderr is the systemd journal (lib/log/journal.ts): each line carries its
+   * level as a `<N>` prefix, which journald reads (sd-daemon(3)), and is not
+   * sent through logger(1) too, so the journal has it once, at its priority.
+   */
+  journal?: boolean;
   /** Where formatted lines go; stderr by default. */
   write?: (line: string) => void;
   /**
@@ -118,12 +124,13 @@ export function createLogger(options: LoggerOptions): Logger {
   const own = options.sink ? undefined : createSyslog();
   const syslog = options.sink ?? own!;
 
-  const prefix = `multihomed-routing ${options.source}: `;
+  const prefix = (level: Level) => `${options.journal ? `<${SYSLOG_LEVEL[level]}>` : ''}multihomed-routing ${options.source}: `;
+  const toSyslog = () => options.syslog && !options.journal;
   const emit = (level: Level) => (message: string, fields?: Fields) => {
     if (level === 'debug' && !options.verbose) return;
     const line = formatLine(message, fields);
-    write(`${prefix}${level === 'info' ? '' : `${level}: `}${line}`);
-    if (options.syslog) syslog.send(level, options.source, line);
+    write(`${prefix(level)}${level === 'info' ? '' : `${level}: `}${line}`);
+    if (toSyslog()) syslog.send(level, options.source, line);
   };
 
   return {
@@ -131,9 +138,9 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: emit('warn'),
     info: emit('info'),
     debug: emit('debug'),
-    local: (message, fields) => write(`${prefix}${formatLine(message, fields)}`),
+    local: (message, fields) => write(`${prefix('info')}${formatLine(message, fields)}`),
     prepare: () => {
-      if (options.syslog) syslog.prepare();
+      if (toSyslog()) syslog.prepare();
     },
     flush: async () => {
       await own?.flush();

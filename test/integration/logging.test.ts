@@ -83,6 +83,24 @@ describe('syslog lines from hooks and the daemon', () => {
     expect(lines(fake.stdin)).toEqual([expect.stringMatching(/^<31>ifupdown: .*iface=eth0$/)]);
   });
 
+  test('stderr is the journal (JOURNAL_STREAM names it, as systemd sets it): each line once, no logger', async () => {
+    const stderrFile = path.join(bed.dir, 'journal-stand-in');
+    fs.writeFileSync(stderrFile, '');
+    const st = fs.statSync(stderrFile);
+    const refused = (journalStream: string) =>
+      bed.host.exec(['sh', '-c', `exec "$0" --config ${CONF} ifupdown 2>>${stderrFile}`, EXE], {
+        reject: false, env: { ...env(), ...up, IF_ADDRESS: '192.0.2.10/33', JOURNAL_STREAM: journalStream },
+      });
+    reset();
+    await refused(`${st.dev}:${st.ino}`);
+    // Its level as the prefix journald reads (<3> err), in place of logger(1)'s.
+    expect(fs.readFileSync(stderrFile, 'utf8')).toMatch(/^<3>multihomed-routing ifupdown: error: refused: /m);
+    expect(lines(fake.args)).toEqual([]);
+    // Inherited from a parent whose stream this is not (stderr redirected): syslog as usual.
+    await refused(`${st.dev}:${st.ino + 1}`);
+    expect(lines(fake.stdin)).toEqual([expect.stringMatching(/^<27>ifupdown: refused: /)]);
+  });
+
   test('syslog = no: logger is never started', async () => {
     await bed.host.exec(['sh', '-ec', `echo 'syslog = no' >> ${CONF}`]);
     reset();

@@ -61,4 +61,27 @@ describe('createLogger with syslog', () => {
     await quiet.flush();
     expect(read('args')).toBe('');
   });
+
+  it('stderr is the journal: each line once, with the level prefix journald reads, and no logger(1)', async () => {
+    writeFileSync(join(dir, 'stdin'), '');
+    writeFileSync(join(dir, 'args'), '');
+    const lines: string[] = [];
+    const log = createLogger({ source: 'daemon', syslog: true, journal: true, verbose: true, write: (l) => lines.push(l) });
+    log.prepare!();
+    log.error('e');
+    log.warn('w');
+    log.info('i', { iface: 'eth0' });
+    log.debug('d');
+    log.local!('l');
+    await log.flush();
+    expect(lines).toEqual([
+      '<3>multihomed-routing daemon: error: e',
+      '<4>multihomed-routing daemon: warn: w',
+      '<6>multihomed-routing daemon: i iface=eth0',
+      '<7>multihomed-routing daemon: debug: d',
+      '<6>multihomed-routing daemon: l',
+    ]);
+    expect(read('args')).toBe('');
+    expect(read('stdin')).toBe('');
+  });
 });
