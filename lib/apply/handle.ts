@@ -134,9 +134,8 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
   const lock = () => (dryRun ? Promise.resolve(undefined) : takeLock(config.runDir));
   let release = await lock();
   trace('routing lock taken');
-  let first: KernelState | undefined;
   let leased = 0;
-  /** The last state read: whether the kernel routes the address through the lease (then it is in use, whatever this event did). */
+  /** The last state read: what the plan starts from, and whether the kernel routes the address through the lease (then it is in use, whatever this event did). */
   let seen: KernelState | undefined;
   /**
    * A lease this event took but does not use (it skipped, or failed) goes
@@ -154,14 +153,14 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
     }
   };
   try {
-    first = seen = await read();
+    seen = await read();
     const quick = await Promise.race([leasePromise, sleep(LEASE_WAIT_UNDER_LOCK_MS).then(() => 'slow' as const)]);
     if (quick === 'slow') {
       await release?.();
       release = undefined;
       leased = await leasePromise;
       release = await lock();
-      first = seen = await read();
+      seen = await read();
     } else leased = quick;
   } catch (err) {
     await release?.();
@@ -171,14 +170,12 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
   let plan: Plan | undefined;
   let applied: Change[] = [];
   const nothingDone = async (): Promise<HandleResult> => {
-    await release?.();
-    release = undefined;
     await returnUnused();
     return { table: 0, degraded: false, changes: 0 };
   };
   try {
     for (let attempt = 1; ; attempt++) {
-      const state = (seen = attempt === 1 && first ? first : await read());
+      const state = attempt === 1 && seen ? seen : (seen = await read());
       const stale = deps.precondition?.(state);
       if (stale) {
         log.debug(`nothing to do: ${stale}`, { iface, address });
@@ -216,8 +213,6 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
       }
     }
   } catch (err) {
-    await release?.();
-    release = undefined;
     await returnUnused();
     throw err;
   } finally {
