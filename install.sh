@@ -361,7 +361,7 @@ check_run_deps() {
   have dhclient || note "dhclient (isc-dhcp-client) not installed: DHCP uplinks need it (or NetworkManager); the dhclient hook is installed anyway and is inert without it."
   have ifup || note "ifup (ifupdown) not installed: static uplinks in /etc/network/interfaces need it; the if-up.d hooks are inert without it (NetworkManager's 01-ifupdown dispatcher also runs them)."
   if ! have dnsmasq; then
-    note "dnsmasq not installed: per-uplink DNS (server=NS@IFACE) needs it as the host's resolver; see docs/dns.md. Without it set 'dnsmasq_mode = no' in $CONFIG_PATH so dhclient-script keeps writing resolv.conf."
+    note "dnsmasq not installed: per-uplink DNS is off and dhclient-script keeps writing resolv.conf (dnsmasq_mode = auto). To turn it on, install dnsmasq as the host's resolver reading the servers-file (docs/dns.md), or set 'dnsmasq_mode = yes' in $CONFIG_PATH; 'multihomed-routing status' says which."
   fi
 }
 

@@ -82,6 +82,10 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
     'Table T holds the on-link route and the default route through the gateway of I, with the preferred source A. Every rule and route carries the protocol number from the configuration (`protocol`, 201), and only those are ever deleted. Table numbers are leased from the daemon, so an address gets the same table after a renewal, a restart or a reboot.',
   );
 
+  para(
+    'DNS per uplink: with `dnsmasq_mode = auto` (the default) each interface\'s DNS servers go to the dnsmasq servers-file as `server=NS@IFACE` lines, and dhclient-script leaves /etc/resolv.conf alone, only while the dnsmasq named by `dnsmasq_pid_file` reads `dnsmasq_servers_file` (on its command line or in a configuration file it reads). Otherwise per-uplink DNS is off and dhclient-script writes resolv.conf as it would without multihomed-routing. `status` and `doctor` say which, and how to turn it on. An interface whose name a servers-file line cannot hold (`;`, `#`, quotes and the like) is routed, but its DNS is not configured: logged, and shown by `status`.',
+  );
+
   p('.SH COMMANDS');
   for (const c of [...commands].sort((a, b) => a.name.localeCompare(b.name))) {
     p('.TP', `.B ${roff(c.name)}`, roff(`${c.summary}.`));
