@@ -445,7 +445,7 @@ summary_install() {
   say "  - bring an uplink up again (ifdown/ifup IFACE, or renew its DHCP lease) so its hooks run"
   say "  - the config: $CONFIG_PATH (documented defaults; 'man $NAME')"
   if [ -e "$DESTDIR$SYSCONFDIR/dnsmasq.d/$NAME.conf" ]; then
-    say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf (docs/dns.md: the resolver set-up)"
+    say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf, then renew the leases: per-uplink DNS is on while it reads the servers-file (docs/dns.md: the resolver set-up)"
   fi
   for n in "${NOTES[@]}"; do say "  note: $n"; done
   say "  remove it all: ./install.sh --uninstall (add --purge for the config and state)"
