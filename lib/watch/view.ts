@@ -19,6 +19,8 @@ export interface LeaseView {
   /** The address is on its interface: the daemon renews the lease. */
   held: boolean;
   slaac?: boolean;
+  /** No hook reported the address: why the watcher adopted it. */
+  adopted?: string;
 }
 
 export interface RepairView {
@@ -87,7 +89,7 @@ export function formatView(view: DaemonView | undefined, alive: boolean, now: nu
   for (const l of view.leases) {
     const left = l.expires - now;
     lines.push(
-      `  lease ${l.ifname} ${l.address} table ${l.table}${l.slaac ? ' (SLAAC)' : ''}: ${l.held ? 'held by a present address, renewed' : 'address not present: expires'} at ${time(l.expires)} (${left >= 0 ? `in ${left} s` : `${-left} s ago`})`,
+      `  lease ${l.ifname} ${l.address} table ${l.table}${l.slaac ? ' (SLAAC)' : ''}${l.adopted ? ` (adopted: ${l.adopted})` : ''}: ${l.held ? 'held by a present address, renewed' : 'address not present: expires'} at ${time(l.expires)} (${left >= 0 ? `in ${left} s` : `${-left} s ago`})`,
     );
   }
   for (const r of view.repairs) {
