@@ -1,5 +1,6 @@
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
-import { liveConfig, type LiveConfig } from '../config/live.js';
+import { fileKeys, liveConfig, type LiveConfig } from '../config/live.js';
+import type { Config } from '../config/schema.js';
 import type { Service } from './service.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
@@ -73,7 +74,7 @@ function reload(ctx: CommandContext, live: LiveConfig) {
     ctx.log.error(`config not reloaded, the daemon keeps the one in use: ${r.error}`);
     return;
   }
-  const keys = (ks: readonly string[]) => ks.join(' ') || 'none';
+  const keys = (ks: readonly (keyof Config)[]) => fileKeys(ks).join(' ') || 'none';
   ctx.log.info('config reloaded', { path: live.path, changed: keys(r.changed) });
   if (r.restart.length) {
     ctx.log.warn(`config reloaded, but ${keys(r.restart)} take effect only when the daemon restarts; until then hooks work alone`, { path: live.path });

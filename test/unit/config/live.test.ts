@@ -45,3 +45,10 @@ describe('the daemon\'s config, re-read on SIGHUP', () => {
     expect(live.stamp()).toBe(stampOf(path));
   });
 });
+
+describe('fileKeys', () => {
+  it('names keys as the config file does', async () => {
+    const { fileKeys } = await import('../../../lib/config/live.js');
+    expect(fileKeys(['interfacePriority', 'tableMin', 'tableMax', 'prefDefault', 'adoptGraceMs'])).toEqual(['interface_priority', 'table_range', 'rule_pref_default', 'adopt_grace_ms']);
+  });
+});
