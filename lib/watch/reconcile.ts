@@ -242,10 +242,8 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       state, config, entries: new Set(entryByKey.keys()), handled, hadEntry: new Set(input.memory.snapshots.keys()),
       memory: input.memory.adopt ?? { since: new Map(), declined: new Set() }, nowMs: input.adopt.nowMs, takeOver: input.adopt.takeOver, key: leaseKey,
     });
-    for (const { event, why } of result.adoptions) {
-      const key = leaseKey(event.address.address.family, event.ifname, event.address.address.text);
-      handled.add(key);
-      actions.push({ kind: 'event', event, check: { kind: 'incomplete', ifname: event.ifname, address: event.address.address.text, family: event.address.address.family }, why });
+    for (const { event: e, why } of result.adoptions) {
+      actions.push({ kind: 'event', event: e, check: { kind: 'incomplete', ifname: e.ifname, address: e.address.address.text, family: e.address.address.family }, why });
     }
     adopt = result.memory;
     adoptInMs = result.dueInMs;

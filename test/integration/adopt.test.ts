@@ -112,6 +112,12 @@ describe('adoption and take-over (no hook reports the address)', () => {
     const f2 = await forwarded(2);
     expect(await bed.host.ping(bed.internet.address4, { from: '10.73.0.2', count: 2 })).toBe(true);
     expect(await forwarded(2)).toBeGreaterThanOrEqual(f2 + 4);
+    // A hook reporting the address after the adoption plans over it: same table, the record is the hook's.
+    const late = await rh.hook({ IFACE: 'eth2', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '10.73.0.2/24', IF_GATEWAY: '10.73.0.1' });
+    expect(late.exitCode, late.stderr).toBe(0);
+    expect(await tableOf('10.73.0.2')).toBe(table);
+    expect(await tableRoutes(bed.host, table!)).toEqual(['10.73.0.0/24 dev eth2 src 10.73.0.2 ours', 'default via 10.73.0.1 dev eth2 src 10.73.0.2 ours']);
+    await waitFor('status without "adopted"', async () => !/lease eth2 10\.73\.0\.2 .*adopted/.test(await statusText()) || undefined);
 
     await h(['ip', 'addr', 'del', '10.73.0.2/24', 'dev', 'eth2']);
     await waitFor('rules of 10.73.0.2 gone', async () => (await ours()).every((r) => r.table !== table) || undefined);
