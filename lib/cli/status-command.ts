@@ -1,6 +1,7 @@
 import { readState } from '../state/read.js';
 import { buildStatus, formatStatus } from '../status/status.js';
-import { formatView, readView, type DaemonView } from '../watch/view.js';
+import { readRecords } from '../state/records.js';
+import { formatView, readView, withAdoptions, type DaemonView } from '../watch/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
 
 function alive(pid: number): boolean {
@@ -27,8 +28,10 @@ export const statusCommand: Command = {
     const now = Math.floor(Date.now() / 1000);
     let view: DaemonView | undefined;
     let viewError: string | undefined;
+    const { records } = readRecords(config.runDir);
     try {
       view = readView(config.runDir);
+      if (view) view = withAdoptions(view, records);
     } catch (err) {
       viewError = (err as Error).message;
     }
@@ -41,7 +44,9 @@ export const statusCommand: Command = {
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config);
     if (flags['--json']) {
-      ctx.out(`${JSON.stringify(list, null, 2)}\n`);
+      // Addresses the daemon adopted (no hook reported them) say why.
+      const adopted = (s: (typeof list)[number]) => records.find((r) => r.table === s.table && r.family === s.family && r.ifname === s.ifname)?.adopted;
+      ctx.out(`${JSON.stringify(list.map((s) => (adopted(s) ? { ...s, adopted: adopted(s) } : s)), null, 2)}\n`);
       return 0;
     }
     ctx.out(`${formatStatus(list)}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);

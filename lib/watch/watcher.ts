@@ -111,11 +111,9 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
     if (options.writeView === false) return;
     const present = new Map<string, boolean>();
     for (const l of state.links) for (const a of l.addresses) present.set(leaseKey(a.address.address.family, l.ifname, a.address.address.text), isSlaacAddress(a));
-    const adopted = new Map(readRecords(config.runDir).records.filter((r) => r.adopted).map((r) => [leaseKey(r.family, r.ifname, r.address.split('/')[0]!), r.adopted!]));
     const leases: LeaseView[] = table.list().map((l) => {
       const key = leaseKey(l.addr_family, l.ifname, l.address);
-      const why = adopted.get(key);
-      return { ifname: l.ifname, address: l.address, family: l.addr_family, table: l.table, expires: l.lease_expires, held: present.has(key), ...(present.get(key) ? { slaac: true } : {}), ...(why ? { adopted: why } : {}) };
+      return { ifname: l.ifname, address: l.address, family: l.addr_family, table: l.table, expires: l.lease_expires, held: present.has(key), ...(present.get(key) ? { slaac: true } : {}) };
     });
     const body = { leases, repairs, monitorRestarts };
     const text = JSON.stringify(body);

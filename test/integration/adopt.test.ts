@@ -94,6 +94,8 @@ describe('adoption and take-over (no hook reports the address)', () => {
     // Taken over by the daemon (no hook ran: none was called), and status says so.
     expect(daemonLog()).toMatch(/adopted: present when the daemon started, without a table: taken over/);
     expect(await statusText()).toMatch(/lease eth1 10\.72\.0\.2 table \d+ \(adopted: present when the daemon started/);
+    const json = (await rh.status()) as (Awaited<ReturnType<RoutingHost['status']>>[number] & { adopted?: string })[];
+    expect(json.filter((e) => e.adopted).map((e) => `${e.ifname} ${e.address}`).sort()).toEqual(['eth0 10.71.0.2/24', 'eth1 10.72.0.2/24']);
     console.log(`take-over: both tables ${tookMs} ms after the daemon was started`);
   });
 
