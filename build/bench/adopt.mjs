@@ -12,40 +12,14 @@
 // - idle: the daemon's CPU over 10 s with 20 adopted addresses and nothing happening.
 // Everything runs in a scratch network namespace with its own config, socket,
 // run_dir and store under a temp dir; all of it is removed at the end.
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { exe, percentile, round } from './lib.mjs';
+import { cpuTicks, daemonNamespace, exe, percentile, round } from './lib.mjs';
 
-const ns = `mhr-bench-adopt-${process.pid}`;
-const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-adopt-'));
-const conf = path.join(dir, 'c.conf');
-const baseConf = `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${dir}/run\ndnsmasq_servers_file = ${dir}/run/servers.conf\ndnsmasq_pid_file = ${dir}/run/none.pid\n`;
-const ip = (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const inNs = (argv, env) => execFileSync('nsenter', [`--net=/run/netns/${ns}`, '--', ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const stats = (xs) => ({ p50: round(percentile(xs, 50)), max: round(Math.max(...xs)) });
-const env = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
 const N = 20;
-let daemon;
-
-async function startDaemon(extra = '') {
-  writeFileSync(conf, baseConf + extra);
-  daemon = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', exe, 'daemon'], { env, stdio: 'ignore' });
-  for (let i = 0; i < 200 && !existsSync(`${dir}/alloc/a.sock`); i++) await sleep(25);
-}
-async function stopDaemon() {
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
-  daemon = undefined;
-}
-const cpuTicks = (pid) => {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime
-};
+const bed = daemonNamespace('adopt');
+const { ip } = bed;
 
 /** True when `address` has its `from` rule and its table a default route. */
 function routed(address) {
@@ -89,31 +63,28 @@ async function adoptTimes(prefix, base) {
 }
 
 try {
-  execFileSync('ip', ['netns', 'add', ns]);
-  ip('link', 'set', 'lo', 'up');
-
   // Take-over: 20 addresses present before the daemon starts.
   for (let i = 0; i < N; i++) uplink(`bt${i}`, i, true);
   const t0 = now();
-  await startDaemon();
+  await bed.startDaemon();
   await until('take-over', () => Array.from({ length: N }, (_, i) => `10.62.${i}.2`).every(routed));
   const takeover = { addresses: N, ms: round(now() - t0) };
 
-  const c0 = cpuTicks(daemon.pid);
+  const c0 = cpuTicks(bed.daemon.pid);
   await sleep(10_000);
-  const ticks = cpuTicks(daemon.pid) - c0;
+  const ticks = cpuTicks(bed.daemon.pid) - c0;
   const idle = { seconds: 10, cpu_ms: ticks * 10, cpu_percent: round((ticks / 100 / 10) * 100, 2) };
   removeAll('bt', N);
   await sleep(1500);
 
   const graceDefault = await adoptTimes('ba', 40);
-  await stopDaemon();
-  await startDaemon('adopt_grace_ms = 0\n');
+  await bed.stopDaemon();
+  await bed.startDaemon('adopt_grace_ms = 0\n');
   const graceZero = await adoptTimes('bz', 80);
 
   // A hook reporting the address right after it appears (grace default: the hook wins).
-  await stopDaemon();
-  await startDaemon();
+  await bed.stopDaemon();
+  await bed.startDaemon();
   const hook = [];
   for (let i = 0; i < N; i++) {
     const name = `bh${i}`;
@@ -121,12 +92,12 @@ try {
     await sleep(300);
     const t = now();
     addAddress(name, 120 + i);
-    inNs([exe, 'ifupdown'], { ...env, IFACE: name, ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: `10.62.${120 + i}.2/24`, IF_GATEWAY: `10.62.${120 + i}.1` });
+    bed.inNs([exe, 'ifupdown'], { IFACE: name, ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: `10.62.${120 + i}.2/24`, IF_GATEWAY: `10.62.${120 + i}.1` });
     await until(`hook for ${name}`, () => routed(`10.62.${120 + i}.2`));
     hook.push(now() - t);
   }
   removeAll('bh', N);
-  await stopDaemon();
+  await bed.stopDaemon();
 
   console.log(JSON.stringify({
     adopt_grace_2000_address_to_routed_ms: stats(graceDefault),
@@ -136,7 +107,5 @@ try {
     idle_with_20_adopted: idle,
   }));
 } finally {
-  daemon?.kill('SIGTERM');
-  try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch {}
-  rmSync(dir, { recursive: true, force: true });
+  bed.close();
 }
