@@ -16,7 +16,8 @@
 // deprecated and privacy (temporary) addresses, SLAAC addresses (the SLAAC
 // path in reconcile.ts, manage_slaac), addresses of ignored interfaces, of
 // interfaces down or without carrier, and of interfaces whose name a hook
-// would refuse.
+// would refuse; a host address (/32, /128) without a default router (a
+// point-to-point link's: nothing would be in its table).
 
 import type { Config } from '../config/schema.js';
 import { isLinkLocal, type Family, type IpAddress } from '../net/address.js';
@@ -120,6 +121,8 @@ export function planAdoptions(input: AdoptInput): AdoptResult {
           ? 'present when the daemon started, without a table: taken over'
           : `no hook reported it within ${config.adoptGraceMs} ms: adopted`;
       const gateways = kernelGateways(state, link.ifname, A.family);
+      // A host address without a router (ppp0's /32, `default dev tun0`): its table would hold no route.
+      if (!gateways.length && a.address.prefix.length >= (A.family === 4 ? 32 : 128)) continue;
       adoptions.push({
         event: { kind: 'address-up', source: 'kernel', ifname: link.ifname, address: a.address, gateways, routes: [], manageAddress: false, adopted: why },
         why: `${why} (gateways from main: ${gateways.map((g) => g.text).join(' ') || 'none'})`,

@@ -55,6 +55,7 @@ describe('adoption', () => {
       { ...link(5, 'eth3', '10.3.0.5/24'), up: false },
       link(6, 'x$(reboot)', '10.4.0.5/24'),
       link(7, 'eth4', '169.254.7.7/16'),
+      link(9, 'ppp0', '10.64.64.1/32'), // no default router: nothing to put in a table
       {
         ...link(8, 'eth5'),
         addresses: [
