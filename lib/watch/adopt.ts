@@ -22,6 +22,8 @@
 import type { Config } from '../config/schema.js';
 import { isLinkLocal, type Family, type IpAddress } from '../net/address.js';
 import type { AddressUp } from '../plan/event.js';
+import type { Entry } from '../plan/index.js';
+import type { Snapshot } from '../state/records.js';
 import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress } from '../plan/ra.js';
 import { TABLE_MAIN, type KernelState, type Link, type LinkAddress } from '../state/types.js';
@@ -36,12 +38,14 @@ export interface AdoptMemory {
 export interface AdoptInput {
   state: KernelState;
   config: Pick<Config, 'ignoreInterfaces' | 'adoptGraceMs'>;
-  /** Keys (family|ifname|address) with an entry of ours, and keys an earlier step already acts on. */
-  entries: ReadonlySet<string>;
+  /** Entries of ours by key (family|ifname|address), and keys an earlier step already acts on. */
+  entries: ReadonlyMap<string, Entry>;
   handled: ReadonlySet<string>;
   /** Keys that had a complete entry in the previous pass. */
   hadEntry: ReadonlySet<string>;
   memory: AdoptMemory;
+  /** The address records (lib/state/records.ts): which entries were adopted. */
+  records?: readonly Snapshot[];
   nowMs: number;
   /** The daemon's first pass: what is present is taken over without waiting. */
   takeOver: boolean;
@@ -51,6 +55,8 @@ export interface AdoptInput {
 export interface Adoption {
   event: AddressUp;
   why: string;
+  /** An adopted entry brought up to date (its address has a complete entry already). */
+  refresh?: boolean;
 }
 
 export interface AdoptResult {
@@ -122,12 +128,43 @@ export function planAdoptions(input: AdoptInput): AdoptResult {
           : `no hook reported it within ${config.adoptGraceMs} ms: adopted`;
       const gateways = kernelGateways(state, link.ifname, A.family);
       // A host address without a router (ppp0's /32, `default dev tun0`): its table would hold no route.
-      if (!gateways.length && a.address.prefix.length >= (A.family === 4 ? 32 : 128)) continue;
+      if (!gateways.length && isHost(a)) continue;
       adoptions.push({
         event: { kind: 'address-up', source: 'kernel', ifname: link.ifname, address: a.address, gateways, routes: [], manageAddress: false, adopted: why },
         why: `${why} (gateways from main: ${gateways.map((g) => g.text).join(' ') || 'none'})`,
       });
     }
   }
+  adoptions.push(...refreshes(input));
   return { adoptions, memory: { since, declined }, ...(dueInMs !== undefined ? { dueInMs } : {}) };
+}
+
+const isHost = (a: LinkAddress) => a.address.prefix.length >= (a.address.address.family === 4 ? 32 : 128);
+
+/**
+ * Adopted entries whose table's default routers are no longer main's for
+ * their interface (NetworkManager or networkd changed the gateway): the
+ * same address-up again, with main's routers (the kernel is the truth; a
+ * hook's entries follow the hook's events instead).
+ */
+function refreshes(input: AdoptInput): Adoption[] {
+  const out: Adoption[] = [];
+  for (const r of input.records ?? []) {
+    const A = r.address.split('/')[0]!;
+    const key = input.key(r.family, r.ifname, A);
+    const e = input.entries.get(key);
+    const link = input.state.links.find((l) => l.ifname === r.ifname);
+    const a = link?.addresses.find((x) => x.address.address.text === A);
+    if (!r.adopted || !e || e.table !== r.table || input.handled.has(key) || !link || !a || !linkAdoptable(link, input.config)) continue;
+    const have = e.routes.filter((x) => x.dst.length === 0 && x.gateway).sort((x, y) => x.metric - y.metric).map((x) => x.gateway!.text);
+    const gateways = kernelGateways(input.state, r.ifname, r.family);
+    const want = gateways.map((g) => g.text);
+    if ((isHost(a) && !want.length) || (have.length === want.length && have.every((g, i) => g === want[i]))) continue;
+    out.push({
+      event: { kind: 'address-up', source: 'kernel', ifname: r.ifname, address: a.address, gateways, routes: [], manageAddress: false, adopted: r.adopted },
+      why: `main's default routers of ${r.ifname} changed (${want.join(' ') || 'none'})`,
+      refresh: true,
+    });
+  }
+  return out;
 }

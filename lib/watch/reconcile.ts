@@ -239,14 +239,14 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   let adopt: AdoptMemory | undefined;
   if (input.adopt) {
     const result = planAdoptions({
-      state, config, entries: new Set(entryByKey.keys()), handled, hadEntry: new Set(input.memory.snapshots.keys()),
+      state, config, entries: entryByKey, handled, hadEntry: new Set(input.memory.snapshots.keys()), ...(input.records ? { records: input.records } : {}),
       memory: input.memory.adopt ?? { since: new Map(), declined: new Set() }, nowMs: input.adopt.nowMs, takeOver: input.adopt.takeOver, key: leaseKey,
     });
-    for (const { event: e, why } of result.adoptions) {
-      actions.push({ kind: 'event', event: e, check: { kind: 'incomplete', ifname: e.ifname, address: e.address.address.text, family: e.address.address.family }, why });
+    for (const { event: e, why, refresh } of result.adoptions) {
+      const [ifname, address] = [e.ifname, e.address.address.text];
+      actions.push({ kind: 'event', event: e, check: refresh ? { kind: 'address-present', ifname, address } : { kind: 'incomplete', ifname, address, family: e.address.address.family }, why });
     }
-    adopt = result.memory;
-    adoptInMs = result.dueInMs;
+    [adopt, adoptInMs] = [result.memory, result.dueInMs];
   }
 
   for (const lease of input.leases) {

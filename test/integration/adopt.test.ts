@@ -114,6 +114,12 @@ describe('adoption and take-over (no hook reports the address)', () => {
     const f2 = await forwarded(2);
     expect(await bed.host.ping(bed.internet.address4, { from: '10.73.0.2', count: 2 })).toBe(true);
     expect(await forwarded(2)).toBeGreaterThanOrEqual(f2 + 4);
+    // main's default router of eth2 changes (as when NetworkManager or networkd gets another gateway): the adopted table follows.
+    await h(['ip', 'route', 'replace', 'default', 'via', '10.73.0.254', 'dev', 'eth2', 'metric', '300']);
+    await waitFor('table follows main', async () => (await tableRoutes(bed.host, table!)).includes('default via 10.73.0.254 dev eth2 src 10.73.0.2 ours') || undefined);
+    await h(['ip', 'route', 'replace', 'default', 'via', '10.73.0.1', 'dev', 'eth2', 'metric', '300']);
+    await waitFor('table back', async () => (await tableRoutes(bed.host, table!)).includes('default via 10.73.0.1 dev eth2 src 10.73.0.2 ours') || undefined);
+    expect(await tableRoutes(bed.host, table!)).toEqual(['10.73.0.0/24 dev eth2 src 10.73.0.2 ours', 'default via 10.73.0.1 dev eth2 src 10.73.0.2 ours']);
     // A hook reporting the address after the adoption plans over it: same table, the record is the hook's.
     const late = await rh.hook({ IFACE: 'eth2', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '10.73.0.2/24', IF_GATEWAY: '10.73.0.1' });
     expect(late.exitCode, late.stderr).toBe(0);

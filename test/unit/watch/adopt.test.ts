@@ -101,6 +101,21 @@ describe('adoption', () => {
     expect(adopted(pass(host(), back.memory, 64_000))).toEqual(['eth1 10.1.0.7 via 10.1.0.254,10.1.0.1']);
   });
 
+  it('an adopted entry follows main\'s default routers of its interface; a hook\'s entry does not', () => {
+    const table = ['10.1.0.0/24 dev eth1 table 10001 proto 201 scope 253 src 10.1.0.7', 'default via 10.1.0.1 dev eth1 table 10001 proto 201 src 10.1.0.7'];
+    const rules = ['10000 from 10.1.0.7 lookup 10001 proto 201', '15000 oif eth1 lookup 10001 proto 201', '20000 to 10.1.0.0/24 lookup 10001 proto 201', '91000 iif lo lookup 10001 proto 201'];
+    const s = (mainDefault: string) => state({ links: [link(3, 'eth1', '10.1.0.7/24')], routes: [...table, mainDefault], rules });
+    const record = (adopted?: string) => ({ ifname: 'eth1', family: 4 as const, address: '10.1.0.7/24', table: 10001, gateways: ['10.1.0.1'], routes: [], keepMain: false, slaac: false, ...(adopted ? { adopted } : {}) });
+    const run = (st: KernelState, adopted?: string) =>
+      reconcile({ state: st, leases: [], config, memory: empty(), records: [record(adopted)], now: NOW, manageSlaac: true, adopt: { nowMs: 0, takeOver: false } }).actions.filter((a) => a.kind === 'event');
+    expect(run(s('default via 10.1.0.1 dev eth1 proto 16 metric 600'), 'taken over')).toEqual([]);
+    const moved = run(s('default via 10.1.0.9 dev eth1 proto 16 metric 600'), 'taken over');
+    expect(moved.map((a) => a.kind === 'event' && a.event.kind === 'address-up' && [a.why, a.check.kind, a.event.gateways.map((g) => g.text), a.event.adopted])).toEqual([
+      ["main's default routers of eth1 changed (10.1.0.9)", 'address-present', ['10.1.0.9'], 'taken over'],
+    ]);
+    expect(run(s('default via 10.1.0.9 dev eth1 proto 16 metric 600'))).toEqual([]); // the hook's: its events decide
+  });
+
   it('adoption off (no adopt input): nothing waits, nothing is adopted', () => {
     const r = reconcile({ state: host(), leases: [], config, memory: empty(), now: NOW, manageSlaac: true });
     expect(r.actions).toEqual([]);
