@@ -207,6 +207,7 @@ Wants=network-pre.target
 [Service]
 Type=simple
 ExecStart=$INSTALLED_BINARY --config $CONFIG_PATH daemon
+ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2
 

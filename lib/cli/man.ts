@@ -105,7 +105,7 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
   for (const [file, what] of HOOKS) tagged(`.I ${roff(file)}`, what);
 
   p('.SH CONFIGURATION');
-  para('The file holds `key = value` lines; `#` starts a comment; lists are separated by spaces. Every key is optional. `multihomed-routing config defaults` prints this list as a file, `multihomed-routing config check` validates the one in use.');
+  para('The file holds `key = value` lines; `#` starts a comment; lists are separated by spaces. Every key is optional. `multihomed-routing config defaults` prints this list as a file, `multihomed-routing config check` validates the one in use. The daemon re-reads it on SIGHUP (`systemctl reload multihomed-routing`): the next event uses it; a file that does not parse is logged and the config in use stays; socket_path, store_path, run_dir, table_range, lease_time, protocol and watch_kernel take effect only at a restart.');
   for (const k of KEYS) tagged(`.B ${roff(k.key)}`, `${k.doc} Default: ${k.default}.`);
 
   p('.SH DIAGNOSES');

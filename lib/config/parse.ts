@@ -115,6 +115,8 @@ export function parseConfig(text: string, file = '(config)'): Config {
     syslog: values.syslog as boolean,
     watchKernel: values.watch_kernel as boolean,
     manageSlaac: values.manage_slaac as boolean,
+    adoptAddresses: values.adopt_addresses as boolean,
+    adoptGraceMs: values.adopt_grace_ms as number,
   };
 }
 

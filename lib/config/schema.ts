@@ -40,6 +40,10 @@ export interface Config {
   watchKernel: boolean;
   /** The watcher gives SLAAC addresses their own table (RA default mirrored). */
   manageSlaac: boolean;
+  /** The watcher adopts addresses that appear without a hook (lib/watch/adopt.ts). */
+  adoptAddresses: boolean;
+  /** Milliseconds an address waits for a hook before it is adopted. */
+  adoptGraceMs: number;
 }
 
 type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool';
@@ -71,5 +75,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
   { key: 'watch_kernel', kind: 'bool', default: 'yes', doc: 'The daemon follows kernel address, link and route events: removes our rules and releases the lease of an address or interface that vanished without a hook, renews leases of present addresses, re-applies tables a link down/up flushed.' },
   { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
+  { key: 'adopt_addresses', kind: 'bool', default: 'yes', doc: 'The watcher adopts addresses no hook reported (NetworkManager\'s dhcp4-change, systemd-networkd, `ip addr add` by hand, links already up when the daemon starts): a global address on an up, non-ignored interface with carrier gets a table, with the default routes the kernel has for that interface in main as its gateways; main is left as it is.' },
+  { key: 'adopt_grace_ms', kind: 'int', default: '2000', doc: 'Milliseconds a new address waits for a hook before the watcher adopts it (addresses present when the daemon starts are taken over at once).' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1); not where standard error is already the journal (JOURNAL_STREAM).' },
 ];
