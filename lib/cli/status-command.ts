@@ -1,4 +1,5 @@
 import { readState } from '../state/read.js';
+import { buildForwardingStatus, formatForwardingStatus } from '../status/forwarding.js';
 import { buildStatus, formatStatus } from '../status/status.js';
 import { formatView, readView, type DaemonView } from '../watch/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
@@ -19,9 +20,9 @@ function alive(pid: number): boolean {
  */
 export const statusCommand: Command = {
   summary: "show every managed address (table, rules, routes, degraded) and the daemon's view (leases, repairs)",
-  usage: 'status [--json]\nstatus --daemon [--json]     the daemon\'s view: leases held or expiring, repairs',
+  usage: 'status [--json]\nstatus --daemon [--json]     the daemon\'s view: leases held or expiring, repairs\nstatus --forwarding [--json] pins of forwarded traffic and reply marks',
   async run(ctx) {
-    const { flags, positional } = parseFlags(ctx.args, { '--json': 'bool', '--daemon': 'bool' });
+    const { flags, positional } = parseFlags(ctx.args, { '--json': 'bool', '--daemon': 'bool', '--forwarding': 'bool' });
     if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
     const config = ctx.config();
     const now = Math.floor(Date.now() / 1000);
@@ -40,11 +41,17 @@ export const statusCommand: Command = {
     }
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config);
+    const forwarding = buildForwardingStatus(state, config);
+    if (flags['--forwarding']) {
+      ctx.out(flags['--json'] ? `${JSON.stringify(forwarding, null, 2)}\n` : formatForwardingStatus(forwarding));
+      return 0;
+    }
     if (flags['--json']) {
       ctx.out(`${JSON.stringify(list, null, 2)}\n`);
       return 0;
     }
-    ctx.out(`${formatStatus(list)}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
+    const fwd = formatForwardingStatus(forwarding);
+    ctx.out(`${formatStatus(list)}\n${fwd ? `${fwd}\n` : ''}${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
     return 0;
   },
 };

@@ -1,0 +1,180 @@
+// Forwarded traffic on a container host (issue 13): two uplinks (eth1 first
+// in priority, eth2), Docker's bridges simulated with the statements Docker
+// itself leaves in nftables (iptables-nft's `ip nat` and `ip filter` tables:
+// DOCKER chains, masquerade, a published port), a container namespace behind
+// each bridge. Counted at the routers, in prerouting before their rp_filter.
+
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { deleteNetns } from '../helpers/cleanup.js';
+import { createTestBed, type TestBed } from '../helpers/testbed.js';
+import { cli, setUpRoutingHost } from './routing-host.js';
+
+const INTERFACES = `
+iface eth1 inet static
+    address 10.61.1.2/24
+    gateway 10.61.1.1
+iface eth2 inet static
+    address 10.61.2.2/24
+    gateway 10.61.2.1
+`;
+
+// What Docker 26 with iptables-nft leaves in the ruleset for docker0 and a
+// user-defined network br-web with `-p 8080:80` to 172.18.0.2.
+const DOCKER_RULES = `
+table ip nat {
+  chain DOCKER {
+    iifname "docker0" counter return
+    iifname "br-web" counter return
+    iifname != "br-web" meta l4proto tcp tcp dport 8080 counter dnat to 172.18.0.2:80
+  }
+  chain PREROUTING {
+    type nat hook prerouting priority dstnat; policy accept;
+    fib daddr type local counter jump DOCKER
+  }
+  chain OUTPUT {
+    type nat hook output priority -100; policy accept;
+    ip daddr != 127.0.0.0/8 fib daddr type local counter jump DOCKER
+  }
+  chain POSTROUTING {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr 172.18.0.0/16 oifname != "br-web" counter masquerade
+    ip saddr 172.17.0.0/16 oifname != "docker0" counter masquerade
+  }
+}
+table ip filter {
+  chain DOCKER {
+    ip daddr 172.18.0.2 iifname != "br-web" oifname "br-web" meta l4proto tcp tcp dport 80 counter accept
+  }
+  chain DOCKER-USER {
+    counter return
+  }
+  chain FORWARD {
+    type filter hook forward priority filter; policy drop;
+    counter jump DOCKER-USER
+    oifname "br-web" ct state related,established counter accept
+    oifname "br-web" counter jump DOCKER
+    iifname "br-web" oifname != "br-web" counter accept
+    oifname "docker0" ct state related,established counter accept
+    oifname "docker0" counter jump DOCKER
+    iifname "docker0" oifname != "docker0" counter accept
+  }
+}
+`;
+
+// Each router counts what reaches it from the host, before its rp_filter.
+const COUNT_RULES = `
+table inet mhr_count {
+  counter echo { }
+  counter web { }
+  chain pre {
+    type filter hook prerouting priority raw; policy accept;
+    iifname "lan" icmp type echo-request counter name "echo"
+    iifname "lan" tcp sport 8080 counter name "web"
+  }
+}
+`;
+
+describe('forwarded traffic: pins, published ports, Docker untouched', () => {
+  let bed: TestBed;
+  const containers: string[] = [];
+
+  /** A bridge on the host with a container namespace behind it (its address .2, the bridge .1). */
+  async function container(bridge: string, net: string, n: number): Promise<string> {
+    const ns = `${bed.prefix}-c${n}`;
+    containers.push(ns);
+    await execa('ip', ['netns', 'add', ns]);
+    const h = bed.host;
+    await h.exec(['ip', 'link', 'add', bridge, 'type', 'bridge']);
+    await h.exec(['ip', 'address', 'add', `${net}.1/16`, 'dev', bridge]);
+    await h.exec(['ip', 'link', 'set', bridge, 'up']);
+    await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `veth${n}`, 'netns', String(h.holderPid)]);
+    await h.exec(['ip', 'link', 'set', `veth${n}`, 'master', bridge, 'up']);
+    for (const args of [['link', 'set', 'lo', 'up'], ['address', 'add', `${net}.2/16`, 'dev', 'eth0'], ['link', 'set', 'eth0', 'up'], ['route', 'add', 'default', 'via', `${net}.1`]]) {
+      await execa('ip', ['-n', ns, ...args]);
+    }
+    return ns;
+  }
+
+  const inContainer = (ns: string, argv: string[]) => execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, timeout: 20_000 });
+  const pingFrom = async (ns: string) => (await inContainer(ns, ['ping', '-n', '-c', '1', '-W', '2', bed.internet.address4])).exitCode === 0;
+  const counters = async (i: number): Promise<Record<string, number>> => {
+    const r = await bed.routers[i]!.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', 'mhr_count']);
+    const out: Record<string, number> = {};
+    for (const item of (JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] }).nftables) {
+      if (item.counter) out[item.counter.name] = item.counter.packets;
+    }
+    return out;
+  };
+  /** The host's ruleset without counters' values and without our table: Docker's part. */
+  const othersRuleset = async () => (await bed.host.exec(['nft', '-s', 'list', 'ruleset'])).stdout.replace(/table inet multihomed_routing \{[\s\S]*?\n\}\n?/, '');
+
+  let docker0: string;
+  let web: string;
+  let dockerBefore: string;
+
+  beforeAll(async () => {
+    bed = await createTestBed({
+      name: 'forward',
+      routers: [
+        { hostIfname: 'eth1', ipv4: { subnet: '10.61.1.0/24', address: '10.61.1.1' } },
+        { hostIfname: 'eth2', ipv4: { subnet: '10.61.2.0/24', address: '10.61.2.1' } },
+      ],
+    });
+    for (const r of bed.routers) await r.exec(['nft', '-f', '-'], { input: COUNT_RULES });
+    // Router 2 forwards its port 8080 to the host, like a home router.
+    await bed.routers[1]!.exec(['nft', '-f', '-'], {
+      input: 'table ip mhr_pf {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname "wan" tcp dport 8080 dnat to 10.61.2.2\n }\n}\n',
+    });
+    docker0 = await container('docker0', '172.17.0', 1);
+    web = await container('br-web', '172.18.0', 2);
+    await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
+    await bed.host.exec(['nft', '-f', '-'], { input: DOCKER_RULES });
+    dockerBefore = await othersRuleset();
+    await setUpRoutingHost(bed, INTERFACES, 'interface_priority = eth1 eth2\npin = docker0:eth2:strict br-web:eth1\n');
+    await bed.host.ifup('eth2');
+    await bed.host.ifup('eth1');
+  });
+  afterAll(() => {
+    for (const ns of containers) deleteNetns(ns);
+    bed?.destroy();
+  });
+
+  test('a pinned bridge leaves by its uplink although eth1 has priority', async () => {
+    expect((await bed.host.routeGet(bed.internet.address4)).dev).toBe('eth1');
+    const [before1, before2] = [await counters(0), await counters(1)];
+    expect(await pingFrom(docker0)).toBe(true);
+    expect((await counters(1)).echo).toBeGreaterThan(before2.echo!);
+    expect((await counters(0)).echo).toBe(before1.echo);
+    const status = await cli(bed.host, ['status']);
+    expect(status.stdout).toContain('pin docker0:eth2:strict (IPv4): now via eth2');
+    expect(status.stdout).toMatch(/rule 30200: iif docker0 lookup \d+/);
+  });
+
+  test('strict: with eth2 down nothing of the pinned bridge leaves by eth1', async () => {
+    await bed.routers[1]!.setLan(false);
+    try {
+      const before1 = await counters(0);
+      expect(await pingFrom(docker0)).toBe(false);
+      expect((await counters(0)).echo).toBe(before1.echo);
+      const status = await cli(bed.host, ['status', '--forwarding']);
+      expect(status.stdout).toContain('STOPPED (strict, pinned uplinks down)');
+    } finally {
+      await bed.routers[1]!.setLan(true);
+    }
+    await expect.poll(() => pingFrom(docker0), { timeout: 10_000 }).toBe(true);
+  });
+
+  test("Docker's tables are as Docker left them, after events and cleanup", async () => {
+    expect(await othersRuleset()).toBe(dockerBefore);
+    await bed.host.ifdown('eth2');
+    await bed.host.ifup('eth2');
+    expect(await othersRuleset()).toBe(dockerBefore);
+    const r = await cli(bed.host, ['cleanup']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await bed.host.exec(['ip', 'rule', 'show'])).stdout).not.toContain('proto 201');
+    expect((await bed.host.exec(['nft', 'list', 'tables'])).stdout).not.toContain('multihomed_routing');
+    expect(await othersRuleset()).toBe(dockerBefore);
+    expect(web).toBeTruthy();
+  });
+});
