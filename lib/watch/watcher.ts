@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent } from '../apply/handle.js';
+import { syncForwardingAfterRouting } from '../forward/sync.js';
 import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
 import type { IpChannel } from '../exec/ip-channel.js';
@@ -135,6 +136,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac });
       memory = result.memory;
       let save = false;
+      let routingChanged = false;
       for (const action of result.actions) {
         if (closed) break;
         switch (action.kind) {
@@ -171,6 +173,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
                 precondition: (s) => checkFails(action.check, s, config),
               });
               if (r.changes > 0) {
+                routingChanged = true;
                 const address = e.kind === 'interface-gone' ? undefined : `${e.address.address.text}/${e.address.prefix.length}`;
                 const did = e.kind === 'address-up' ? `table ${r.table}: ${r.changes} changes` : `rules and routes removed, lease released (${r.changes} changes)`;
                 record({ ifname: e.ifname, ...(address ? { address } : {}), found: action.why, did });
@@ -183,6 +186,8 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
         }
       }
+      // A test's handle changes no kernel: nothing to mark then.
+      if (routingChanged && !options.handle) await syncForwardingAfterRouting(config, log);
       clearTimeout(recheckTimer);
       if (result.recheckInS !== undefined && !closed) {
         recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);
