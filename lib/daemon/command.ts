@@ -41,7 +41,7 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {
       const { startWatcher } = await import('../watch/watcher.js');
-      await start(startWatcher({ config, log: ctx.log, allocator, manageSlaac: config.manageSlaac, handle: events.handle, ip: events.ip }));
+      await start(startWatcher({ config, log: ctx.log, allocator, manageSlaac: config.manageSlaac, handle: events.handle, ip: events.ip, forwarding: true }));
     }
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running

@@ -14,7 +14,9 @@ import { existsSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent } from '../apply/handle.js';
+import { flushMasqueraded } from '../conntrack/flush.js';
 import { syncForwardingAfterRouting } from '../forward/sync.js';
+import { carrierLosses, type CarrierMemory } from './carrier.js';
 import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
 import type { IpChannel } from '../exec/ip-channel.js';
@@ -60,6 +62,8 @@ export interface WatcherOptions {
   /** Tests: a fake kernel. */
   read?: () => Promise<KernelState>;
   handle?: typeof handleEvent;
+  /** The daemon: after routing changes sync the reply marks, after a carrier loss flush masqueraded flows (docs/forwarding.md). */
+  forwarding?: boolean;
   /** Unix seconds. */
   now?: () => number;
   /** Write run_dir/daemon-view.json (default true). */
@@ -127,10 +131,24 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
     }
   }
 
+  let carrier: CarrierMemory | undefined;
+  /** Failover by carrier: forwarded flows masqueraded out of the dead uplink start again through a live one. */
+  async function flushAfterCarrierLoss(state: KernelState) {
+    const { losses, memory } = carrierLosses(carrier, state, config);
+    carrier = memory;
+    if (!options.forwarding) return;
+    for (const l of losses) {
+      const r = await flushMasqueraded(l.family, l.address);
+      if (r.error) log.warn(`masqueraded flows of a dead uplink not flushed: ${r.error}`, { iface: l.ifname, address: l.address.text });
+      else if (r.deleted) log.info(`carrier lost: ${r.deleted} masqueraded flow(s) flushed, they start again through a live uplink`, { iface: l.ifname, address: l.address.text });
+    }
+  }
+
   async function pass(): Promise<void> {
     let failed = false;
     try {
       const state = await read();
+      await flushAfterCarrierLoss(state);
       const { records, bad } = readRecords(config.runDir);
       for (const name of bad) log.warn('ignoring a damaged address record', { file: name });
       const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac });
@@ -186,8 +204,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
         }
       }
-      // A test's handle changes no kernel: nothing to mark then.
-      if (routingChanged && !options.handle) await syncForwardingAfterRouting(config, log);
+      if (routingChanged && options.forwarding) await syncForwardingAfterRouting(config, log);
       clearTimeout(recheckTimer);
       if (result.recheckInS !== undefined && !closed) {
         recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);

@@ -132,7 +132,7 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
     await bed.host.exec(['nft', '-f', '-'], { input: DOCKER_RULES });
     dockerBefore = await othersRuleset();
-    await setUpRoutingHost(bed, INTERFACES, 'interface_priority = eth1 eth2\npin = docker0:eth2:strict br-web:eth1\n');
+    await setUpRoutingHost(bed, INTERFACES, 'interface_priority = eth1 eth2\npin = docker0:eth2:strict br-web:eth1,eth2\n');
     await bed.host.ifup('eth2');
     await bed.host.ifup('eth1');
   });
@@ -177,6 +177,33 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     expect((await counters(0)).web).toBe(before1.web);
     const status = await cli(bed.host, ['status', '--forwarding']);
     expect(status.stdout).toMatch(/replies: 30100: from all fwmark 0x[12]00\/0x1f00 lookup \d+ \(eth2, IPv4\)/);
+  });
+
+  // The kernel itself kills a masqueraded entry whose output interface changed, at
+  // the entry's next packet (that packet is dropped); the daemon flushes them at
+  // the carrier loss (lib/conntrack/flush.ts). This shows the outcome both give.
+  test('carrier loss of eth1: flows masqueraded out of it go on through eth2', async () => {
+    // A continuous ping from the web container is one conntrack entry, masqueraded to eth1's address.
+    const ping = spawn('ip', ['netns', 'exec', web, 'ping', '-n', '-i', '0.2', '-w', '30', bed.internet.address4], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    ping.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const replies = () => (out.match(/bytes from/g) ?? []).length;
+    const flows = async (address: string) => (await bed.host.exec(['conntrack', '-L', '-f', 'ipv4', '--src-nat', '--reply-dst', address], { reject: false })).stdout;
+    try {
+      await expect.poll(replies, { timeout: 5000 }).toBeGreaterThan(2);
+      expect(await flows('10.61.1.2')).toContain('172.18.0.2');
+      await bed.routers[0]!.setLan(false);
+      try {
+        await expect.poll(() => flows('10.61.2.2'), { timeout: 10_000 }).toContain('172.18.0.2');
+        const n = replies();
+        await expect.poll(replies, { timeout: 10_000 }).toBeGreaterThan(n + 3);
+        expect(await flows('10.61.1.2')).not.toContain('172.18.0.2');
+      } finally {
+        await bed.routers[0]!.setLan(true);
+      }
+    } finally {
+      ping.kill();
+    }
   });
 
   test("Docker's tables are as Docker left them, after events and cleanup", async () => {
