@@ -129,6 +129,8 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     });
     docker0 = await container('docker0', '172.17.0', 1);
     web = await container('br-web', '172.18.0', 2);
+    // A libvirt-style network whose NAT rule is missing.
+    for (const argv of [['ip', 'link', 'add', 'virbr0', 'type', 'bridge'], ['ip', 'address', 'add', '192.168.122.1/24', 'dev', 'virbr0'], ['ip', 'link', 'set', 'virbr0', 'up']]) await bed.host.exec(argv);
     await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
     await bed.host.exec(['nft', '-f', '-'], { input: DOCKER_RULES });
     dockerBefore = await othersRuleset();
@@ -204,6 +206,14 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     } finally {
       ping.kill();
     }
+  });
+
+  test('doctor names the bridge whose NAT is missing, in plain words with the fix, and no other', async () => {
+    const r = await cli(bed.host, ['doctor', '--json', '--probe4', bed.internet.address4]);
+    const { findings } = JSON.parse(r.stdout) as { findings: { id: string; subject: string; what: string; fix: string[] }[] };
+    const forward = findings.filter((f) => f.id.startsWith('forward-'));
+    expect(forward.find((f) => f.id === 'forward-no-nat')).toMatchObject({ subject: 'virbr0 192.168.122.0/24', what: expect.stringContaining('no masquerade rule covers it') });
+    expect(forward.filter((f) => !f.subject.startsWith('virbr0 '))).toEqual([]);
   });
 
   test("Docker's tables are as Docker left them, after events and cleanup", async () => {
