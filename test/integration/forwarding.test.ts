@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deleteNetns } from '../helpers/cleanup.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
-import { cli, setUpRoutingHost } from './routing-host.js';
+import { cli, EXE, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth1 inet static
@@ -110,6 +110,7 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
   /** The host's ruleset without counters' values and without our table: Docker's part. */
   const othersRuleset = async () => (await bed.host.exec(['nft', '-s', 'list', 'ruleset'])).stdout.replace(/table inet multihomed_routing \{[\s\S]*?\n\}\n?/, '');
 
+  let rh: RoutingHost;
   let docker0: string;
   let web: string;
   let dockerBefore: string;
@@ -134,7 +135,7 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
     await bed.host.exec(['nft', '-f', '-'], { input: DOCKER_RULES });
     dockerBefore = await othersRuleset();
-    await setUpRoutingHost(bed, INTERFACES, 'interface_priority = eth1 eth2\npin = docker0:eth2:strict br-web:eth1,eth2\n');
+    rh = await setUpRoutingHost(bed, INTERFACES, 'interface_priority = eth1 eth2\npin = docker0:eth2:strict br-web:eth1,eth2\n');
     await bed.host.ifup('eth2');
     await bed.host.ifup('eth1');
   });
@@ -226,5 +227,26 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     expect((await bed.host.exec(['ip', 'rule', 'show'])).stdout).not.toContain('proto 201');
     expect((await bed.host.exec(['nft', 'list', 'tables'])).stdout).not.toContain('multihomed_routing');
     expect(await othersRuleset()).toBe(dockerBefore);
+  });
+
+  test('without nft: said once, routing and pins work, no mark rules', async () => {
+    // After the cleanup above: addresses still on eth1 and eth2, nothing of ours.
+    await rh.stopDaemon();
+    await bed.host.exec(['mkdir', '-p', '/run/nonft']);
+    await bed.host.exec(['ln', '-sf', '/usr/sbin/ip', '/run/nonft/ip']);
+    rh.daemon = bed.host.spawn(['env', 'PATH=/run/nonft', EXE, 'daemon'], { logName: 'daemon-nonft' });
+    const sock = '/run/multihomed-routing/allocator/allocator.sock';
+    await expect.poll(async () => (await bed.host.exec(['test', '-S', sock], { reject: false })).exitCode, { timeout: 5000 }).toBe(0);
+    const up = (ifname: string, n: number) => rh.hook({ IFACE: ifname, ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: `10.61.${n}.2/24`, IF_GATEWAY: `10.61.${n}.1` });
+    const first = await up('eth2', 2);
+    const second = await up('eth1', 1);
+    expect(first.stderr).toContain('nft not found');
+    expect(second.stderr).not.toContain('nft not found');
+    const rules = (await bed.host.exec(['ip', 'rule', 'show'])).stdout;
+    expect(rules).toMatch(/30200:\s+from all iif docker0 lookup \d+ proto 201/);
+    expect(rules).not.toContain('fwmark');
+    expect((await bed.host.exec(['nft', 'list', 'tables'])).stdout).not.toContain('multihomed_routing');
+    expect(await pingFrom(docker0)).toBe(true);
+    await rh.stopDaemon();
   });
 });
