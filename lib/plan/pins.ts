@@ -81,11 +81,13 @@ export function pinRulesIn(state: KernelState, config: Config, family: Family): 
 
 /** Re-converges the pins of one family over the uplinks this plan keeps. */
 export function planForwarding(b: Builder, state: KernelState, idx: StateIndex, config: Config, family: Family, target?: UpTarget): void {
-  const uplinks = keptUplinks(b, config, idx, family, target);
-  const want = desiredPinRules(config, idx, family, uplinks);
+  const existing = pinRulesIn(state, config, family);
+  // No pins wanted or held: nothing to rank (the common host, every event).
+  if (!config.pins.length && !existing.length) return;
+  const want = desiredPinRules(config, idx, family, keptUplinks(b, config, idx, family, target));
   const wantKeys = new Set(want.map((w) => ruleKey(w.rule)));
   const have = new Set<string>();
-  for (const r of pinRulesIn(state, config, family)) {
+  for (const r of existing) {
     const k = ruleKey(r);
     if (wantKeys.has(k) && !have.has(k)) have.add(k);
     else b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf(r.iif ?? r.src?.text ?? '?', undefined, r.table ?? 0), reason: 'pin no longer wanted (uplink or source gone, config changed)' });
