@@ -3,9 +3,11 @@
 // (`ip rule`, both families), plans the `fwmark M/MASK lookup T` rules
 // (lib/plan/fwmarks.ts, pure), applies them, then replaces our nftables table
 // as a whole (lib/forward/ruleset.ts). Nothing else of nftables is read or
-// written. Without nft the marks cannot be set: it says so once per process
-// and leaves the fwmark rules out; routing is unaffected.
+// written. Only a forwarding host is marked (ip_forward, IPv6 forwarding).
+// Without nft the marks cannot be set: it says so once per process and
+// leaves the fwmark rules out; routing is unaffected.
 
+import { readFileSync } from 'node:fs';
 import { takeLock } from '../apply/lock.js';
 import type { Config } from '../config/schema.js';
 import { run, type Runner } from '../exec/run.js';
@@ -79,15 +81,43 @@ export async function syncForwardingAfterRouting(config: Config, log: Logger): P
   }
 }
 
-/** Plans and applies the fwmark rules, then our nftables table. */
+const sysctlOn = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+};
+
+/** The host forwards (IPv4 or IPv6): only then can an inbound connection be DNATed to a container, VM or LAN host behind it. */
+export const forwardingEnabled = (): boolean => sysctlOn('/proc/sys/net/ipv4/ip_forward') || sysctlOn('/proc/sys/net/ipv6/conf/all/forwarding');
+
+let lastForwarding: boolean | undefined;
+
+/** Forwarding was switched on or off since this process last synced (Docker turns it on when it starts), or it never did: time to sync. */
+export const forwardingChanged = (): boolean => lastForwarding === undefined || forwardingEnabled() !== lastForwarding;
+
+/**
+ * Plans and applies the fwmark rules, then our nftables table. On a host
+ * that does not forward there is nothing to mark: rules and table are removed
+ * if there were any, and otherwise nothing runs.
+ */
 export async function syncForwarding(o: SyncOptions): Promise<void> {
   const runner = o.runner ?? run;
-  if (!(await nftPresent(runner, o.log))) return;
+  const forwarding = forwardingEnabled();
+  lastForwarding = forwarding;
   let state = await readRules(runner);
+  const marked = state.rules.some((r) => r.protocol === o.config.protocol && r.fwmark && r.priority === o.config.prefFwmark);
+  if (!forwarding && !marked) return;
+  const nft = await nftPresent(runner, o.log);
+  const mark = forwarding && nft;
+  if (!mark && !marked) return;
   let changed = false;
   for (const f of [4, 6] as const) {
     const b = new Builder();
     const idx = indexState(state, o.config);
+    // Nothing to mark: as if no uplink were managed, every mark rule goes.
+    if (!mark) for (const e of idx.entries.values()) b.removed.add(tableKey(e.family, e.table));
     planFwmarks(b, state, o.config, f, keptUplinks(b, o.config, idx, f));
     const changes = b.list();
     if (!changes.length) continue;
@@ -95,6 +125,7 @@ export async function syncForwarding(o: SyncOptions): Promise<void> {
     await runner(['ip', `-${f}`, '-force', '-batch', '-'], { input: changes.map((c) => `${ipArgs(c)!.join(' ')}\n`).join('') });
     for (const c of changes) o.log.info(c.reason, { iface: c.subject.ifname, table: c.subject.table, do: describeChange(c).replace(/ {2}#.*$/, '') });
   }
+  if (!nft) return;
   if (changed) state = await readRules(runner);
-  await replaceTable(runner, o.log, renderTable(marksOf(state, o.config), o.config.fwmarkMask));
+  await replaceTable(runner, o.log, mark ? renderTable(marksOf(state, o.config), o.config.fwmarkMask) : undefined);
 }

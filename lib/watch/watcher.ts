@@ -15,7 +15,7 @@ import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent } from '../apply/handle.js';
 import { flushMasqueraded } from '../conntrack/flush.js';
-import { syncForwardingAfterRouting } from '../forward/sync.js';
+import { forwardingChanged, syncForwardingAfterRouting } from '../forward/sync.js';
 import { carrierLosses, type CarrierMemory } from './carrier.js';
 import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
@@ -204,7 +204,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
         }
       }
-      if (routingChanged && options.forwarding) await syncForwardingAfterRouting(config, log);
+      if (options.forwarding && (routingChanged || forwardingChanged())) await syncForwardingAfterRouting(config, log);
       clearTimeout(recheckTimer);
       if (result.recheckInS !== undefined && !closed) {
         recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);

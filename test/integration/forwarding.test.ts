@@ -218,6 +218,22 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     expect(forward.filter((f) => !f.subject.startsWith('virbr0 '))).toEqual([]);
   });
 
+  test('marks only while the host forwards: the daemon follows ip_forward at its next pass', async () => {
+    const marks = async () => ((await bed.host.exec(['ip', 'rule', 'show'])).stdout.match(/fwmark/g) ?? []).length;
+    const tables = async () => (await bed.host.exec(['nft', 'list', 'tables'])).stdout;
+    expect(await marks()).toBe(2);
+    // A link event (a runtime adding a bridge) is what wakes the watcher.
+    const nudge = (n: number) => bed.host.exec(['ip', 'link', 'add', `nudge${n}`, 'type', 'bridge']);
+    await bed.host.setSysctl({ 'net.ipv4.ip_forward': 0 });
+    await nudge(1);
+    await expect.poll(marks, { timeout: 5000 }).toBe(0);
+    await expect.poll(tables, { timeout: 5000 }).not.toContain('multihomed_routing');
+    await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
+    await nudge(2);
+    await expect.poll(marks, { timeout: 5000 }).toBe(2);
+    await expect.poll(tables, { timeout: 5000 }).toContain('multihomed_routing');
+  });
+
   test("Docker's tables are as Docker left them, after events and cleanup", async () => {
     expect(await othersRuleset()).toBe(dockerBefore);
     await bed.host.ifdown('eth2');
@@ -232,6 +248,7 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
 
   test('without nft: said once, routing and pins work, no mark rules', async () => {
     // After the cleanup above: addresses still on eth1 and eth2, nothing of ours.
+    await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
     await rh.stopDaemon();
     await bed.host.exec(['mkdir', '-p', '/run/nonft']);
     await bed.host.exec(['ln', '-sf', '/usr/sbin/ip', '/run/nonft/ip']);
