@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deleteNetns } from '../helpers/cleanup.js';
+import { DOCKER_RULES, rulesetWithoutOurs } from '../helpers/docker-rules.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
 import { cli, EXE, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
@@ -19,49 +20,6 @@ iface eth1 inet static
 iface eth2 inet static
     address 10.61.2.2/24
     gateway 10.61.2.1
-`;
-
-// What Docker 26 with iptables-nft leaves in the ruleset for docker0 and a
-// user-defined network br-web with `-p 8080:80` to 172.18.0.2.
-const DOCKER_RULES = `
-table ip nat {
-  chain DOCKER {
-    iifname "docker0" counter return
-    iifname "br-web" counter return
-    iifname != "br-web" meta l4proto tcp tcp dport 8080 counter dnat to 172.18.0.2:80
-  }
-  chain PREROUTING {
-    type nat hook prerouting priority dstnat; policy accept;
-    fib daddr type local counter jump DOCKER
-  }
-  chain OUTPUT {
-    type nat hook output priority -100; policy accept;
-    ip daddr != 127.0.0.0/8 fib daddr type local counter jump DOCKER
-  }
-  chain POSTROUTING {
-    type nat hook postrouting priority srcnat; policy accept;
-    ip saddr 172.18.0.0/16 oifname != "br-web" counter masquerade
-    ip saddr 172.17.0.0/16 oifname != "docker0" counter masquerade
-  }
-}
-table ip filter {
-  chain DOCKER {
-    ip daddr 172.18.0.2 iifname != "br-web" oifname "br-web" meta l4proto tcp tcp dport 80 counter accept
-  }
-  chain DOCKER-USER {
-    counter return
-  }
-  chain FORWARD {
-    type filter hook forward priority filter; policy drop;
-    counter jump DOCKER-USER
-    oifname "br-web" ct state related,established counter accept
-    oifname "br-web" counter jump DOCKER
-    iifname "br-web" oifname != "br-web" counter accept
-    oifname "docker0" ct state related,established counter accept
-    oifname "docker0" counter jump DOCKER
-    iifname "docker0" oifname != "docker0" counter accept
-  }
-}
 `;
 
 // Each router counts what reaches it from the host, before its rp_filter.
@@ -109,7 +67,7 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     return out;
   };
   /** The host's ruleset without counters' values and without our table: Docker's part. */
-  const othersRuleset = async () => (await bed.host.exec(['nft', '-s', 'list', 'ruleset'])).stdout.replace(/table inet multihomed_routing \{[\s\S]*?\n\}\n?/, '');
+  const othersRuleset = () => rulesetWithoutOurs(bed.host);
 
   let rh: RoutingHost;
   let docker0: string;
