@@ -17,6 +17,7 @@ import { applyChanges, type ApplyOptions } from '../apply/apply.js';
 import { openIpChannel } from '../exec/ip-channel.js';
 import { takeLock } from '../apply/lock.js';
 import { clearServers } from '../dns/update.js';
+import { removeForwardingTable } from '../forward/sync.js';
 import { planCleanup, type CleanupPlan } from '../plan/cleanup.js';
 import { describeChange } from '../plan/render.js';
 import { readState } from '../state/read.js';
@@ -111,6 +112,7 @@ export async function runCleanup(ctx: CommandContext): Promise<number> {
     await release?.();
   }
   if (!dryRun) rmSync(join(config.runDir, 'entries'), { recursive: true, force: true });
+  await removeForwardingTable({ config, log: ctx.log, dryRun, out: (t) => ctx.out(t) });
   let dns: string;
   try {
     dns = await clearDnsServers(ctx);

@@ -1,6 +1,7 @@
 import { dnsDecision, howToTurnOn } from '../dns/mode.js';
 import { readDnsUnconfigured } from '../dns/unconfigured.js';
 import { readState } from '../state/read.js';
+import { buildForwardingStatus, formatForwardingStatus } from '../status/forwarding.js';
 import { buildStatus, formatDns, formatStatus } from '../status/status.js';
 import { readRecords } from '../state/records.js';
 import { formatView, readView, withAdoptions, type DaemonView } from '../watch/view.js';
@@ -23,9 +24,9 @@ function alive(pid: number): boolean {
  */
 export const statusCommand: Command = {
   summary: "show every managed address (table, rules, routes, degraded) and the daemon's view (leases, repairs)",
-  usage: 'status [--json]\nstatus --daemon [--json]     the daemon\'s view: leases held or expiring, repairs',
+  usage: 'status [--json]\nstatus --daemon [--json]     the daemon\'s view: leases held or expiring, repairs\nstatus --forwarding [--json] pins of forwarded traffic and reply marks',
   async run(ctx) {
-    const { flags, positional } = parseFlags(ctx.args, { '--json': 'bool', '--daemon': 'bool' });
+    const { flags, positional } = parseFlags(ctx.args, { '--json': 'bool', '--daemon': 'bool', '--forwarding': 'bool' });
     if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
     const config = ctx.config();
     const now = Math.floor(Date.now() / 1000);
@@ -46,6 +47,11 @@ export const statusCommand: Command = {
     }
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config, readDnsUnconfigured(config.runDir));
+    const forwarding = buildForwardingStatus(state, config);
+    if (flags['--forwarding']) {
+      ctx.out(flags['--json'] ? `${JSON.stringify(forwarding, null, 2)}\n` : formatForwardingStatus(forwarding));
+      return 0;
+    }
     if (flags['--json']) {
       // Addresses the daemon adopted (no hook reported them) say why.
       const adopted = (s: (typeof list)[number]) => records.find((r) => r.table === s.table && r.family === s.family && r.ifname === s.ifname)?.adopted;
@@ -53,7 +59,8 @@ export const statusCommand: Command = {
       return 0;
     }
     const dns = formatDns(dnsDecision(config), howToTurnOn({ ...config, configPath: ctx.options.configPath }));
-    ctx.out(`${formatStatus(list)}\n${dns}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
+    const fwd = formatForwardingStatus(forwarding);
+    ctx.out(`${formatStatus(list)}\n${fwd ? `${fwd}\n` : ''}${dns}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 import { KEYS, type Config, type KeySpec } from './schema.js';
-import { isDecimalDigits, splitOn } from '../text/lex.js';
+import { isDecimalDigits, isHexDigits, splitOn } from '../text/lex.js';
+import { parsePin } from './pins.js';
 
 // The config file: `key = value` lines, `#` comments, blank lines. Values are
 // not quoted; lists are separated by white space. Unknown keys are errors, so
@@ -66,6 +67,19 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
       return fail('auto, yes or no');
     case 'list':
       return splitOn(value, ' \t\r\f\v');
+    case 'pins':
+      return splitOn(value, ' \t\r\f\v').map((word) => {
+        const pin = parsePin(word);
+        return typeof pin === 'string' ? fail(`${pin} in "${word}"`) : pin;
+      });
+    case 'mask': {
+      const hex = value.toLowerCase().startsWith('0x') ? value.slice(2) : '';
+      const mask = isHexDigits(hex, 8) ? Number.parseInt(hex, 16) : 0;
+      const low = mask & -mask;
+      // Contiguous: adding the lowest bit carries through the whole run.
+      if (!mask || ((mask + low) & mask) !== 0) fail('a contiguous hex mask like 0x1f00 (not 0)');
+      return mask;
+    }
     case 'range': {
       const dash = value.indexOf('-');
       const [first, last] = [value.slice(0, dash).trim(), value.slice(dash + 1).trim()];
@@ -105,6 +119,10 @@ export function parseConfig(text: string, file = '(config)'): Config {
     prefOif: values.rule_pref_oif as number,
     prefTo: values.rule_pref_to as number,
     prefDefault: values.rule_pref_default as number,
+    prefFwmark: values.rule_pref_fwmark as number,
+    prefPin: values.rule_pref_pin as number,
+    pins: values.pin as Config['pins'],
+    fwmarkMask: values.fwmark_mask as number,
     protocol: values.protocol as number,
     interfacePriority: values.interface_priority as string[],
     ignoreInterfaces: values.ignore_interfaces as string[],

@@ -2,6 +2,8 @@
 // table is the single source for the parser, the installed default file and
 // the README's reference (`multihomed-routing config defaults`).
 
+import type { Pin } from './pins.js';
+
 export interface Config {
   /** Unix socket of the table allocator; its directory is kept 0700. */
   socketPath: string;
@@ -18,6 +20,14 @@ export interface Config {
   prefOif: number;
   prefTo: number;
   prefDefault: number;
+  /** Priority of the `fwmark M/MASK lookup TABLE` rules: replies of connections that came in on an uplink (docs/forwarding.md). */
+  prefFwmark: number;
+  /** First priority of the pinning rules (`iif X lookup T`, `from P lookup T`). */
+  prefPin: number;
+  /** Sources of forwarded traffic pinned to uplinks (docs/forwarding.md). */
+  pins: Pin[];
+  /** The bits of the packet and connection mark that are ours (contiguous). */
+  fwmarkMask: number;
   /** `protocol` value marking our rules and routes; we only delete these. */
   protocol: number;
   /** Interface patterns in priority order for unbound traffic (first wins). */
@@ -46,7 +56,7 @@ export interface Config {
   adoptGraceMs: number;
 }
 
-type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool';
+type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool' | 'pins' | 'mask';
 
 export interface KeySpec {
   key: string;
@@ -66,6 +76,10 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'rule_pref_oif', kind: 'int', default: '15000', doc: 'Priority of the `oif IFACE lookup TABLE` rules: sockets bound to a device (SO_BINDTODEVICE, ping -I IFACE) use its table, also when two interfaces hold the same address.' },
   { key: 'rule_pref_to', kind: 'int', default: '20000', doc: 'Priority of the `to PREFIX lookup TABLE` rules.' },
   { key: 'rule_pref_default', kind: 'int', default: '91000', doc: 'Base priority of the `iif lo lookup TABLE` rules; the interface order is added to it.' },
+  { key: 'rule_pref_fwmark', kind: 'int', default: '30100', doc: 'Priority of the `fwmark MARK/MASK lookup TABLE` rules: replies of connections that arrived on an uplink (a port published by a container) leave by that uplink.' },
+  { key: 'rule_pref_pin', kind: 'int', default: '30200', doc: 'First priority of the pinning rules (`pin`), one priority per rule in the order of the `pin` list.' },
+  { key: 'pin', kind: 'pins', default: '', doc: 'Forwarded traffic pinned to uplinks: SOURCE:UPLINK[,UPLINK…][:strict], SOURCE an interface pattern (docker0, br-*) or a prefix (10.50.0.0/24), UPLINK interface patterns used in interface_priority order. With every pinned uplink down the traffic falls back to the band, or with `strict` stops. Example: `pin = docker0:wwan* 10.50.0.0/24:eth1:strict`.' },
+  { key: 'fwmark_mask', kind: 'mask', default: '0x1f00', doc: 'Bits of the packet and connection mark we use (contiguous, hex) to send replies back by the uplink their connection came in on. The default stays clear of kube-proxy (0x4000, 0x8000), Podman (0x2000), Tailscale (0xff0000), Calico (0xffff0000) and the low byte operators use; on a Cilium host (0x0f00) choose e.g. 0x3000.' },
   { key: 'protocol', kind: 'int', default: '201', doc: 'Protocol number marking our rules and routes (see /etc/iproute2/rt_protos); only these are ever deleted.' },
   { key: 'interface_priority', kind: 'list', default: 'eth* eno* end* ens* enp* enP* enX* enc* env* wlan* wl* enx* ww* usb* *', doc: 'Interface name patterns in priority order for unbound traffic (first match wins; within one pattern, names sort naturally): wired, then Wi-Fi, then USB NICs and modems, which udev names after their MAC (enx…).' },
   { key: 'ignore_interfaces', kind: 'list', default: 'lo docker* podman* cni* veth* br-* virbr* vnet* lxcbr* lxdbr* incusbr* cali* flannel* cilium* kube-* tailscale* wg* tun* tap* zt*', doc: 'Interface name patterns never managed (container, VM and Kubernetes bridges and tunnels, VPNs).' },

@@ -44,7 +44,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {
       const { startWatcher } = await import('../watch/watcher.js');
-      await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip }));
+      await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip, forwarding: true }));
     }
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running

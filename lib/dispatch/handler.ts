@@ -9,6 +9,7 @@ import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle
 import type { TableAllocator } from '../apply/allocator.js';
 import type { Config } from '../config/schema.js';
 import { applyDnsChange } from '../dns/update.js';
+import { syncForwardingAfterRouting } from '../forward/sync.js';
 import type { IpChannel } from '../exec/ip-channel.js';
 import type { Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
@@ -24,6 +25,8 @@ export interface JobDeps {
   ip?: IpChannel;
   /** Tests: what applies one event. */
   handle?: (event: RoutingEvent, deps: HandleDeps) => Promise<HandleResult>;
+  /** What updates the reply marks after routing changed; by default the real one, unless `handle` is a test's. */
+  forward?: (config: Config, log: Logger) => Promise<void>;
 }
 
 /** What a hook's failed event says it did not do. */
@@ -38,15 +41,20 @@ export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
   const handle = deps.handle ?? handleEvent;
   const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.ip ? { ip: deps.ip } : {}) };
   let failed: string | undefined;
+  let changed = false;
   for (const event of job.events) {
     try {
-      await handle(event, { config, log, dryRun: job.dryRun, out: deps.out, ...extra });
+      const result = await handle(event, { config, log, dryRun: job.dryRun, out: deps.out, ...extra });
+      changed ||= result.changes > 0;
     } catch (err) {
       failed = (err as Error).message;
       log.error(`${NOT_DONE[job.hook]}: ${failed}`, { iface: event.ifname });
       break;
     }
   }
+  // The uplinks changed: their reply marks follow (docs/forwarding.md).
+  const forward = deps.forward ?? (deps.handle ? undefined : syncForwardingAfterRouting);
+  if (changed && !job.dryRun) await forward?.(config, log);
   if (job.dns) {
     try {
       const dns = await applyDnsChange(job.dns, {

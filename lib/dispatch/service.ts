@@ -17,6 +17,7 @@ import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, createSyslog, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
+import { syncForwardingAfterRouting } from '../forward/sync.js';
 import { runJob } from './handler.js';
 import { encodeOutcome, MAX_EVENT_BYTES, parseEventRequest, type EventReply } from './wire.js';
 
@@ -85,7 +86,9 @@ export function startEventService(options: EventServiceOptions): EventService {
       const jobLog = createLogger({ source: job.hook, verbose: job.verbose, syslog: config.syslog, sink: syslog, write: (l) => lines.push(l) });
       let out = '';
       jobLog.debug('applied by the daemon', { pid: process.pid });
-      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip });
+      // The reply marks follow after the hook has its answer: queued behind this job, under the daemon's log.
+      const forward = async () => void queue.run(() => syncForwardingAfterRouting(config, log));
+      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, forward });
       trace('event handled');
       return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
     });

@@ -37,5 +37,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'hook-missing': 'a hook is not installed where ifupdown, dhclient or udev look for it',
   'hook-broken': 'a hook is installed but points at an executable that does not exist',
   'nm-dispatcher-missing': "NetworkManager is present but Debian's dispatcher script 01-ifupdown is not",
+  'forward-no-route': 'a forwarding host: traffic arriving on a bridge (containers, VMs, a LAN) has no route out',
+  'forward-no-nat': 'a forwarding host: a bridge with a private prefix has no masquerade rule, so its traffic gets no replies',
   'networkd-managed': 'systemd-networkd (or netplan with networkd) configures an interface: no hook of ours runs for it',
 };

@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { listLeases } from '../allocator/client.js';
 import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
+import { ipFromValue } from '../net/address.js';
+import { indexState } from '../plan/index.js';
 import { readState } from '../state/read.js';
+import type { KernelState } from '../state/types.js';
 import { candidateAddresses } from './candidates.js';
 import { dnsmasqReads } from '../dns/dnsmasq-conf.js';
 import { parseCmdline, realConfFs } from '../dns/mode.js';
@@ -116,6 +119,33 @@ function readNetplan(): HostSnapshot['netplan'] {
   return out;
 }
 
+/** A forwarding host's bridges: where traffic from behind each goes, and the NAT rules nftables holds. */
+async function readForwarding(run: Runner, kernel: KernelState, config: Config, probe: string): Promise<HostSnapshot['forwarding']> {
+  const ipForward = readText('/proc/sys/net/ipv4/ip_forward')?.trim() === '1';
+  if (!ipForward) return { ipForward, sources: [] };
+  const managed = new Set([...indexState(kernel, config).entries.values()].map((e) => e.ifname));
+  const sources: NonNullable<HostSnapshot['forwarding']>['sources'] = [];
+  for (const l of kernel.links) {
+    if (managed.has(l.ifname) || !l.up || !exists(`/sys/class/net/${l.ifname}/bridge`)) continue;
+    for (const a of l.addresses) {
+      const p = a.address.prefix;
+      if (p.network.family !== 4 || p.length > 30 || a.scope !== 0) continue;
+      // A neighbour's address in the bridge's prefix (a container's, a VM's): not the host's own.
+      const from = ipFromValue(4, p.network.value + (p.network.value + 1n === a.address.address.value ? 2n : 1n)).text;
+      const r = await run(['ip', '-json', '-4', 'route', 'get', probe, 'from', from, 'iif', l.ifname], { reject: false });
+      let dev: string | undefined;
+      try {
+        dev = r.exitCode === 0 ? (JSON.parse(r.stdout) as { dev?: string }[])[0]?.dev : undefined;
+      } catch {
+        dev = undefined;
+      }
+      sources.push({ ifname: l.ifname, prefix: p.text, from, probe, ...(dev ? { dev } : { error: r.stderr.trim() || `exit ${r.exitCode}` }) });
+    }
+  }
+  const nft = sources.length ? await run(['nft', '-j', 'list', 'ruleset'], { reject: false }).catch(() => undefined) : undefined;
+  return { ipForward, sources, ...(nft?.exitCode === 0 ? { nftJson: nft.stdout } : {}) };
+}
+
 /** Reads everything doctor judges. */
 export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> {
   const { config } = options;
@@ -158,5 +188,6 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
     hooks: Object.fromEntries(Object.entries(HOOK_PATHS).map(([name, path]) => [name, readHook(path)])) as HostSnapshot['hooks'],
     networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
     netplan: readNetplan(),
+    forwarding: await readForwarding(run, kernel, config, probes[4]),
   };
 }

@@ -74,6 +74,15 @@ export interface HostSnapshot {
   };
   /** Interfaces systemd-networkd says it configures (`/run/systemd/netif/links`). */
   networkd: { ifname: string; networkFile?: string }[];
+  /** A forwarding host's bridges (docs/forwarding.md); absent when not read. */
+  forwarding?: {
+    /** net.ipv4.ip_forward = 1. */
+    ipForward: boolean;
+    /** Bridges with an IPv4 address, not managed: where a packet from behind each would go (`ip route get PROBE from FROM iif IFNAME`). */
+    sources: { ifname: string; prefix: string; from: string; probe: string; dev?: string; error?: string }[];
+    /** `nft -j list ruleset`, when nft ran. */
+    nftJson?: string;
+  };
   /** Interfaces named in /etc/netplan/*.yaml, with the renderer and the file. */
   netplan: { ifname: string; renderer: string; file: string }[];
 }

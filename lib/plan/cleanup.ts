@@ -18,8 +18,10 @@
 // - Saved sysctls of every interface (run_dir/sysctl) are restored and
 //   forgotten (planRestore, like an interface that is no longer managed).
 //
+// - Our pinning and fwmark rules (lib/plan/pins.ts, fwmarks.ts).
+//
 // Rules with our protocol that the index does not own (foreign selectors such
-// as fwmark, lookups of main/local) are not ours to delete by a partial match:
+// as `not`, lookups of main/local) are not ours to delete by a partial match:
 // they are reported, not removed.
 
 import type { Config } from '../config/schema.js';
@@ -27,6 +29,7 @@ import { isLinkLocal, type Family } from '../net/address.js';
 import { PROTO_BOOT, TABLE_MAIN, type KernelState } from '../state/types.js';
 import { Builder, subjectOf } from './builder.js';
 import type { Change, RouteSpec, Subject } from './change.js';
+import { isForwardingRule } from './forwarding-rules.js';
 import { indexState, type Entry } from './index.js';
 import { kernelPrefixRoute, specOfRoute, specOfRule } from './specs.js';
 import { planRestore } from './sysctls.js';
@@ -62,6 +65,10 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     for (const r of e.rules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'cleanup: remove every rule of ours' });
     for (const r of e.routes) b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject, reason: 'cleanup: remove every route of ours' });
     entries.push({ family: e.family, table: e.table, ...(e.ifname ? { ifname: e.ifname } : {}), ...(e.address ? { address: e.address.text } : {}) });
+  }
+  for (const r of state.rules) {
+    if (r.protocol !== config.protocol || !isForwardingRule(config, r)) continue;
+    b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf(r.iif ?? '?', undefined, r.table ?? 0), reason: 'cleanup: remove our pinning and mark rules' });
   }
   for (const routes of idx.mainByDev.values()) {
     for (const r of routes) {
@@ -112,7 +119,7 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
   for (const ifname of [...sysctlIfnames].sort()) planRestore(b, state, ifname, !idx.links.has(ifname));
 
   const untouched = state.rules
-    .filter((r) => r.protocol === config.protocol && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
+    .filter((r) => r.protocol === config.protocol && !isForwardingRule(config, r) && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
     .map((r) => `-${r.family} pref ${r.priority}${r.src ? ` from ${r.src.text}` : ''}${r.table !== undefined ? ` lookup ${r.table}` : ''}`);
   return { changes: b.list(), entries, untouched };
 }

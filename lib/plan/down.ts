@@ -10,6 +10,7 @@ import { Builder, leaseOf, subjectOf } from './builder.js';
 import type { Plan } from './change.js';
 import type { AddressDown, InterfaceGone } from './event.js';
 import type { StateIndex } from './index.js';
+import { planForwarding } from './pins.js';
 import { rerank } from './ranking.js';
 import { asRouted, kernelPrefixRoute } from './specs.js';
 import { isSecondary, removeStaleLeases, staleLeases } from './stale.js';
@@ -47,6 +48,7 @@ export function planAddressDown(state: KernelState, idx: StateIndex, event: Addr
   // Secondaries first: deleting a primary deletes its secondaries (promote_secondaries off).
   b.last.push(...deletions.sort(([x], [y]) => isSecondary(y) - isSecondary(x)).map(([, c]) => c));
   if (b.removed.size) rerank(b, config, idx, f);
+  planForwarding(b, state, idx, config, f);
   restoreIfUnmanaged(b, state, idx, config, e.ifname);
   return { changes: b.list(), table, degraded: false, released: b.released };
 }
@@ -63,6 +65,7 @@ export function planInterfaceGone(state: KernelState, idx: StateIndex, e: Interf
     }
   }
   for (const f of [4, 6] as const) if ([...b.removed].some((k) => k.startsWith(`${f}:`))) rerank(b, config, idx, f);
+  for (const f of [4, 6] as const) planForwarding(b, state, idx, config, f);
   restoreIfUnmanaged(b, state, idx, config, e.ifname);
   return { changes: b.list(), table: 0, degraded: false, released: b.released };
 }

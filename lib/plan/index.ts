@@ -4,6 +4,7 @@
 
 import type { Config } from '../config/schema.js';
 import type { Family, IpAddress, IpPrefix } from '../net/address.js';
+import { isForwardingRule, type ForwardingPrefs } from './forwarding-rules.js';
 import { TABLE_LOCAL, TABLE_MAIN, type KernelState, type Link, type Route, type Rule } from '../state/types.js';
 
 /** Everything we hold for one leased table, rebuilt from our rules and routes. */
@@ -33,7 +34,7 @@ export interface StateIndex {
 export const tableKey = (family: Family, table: number) => `${family}:${table}`;
 
 /** Builds the index; `protocol` decides what is ours. */
-export function indexState(state: KernelState, config: Pick<Config, 'protocol' | 'prefFrom' | 'prefOif'>): StateIndex {
+export function indexState(state: KernelState, config: Pick<Config, 'protocol' | 'prefFrom' | 'prefOif'> & Partial<ForwardingPrefs>): StateIndex {
   const links = new Map(state.links.map((l) => [l.ifname, l]));
   const entries = new Map<string, Entry>();
   const routesByTable = new Map<string, Route[]>();
@@ -61,6 +62,8 @@ export function indexState(state: KernelState, config: Pick<Config, 'protocol' |
   }
   for (const rule of state.rules) {
     if (rule.protocol !== config.protocol || rule.table === undefined || rule.foreignSelectors) continue;
+    // Pins and fwmark rules name uplink tables but belong to no address (lib/plan/pins.ts).
+    if (isForwardingRule(config, rule)) continue;
     if (rule.table === TABLE_MAIN || rule.table === TABLE_LOCAL) continue;
     const e = entryOf(rule.family, rule.table);
     e.rules.push(rule);

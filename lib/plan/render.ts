@@ -22,7 +22,10 @@ function ruleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
   if (r.dst) args.push('to', r.dst.text);
   if (r.iif !== undefined) args.push('iif', r.iif);
   if (r.oif !== undefined) args.push('oif', r.oif);
-  args.push('lookup', String(r.table), 'protocol', String(r.protocol));
+  if (r.fwmark) args.push('fwmark', `0x${r.fwmark.value.toString(16)}/0x${r.fwmark.mask.toString(16)}`);
+  if (r.action) args.push(r.action);
+  else args.push('lookup', String(r.table));
+  args.push('protocol', String(r.protocol));
   return args;
 }
 

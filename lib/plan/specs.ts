@@ -54,7 +54,7 @@ export function routeMatches(r: Route, s: RouteSpec): boolean {
 
 /** A rule's identity: its selectors and table. */
 export const ruleKey = (r: Rule | RuleSpec) =>
-  [r.priority, r.src?.text, r.dst?.text, r.iif, r.oif, r.table].join('|');
+  [r.priority, r.src?.text, r.dst?.text, r.iif, r.oif, r.fwmark && `${r.fwmark.value}/${r.fwmark.mask}`, r.action ?? r.table].join('|');
 
 /** The spec that deletes exactly this route. */
 export function specOfRoute(r: Route): RouteSpec {
@@ -81,7 +81,9 @@ export function specOfRule(r: Rule): RuleSpec {
     ...(r.dst ? { dst: r.dst } : {}),
     ...(r.iif !== undefined ? { iif: r.iif } : {}),
     ...(r.oif !== undefined ? { oif: r.oif } : {}),
-    table: r.table!,
+    ...(r.fwmark ? { fwmark: r.fwmark } : {}),
+    ...(r.action === 'unreachable' ? { action: 'unreachable' as const } : {}),
+    table: r.table ?? 0,
     protocol: r.protocol,
   };
 }

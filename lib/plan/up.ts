@@ -12,6 +12,7 @@ import type { Plan } from './change.js';
 import type { AddressUp } from './event.js';
 import { isIgnored } from './ignore.js';
 import { indexState, tableKey, type StateIndex } from './index.js';
+import { planForwarding } from './pins.js';
 import { rerank } from './ranking.js';
 import { asRouted, defaultMetric, desiredRoutes, desiredRules, routeMatches, ruleKey, specOfRoute, specOfRule, wholePrefixNote, withRaGateways } from './specs.js';
 import { sweepBeforeUp } from './stale.js';
@@ -121,6 +122,7 @@ export function planAddressUp(state: KernelState, idx: StateIndex, event: Addres
   } else {
     planTable(b, config, idx, e, table, note);
   }
+  planForwarding(b, state, idx, config, f, fallback ? undefined : { ifname: e.ifname, address: A, table });
   planSysctls(b, state, config, e.ifname, f, subject);
   return { changes: b.list(), table, degraded: fallback, released: b.released };
 }

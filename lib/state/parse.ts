@@ -121,8 +121,10 @@ export function parseRouteJson(text: string, family: Family): Route[] {
 
 const KNOWN_RULE_KEYS = new Set([
   'priority', 'src', 'srclen', 'dst', 'dstlen', 'iif', 'oif', 'iif_detached', 'oif_detached',
-  'table', 'protocol', 'flags',
+  'table', 'protocol', 'flags', 'fwmark', 'fwmask', 'action',
 ]);
+
+const hexNumber = (v: unknown): number | undefined => (typeof v === 'string' && /^0x[0-9a-f]{1,8}$/i.test(v) ? Number.parseInt(v.slice(2), 16) : undefined);
 
 /** Parses `ip -json -4|-6 rule show`. */
 export function parseRuleJson(text: string, family: Family): Rule[] {
@@ -148,6 +150,9 @@ export function parseRuleJson(text: string, family: Family): Rule[] {
       if (dst) rule.dst = dst;
       if (typeof r.iif === 'string') rule.iif = r.iif;
       if (typeof r.oif === 'string') rule.oif = r.oif;
+      const fwmark = hexNumber(r.fwmark);
+      if (fwmark !== undefined) rule.fwmark = { value: fwmark, mask: hexNumber(r.fwmask) ?? 0xffffffff };
+      if (typeof r.action === 'string') rule.action = r.action;
       const table = numberOf(r.table, TABLE_NAMES);
       if (table !== undefined) rule.table = table;
       rules.push(rule);

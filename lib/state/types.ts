@@ -72,8 +72,12 @@ export interface Rule {
   detached: boolean;
   /** Target of `lookup`; undefined for other actions (goto, blackhole, nop…). */
   table?: number;
+  /** `fwmark VALUE/MASK` (our replies of inbound connections, Tailscale's, an operator's). */
+  fwmark?: { value: number; mask: number };
+  /** The action when it is not `lookup` (`unreachable`, `blackhole`, `goto`…). */
+  action?: string;
   protocol: number;
-  /** The rule has selectors we never create (fwmark, not, uidrange, sport…). */
+  /** The rule has selectors we never create (not, uidrange, sport…). */
   foreignSelectors: boolean;
 }
 

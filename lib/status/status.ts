@@ -32,7 +32,8 @@ export function describeRule(r: Rule): string {
   if (r.dst) parts.push('to', r.dst.text);
   if (r.iif) parts.push('iif', r.iif);
   if (r.oif) parts.push('oif', r.oif + (r.detached ? ' [detached]' : ''));
-  parts.push('lookup', String(r.table));
+  if (r.fwmark) parts.push('fwmark', `0x${r.fwmark.value.toString(16)}/0x${r.fwmark.mask.toString(16)}`);
+  parts.push(...(r.action ? [r.action] : ['lookup', String(r.table)]));
   return parts.join(' ');
 }
 

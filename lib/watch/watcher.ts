@@ -14,6 +14,9 @@ import { existsSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent } from '../apply/handle.js';
+import { flushMasqueraded } from '../conntrack/flush.js';
+import { forwardingChanged, syncForwardingAfterRouting } from '../forward/sync.js';
+import { carrierLosses, type CarrierMemory } from './carrier.js';
 import type { Config } from '../config/schema.js';
 import { follow, type Followed } from '../exec/follow.js';
 import type { IpChannel } from '../exec/ip-channel.js';
@@ -61,6 +64,8 @@ export interface WatcherOptions {
   /** Tests: a fake kernel. */
   read?: () => Promise<KernelState>;
   handle?: typeof handleEvent;
+  /** The daemon: after routing changes sync the reply marks, after a carrier loss flush masqueraded flows (docs/forwarding.md). */
+  forwarding?: boolean;
   /** Unix seconds. */
   now?: () => number;
   /** Milliseconds (adoption's grace period). */
@@ -134,11 +139,25 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   }
 
   let firstPass = true;
+  let carrier: CarrierMemory | undefined;
+  /** Failover by carrier: forwarded flows masqueraded out of the dead uplink start again through a live one. */
+  async function flushAfterCarrierLoss(state: KernelState, config: Config) {
+    const { losses, memory } = carrierLosses(carrier, state, config);
+    carrier = memory;
+    if (!options.forwarding) return;
+    for (const l of losses) {
+      const r = await flushMasqueraded(l.family, l.address);
+      if (r.error) log.warn(`masqueraded flows of a dead uplink not flushed: ${r.error}`, { iface: l.ifname, address: l.address.text });
+      else if (r.deleted) log.info(`carrier lost: ${r.deleted} masqueraded flow(s) flushed, they start again through a live uplink`, { iface: l.ifname, address: l.address.text });
+    }
+  }
+
   async function pass(): Promise<void> {
     let failed = false;
     const config = current();
     try {
       const state = await read();
+      await flushAfterCarrierLoss(state, config);
       const { records, bad } = readRecords(config.runDir);
       for (const name of bad) log.warn('ignoring a damaged address record', { file: name });
       const adopt = config.adoptAddresses ? { nowMs: nowMs(), takeOver: firstPass } : undefined;
@@ -146,6 +165,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       firstPass = false;
       memory = result.memory;
       let save = false;
+      let routingChanged = false;
       for (const action of result.actions) {
         if (closed) break;
         switch (action.kind) {
@@ -182,6 +202,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
                 precondition: (s) => checkFails(action.check, s, config),
               });
               if (r.changes > 0) {
+                routingChanged = true;
                 const address = e.kind === 'interface-gone' ? undefined : `${e.address.address.text}/${e.address.prefix.length}`;
                 const did = e.kind === 'address-up' ? `table ${r.table}: ${r.changes} changes` : `rules and routes removed, lease released (${r.changes} changes)`;
                 record({ ifname: e.ifname, ...(address ? { address } : {}), found: action.why, did }, e.kind === 'address-up' && e.adopted ? 'adopted' : 'repaired');
@@ -194,6 +215,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
         }
       }
+      if (options.forwarding && (routingChanged || forwardingChanged())) await syncForwardingAfterRouting(config, log);
       clearTimeout(recheckTimer);
       const recheckMs = Math.min((result.recheckInS ?? Infinity) * 1000 + 1000, result.adoptInMs ?? Infinity);
       if (recheckMs !== Infinity && !closed) recheckTimer = setTimeout(() => coalescer.runSoon(), recheckMs);

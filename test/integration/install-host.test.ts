@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { isAlive, readPidFile } from '../helpers/cleanup.js';
+import { DOCKER_RULES, rulesetWithoutOurs } from '../helpers/docker-rules.js';
 import { createTestBed, waitFor, type TestBed } from '../helpers/testbed.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -60,6 +61,8 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
   /** The machine's own executable, as it was when the test began. */
   const machineExe = () => (fs.existsSync(MACHINE_EXE) ? `${fs.statSync(MACHINE_EXE).mtimeMs}` : 'absent');
   let machineExeBefore: string;
+  let dockerBefore: string;
+  const nftTables = async () => (await bed.host.exec(['nft', 'list', 'tables'])).stdout;
   const oursIn = async (what: 'rule' | 'route') => {
     const out: string[] = [];
     for (const f of [4, 6] as const) {
@@ -86,6 +89,10 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
       },
     });
     fs.chmodSync(bed.host.path('/etc/network/if-up.d/resolved'), 0o755);
+    // A Docker host: forwarding on, Docker's tables in nftables.
+    await bed.host.setSysctl({ 'net.ipv4.ip_forward': 1 });
+    await bed.host.exec(['nft', '-f', '-'], { input: DOCKER_RULES });
+    dockerBefore = await rulesetWithoutOurs(bed.host);
     before = await present([...LAYOUT, PIDFILE, ...STATE]);
     machineExeBefore = machineExe();
   });
@@ -124,6 +131,9 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
     expect(await bed.host.sysctl('net.ipv4.conf.eth0.rp_filter')).toBe('2');
     const main = (await bed.host.exec(['ip', '-4', 'route', 'show', 'table', 'main'])).stdout;
     expect(main).not.toContain('default via 10.61.0.1');
+    // The reply marks of a forwarding host, in our own table only (docs/forwarding.md).
+    await waitFor('our nftables table', async () => (await nftTables()).includes('table inet multihomed_routing'));
+    expect(await rulesetWithoutOurs(bed.host)).toBe(dockerBefore);
   });
 
   test('--uninstall --dry-run lists the cleanup and changes nothing', async () => {
@@ -144,6 +154,8 @@ describe('install.sh on a host (test bed), then --uninstall', () => {
     expect(isAlive(pid)).toBe(false);
     expect(await oursIn('rule')).toEqual([]);
     expect(await oursIn('route')).toEqual([]);
+    expect(await nftTables()).not.toContain('multihomed_routing');
+    expect(await rulesetWithoutOurs(bed.host)).toBe(dockerBefore);
     expect(await bed.host.sysctl('net.ipv4.conf.eth0.rp_filter')).toBe('1');
     expect(await exists('/run/multihomed-routing/sysctl/eth0.json')).toBe(false);
     // Main has what ifup gave it without us, so the host keeps its connectivity.

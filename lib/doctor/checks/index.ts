@@ -6,6 +6,7 @@ import type { Finding } from '../findings.js';
 import type { HostSnapshot } from '../snapshot.js';
 import { daemonDown } from './daemon-down.js';
 import { dnsmasq } from './dnsmasq.js';
+import { forwarding } from './forwarding.js';
 import { hooks } from './hooks.js';
 import { mainDefault } from './main-default.js';
 import { managed } from './managed.js';
@@ -14,7 +15,7 @@ import { networkdManaged } from './networkd-managed.js';
 import { replyPath } from './reply-path.js';
 import { rpFilterStrict } from './rp-filter-strict.js';
 
-export const CHECKS: readonly Check[] = [replyPath, rpFilterStrict, mainDefault, managed, missingTable, daemonDown, dnsmasq, hooks, networkdManaged];
+export const CHECKS: readonly Check[] = [replyPath, rpFilterStrict, mainDefault, managed, missingTable, daemonDown, dnsmasq, hooks, networkdManaged, forwarding];
 
 /** Runs every check; findings in a stable order (errors first, then by check). */
 export function diagnose(snap: HostSnapshot, config: DoctorConfig): Finding[] {

@@ -42,3 +42,28 @@ describe('config', () => {
     expect(parseConfig(uncommented)).toEqual(parseConfig(''));
   });
 });
+
+describe('config: pin and fwmark_mask', () => {
+  it('reads interface patterns, prefixes of both families and strict', () => {
+    const c = parseConfig('pin = docker0:wwan* 10.50.0.0/24:eth1,eth2 2001:db8::/64:eth1:strict');
+    expect(c.pins.map((p) => [p.source.kind === 'prefix' ? p.source.prefix.text : p.source.pattern, p.targets, p.strict])).toEqual([
+      ['docker0', ['wwan*'], false], ['10.50.0.0/24', ['eth1', 'eth2'], false], ['2001:db8::/64', ['eth1'], true],
+    ]);
+    expect(parseConfig('').pins).toEqual([]);
+    expect(parseConfig('').fwmarkMask).toBe(0x1f00);
+  });
+
+  it.each([
+    ['pin = docker0', /pin: expected SOURCE:TARGET.*in "docker0"/],
+    ['pin = docker0:eth1:loose', /only "strict"/],
+    ['pin = 10.50.0.1/24:eth1', /host bits clear/],
+    ['pin = 10.50.0.0/33:eth1', /prefix length/],
+    ['pin = dock$er:eth1', /source interface pattern/],
+    ['pin = docker0:eth1,', /uplink patterns separated by commas, found ""/],
+    ['fwmark_mask = 0x1f01', /fwmark_mask: expected a contiguous hex mask/],
+    ['fwmark_mask = 7936', /contiguous hex mask/],
+    ['fwmark_mask = 0x0', /contiguous hex mask/],
+  ])('%j is refused with what was expected', (text, message) => {
+    expect(() => parseConfig(text, 'f.conf')).toThrow(message);
+  });
+});
