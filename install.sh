@@ -126,6 +126,11 @@ CONFIG_DIR=$SYSCONFDIR/$NAME
 CONFIG_PATH=$CONFIG_DIR/$NAME.conf
 INSTALLED_BINARY=$SBINDIR/$NAME
 MANDIR=$PREFIX/share/man
+# What the runtime reads from the environment before any code of ours runs
+# (NODE_OPTIONS=--require would run a file as root; OPENSSL_CONF can load an
+# engine; NODE_EXTRA_CA_CERTS costs ~80 ms a start): every entry point starts
+# the executable without them. hooks/dhclient/shim.sh holds the same list.
+RUNTIME_ENV='NODE_OPTIONS NODE_EXTRA_CA_CERTS NODE_PATH NODE_ICU_DATA NODE_PRESERVE_SYMLINKS NODE_REPL_EXTERNAL_MODULE NODE_REPL_HISTORY NODE_V8_COVERAGE NODE_COMPILE_CACHE NODE_DEBUG NODE_DEBUG_NATIVE NODE_PENDING_DEPRECATION NODE_REDIRECT_WARNINGS NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE NODE_UNIQUE_ID NODE_TLS_REJECT_UNAUTHORIZED OPENSSL_CONF OPENSSL_ENGINES OPENSSL_MODULES'
 
 # ---- the files we own -------------------------------------------------------
 FILES=()
@@ -153,7 +158,11 @@ gen_udev_rule() {
   for p in "$INSTALLED_BINARY" "$CONFIG_PATH"; do
     case $p in *[[:space:]\"\'\|\\]*) die "a path in the udev rule cannot hold white space, quotes, | or \\: '$p'" ;; esac
   done
-  sed -e "s|@EXECUTABLE@|$INSTALLED_BINARY|g" -e "s|@CONFIG@|$CONFIG_PATH|g" "$SCRIPT_DIR/hooks/udev/99-$NAME.rules"
+  # udev hands RUN programs the event's properties only, but rules (IMPORT, ENV) can add any.
+  local unset_env
+  unset_env=$(printf -- '-u %s ' $RUNTIME_ENV)
+  sed -e "s|@EXECUTABLE@|$INSTALLED_BINARY|g" -e "s|@CONFIG@|$CONFIG_PATH|g" -e "s|@UNSET_ENV@|/usr/bin/env ${unset_env% }|g" \
+    "$SCRIPT_DIR/hooks/udev/99-$NAME.rules"
 }
 
 want_dnsmasq_conf() {
@@ -192,7 +201,7 @@ gen_man() { "$BINARY" help man; }
 # ifupdown (and NetworkManager through 01-ifupdown) runs it from if-up.d and
 # if-post-down.d; the executable reads MODE/PHASE and always exits 0.
 gen_ifupdown_hook() {
-  printf '#!/bin/sh\n# multihomed-routing: per-address routing tables for static addresses\nexec %s --config %s ifupdown\n' "$INSTALLED_BINARY" "$CONFIG_PATH"
+  printf '#!/bin/sh\n# multihomed-routing: per-address routing tables for static addresses\nunset %s\nexec %s --config %s ifupdown\n' "$RUNTIME_ENV" "$INSTALLED_BINARY" "$CONFIG_PATH"
 }
 
 gen_unit() {
@@ -206,6 +215,7 @@ Wants=network-pre.target
 
 [Service]
 Type=simple
+UnsetEnvironment=$RUNTIME_ENV
 ExecStart=$INSTALLED_BINARY --config $CONFIG_PATH daemon
 Restart=on-failure
 RestartSec=2

@@ -23,6 +23,12 @@
 # Anything else on stdout is ignored. A missing executable, a non-zero exit
 # status or no outcome line leave `reason` alone: dhclient-script then
 # configures the interface itself (the host stays online) and we log why.
+#
+# The runtime reads NODE_OPTIONS and the other variables below before any code
+# of ours runs (a `--require` there would run as root): the executable starts
+# without them, in the command substitution's subshell only, so dhclient-script
+# keeps its environment. install.sh strips the same list (RUNTIME_ENV) in
+# every other entry point; a unit test holds them equal.
 
 mhr_exe='@EXECUTABLE@'
 mhr_config='@CONFIG@'
@@ -44,12 +50,13 @@ else
 	if command -v timeout >/dev/null 2>&1; then
 		mhr_timeout='timeout 120'
 	fi
-	case $mhr_config in
-		''|@*@)
-			mhr_out=$($mhr_timeout "$mhr_exe" dhclient-hook) ;;
-		*)
-			mhr_out=$($mhr_timeout "$mhr_exe" --config "$mhr_config" dhclient-hook) ;;
-	esac
+	mhr_out=$(
+		unset NODE_OPTIONS NODE_EXTRA_CA_CERTS NODE_PATH NODE_ICU_DATA NODE_PRESERVE_SYMLINKS NODE_REPL_EXTERNAL_MODULE NODE_REPL_HISTORY NODE_V8_COVERAGE NODE_COMPILE_CACHE NODE_DEBUG NODE_DEBUG_NATIVE NODE_PENDING_DEPRECATION NODE_REDIRECT_WARNINGS NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE NODE_UNIQUE_ID NODE_TLS_REJECT_UNAUTHORIZED OPENSSL_CONF OPENSSL_ENGINES OPENSSL_MODULES
+		case $mhr_config in
+			''|@*@) exec $mhr_timeout "$mhr_exe" dhclient-hook ;;
+			*) exec $mhr_timeout "$mhr_exe" --config "$mhr_config" dhclient-hook ;;
+		esac
+	)
 	mhr_status=$?
 	while IFS= read -r mhr_line; do
 		case $mhr_line in
