@@ -173,8 +173,9 @@ want_dnsmasq_conf() {
 gen_dhclient_hook() {
   local src=$SCRIPT_DIR/hooks/dhclient/shim.sh out
   out=$(sed -e "s|^mhr_exe='@EXECUTABLE@'\$|mhr_exe='$INSTALLED_BINARY'|" \
-            -e "s|^mhr_config='@CONFIG@'\$|mhr_config='$CONFIG_PATH'|" "$src") || die "cannot read $src"
-  case $out in *@EXECUTABLE@*|*@CONFIG@*) die "$src: placeholders not found" ;; esac
+            -e "s|^mhr_config='@CONFIG@'\$|mhr_config='$CONFIG_PATH'|" \
+            -e "s|^mhr_handover='@HANDOVER@'\$|mhr_handover='$(handover_dir)'|" "$src") || die "cannot read $src"
+  case $out in *@EXECUTABLE@*|*@CONFIG@*|*@HANDOVER@*) die "$src: placeholders not found" ;; esac
   printf '%s\n' "$out"
 }
 
@@ -200,8 +201,22 @@ gen_man() { "$BINARY" help man; }
 
 # ifupdown (and NetworkManager through 01-ifupdown) runs it from if-up.d and
 # if-post-down.d; the executable reads MODE/PHASE and always exits 0.
+# hooks/ifupdown/hook.sh: the daemon's hand-over first, else the executable.
 gen_ifupdown_hook() {
-  printf '#!/bin/sh\n# multihomed-routing: per-address routing tables for static addresses\nunset %s\nexec %s --config %s ifupdown\n' "$RUNTIME_ENV" "$INSTALLED_BINARY" "$CONFIG_PATH"
+  local out
+  out=$(sed -e "s|'@EXECUTABLE@'|$INSTALLED_BINARY|" -e "s|'@CONFIG@'|$CONFIG_PATH|" -e "s|@RUNTIME_ENV@|$RUNTIME_ENV|" \
+            -e "s|^mhr_handover='@HANDOVER@'\$|mhr_handover='$(handover_dir)'|" "$SCRIPT_DIR/hooks/ifupdown/hook.sh") || die "cannot read hooks/ifupdown/hook.sh"
+  case $out in *@*@*) die "hooks/ifupdown/hook.sh: placeholders not found" ;; esac
+  printf '%s\n' "$out"
+}
+
+# Where the daemon listens for hooks handing their event over (lib/daemon/handover.ts): run_dir/hook.
+handover_dir() {
+  local dir
+  dir=$(config_value run_dir)/hook
+  case $dir in /*) ;; *) die "run_dir must be an absolute path, got '$dir'" ;; esac
+  case $dir in *[!A-Za-z0-9_./+-]*) die "run_dir may only contain A-Z a-z 0-9 _ . / + - (it is baked into the hooks), got '$dir'" ;; esac
+  printf '%s\n' "$dir"
 }
 
 gen_unit() {

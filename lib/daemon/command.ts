@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
+import type { HandoverHook } from './handover.js';
 import type { Service } from './service.js';
+import type { HookKind } from '../proc/hook-process.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
@@ -8,10 +11,15 @@ import type { Service } from './service.js';
 // that its store lacks), the event service (hooks' jobs, lib/dispatch), the
 // socket serving both (lib/daemon/socket.ts), then the kernel watcher
 // (lib/watch, config watch_kernel), which renews, claims and releases leases
-// in-process.
+// in-process. Last, the hook hand-over FIFO (lib/daemon/handover.ts): it
+// runs the hooks' own commands, which hooks/main.ts hands in (lib does not
+// import hooks/).
+
+/** The hooks the daemon serves through the hand-over FIFO. */
+export type HandoverHooks = Partial<Record<HookKind, HandoverHook>>;
 
 /** Starts every service of the daemon, in order. */
-async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
+async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined, hooks: HandoverHooks): Promise<Service[]> {
   const config = ctx.config();
   const { claimSocketPath, serveSocket } = await import('./socket.js');
   const { startAllocator } = await import('../allocator/allocator.js');
@@ -43,6 +51,11 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
       const { startWatcher } = await import('../watch/watcher.js');
       await start(startWatcher({ config, log: ctx.log, allocator, manageSlaac: config.manageSlaac, handle: events.handle, ip: events.ip }));
     }
+    const { startHandover } = await import('./handover.js');
+    await start(startHandover({
+      dir: join(config.runDir, 'hook'), config, configPath: ctx.options.configPath, log: ctx.log, syslog: events.syslog, hooks,
+      dispatch: events.runLocal, configCurrent: events.configCurrent,
+    }));
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running
     throw err;
@@ -75,7 +88,7 @@ const waitForSignal = () =>
     process.on('SIGINT', on);
   });
 
-export const daemonCommand: Command = {
+export const createDaemonCommand = (hooks: HandoverHooks): Command => ({
   summary: 'run the daemon (table allocator, kernel watcher) in the foreground until SIGTERM',
   usage: 'daemon [--idle-timeout-ms MS]',
   async run(ctx) {
@@ -91,7 +104,7 @@ export const daemonCommand: Command = {
     const signal = waitForSignal(); // listen before starting: a quick SIGTERM still closes cleanly
     let services: Service[];
     try {
-      services = await startServices(ctx, idleTimeoutMs);
+      services = await startServices(ctx, idleTimeoutMs, hooks);
     } catch (err) {
       ctx.log.error((err as Error).message);
       return 1;
@@ -101,4 +114,4 @@ export const daemonCommand: Command = {
     ctx.log.info('daemon stopping', { signal: received });
     return (await closeServices(ctx, services)) ? 0 : 1;
   },
-};
+});

@@ -15,10 +15,11 @@ import type { Service } from '../daemon/service.js';
 import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
 import type { Config } from '../config/schema.js';
 import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
-import { createLogger, createSyslog, type Logger } from '../log/log.js';
+import { createLogger, createSyslog, type Logger, type Syslog } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
 import { runJob } from './handler.js';
+import type { Job, Outcome } from './job.js';
 import { encodeOutcome, MAX_EVENT_BYTES, parseEventRequest, type EventReply } from './wire.js';
 
 /** Runs tasks one after another, in the order they were queued. */
@@ -46,6 +47,11 @@ export interface EventService extends Service {
   readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
   /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
   handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
+  /** A job made in this process (a handed-over hook's, lib/daemon/handover.ts) through the queue; its lines through `log`. */
+  runLocal(job: Job, log: Logger): Promise<Outcome>;
+  /** Is the config file still as it was when the daemon started? */
+  configCurrent(): boolean;
+  readonly syslog: Syslog;
   readonly ip: IpChannel;
 }
 
@@ -100,6 +106,9 @@ export function startEventService(options: EventServiceOptions): EventService {
     name: 'events',
     command: { maxBytes: MAX_EVENT_BYTES, run },
     handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip })),
+    runLocal: (job, jobLog) => queue.run(() => runJob(job, { config, log: jobLog, out: () => {}, allocator, ip })),
+    configCurrent: () => stampOf(options.configPath) === configStamp,
+    syslog,
     ip,
     async close() {
       await queue.run(async () => {});

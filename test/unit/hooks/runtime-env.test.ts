@@ -26,7 +26,13 @@ describe('the variables the runtime reads before our code', () => {
   });
 
   it('the if-up.d / if-post-down.d hook unsets them, then execs', () => {
-    expect(installed('ifupdown-hook').split('\n').slice(2, 4)).toEqual([`unset ${runtimeEnv.join(' ')}`, expect.stringMatching(/^exec \S+ --config \S+ ifupdown$/)]);
+    expect(installed('ifupdown-hook').trimEnd().split('\n').slice(-2)).toEqual([`unset ${runtimeEnv.join(' ')}`, expect.stringMatching(/^exec \S+ --config \S+ ifupdown$/)]);
+  });
+
+  it('the dhclient shim and the ifupdown hook hand over with the same reader (the daemon checks its argv)', () => {
+    const reader = (text: string) => /sh -c '([^']*)' mhr-handover "\$mhr_handover" /.exec(text)?.[1];
+    expect(reader(installed('ifupdown-hook'))).toBeDefined();
+    expect(reader(installed('ifupdown-hook'))).toBe(reader(installed('dhclient-hook')));
   });
 
   it('the udev rule starts it through env -u for each', () => {
