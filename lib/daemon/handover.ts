@@ -127,6 +127,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       };
       const status = await hook(ctx, (job) => o.dispatch(job, jobLog));
       writeSync(fd, encodeHandoverReply(out, lines, status));
+      log.debug('hand-over served', { kind, pid, status });
     } catch (err) {
       log.warn(`hand-over failed; the hook works alone: ${(err as Error).message}`, { kind, pid });
     } finally {
