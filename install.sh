@@ -213,7 +213,9 @@ gen_ifupdown_hook() {
 # Where the daemon listens for hooks handing their event over (lib/daemon/handover.ts): run_dir/hook.
 handover_dir() {
   local dir
-  dir=$(config_value run_dir)/hook
+  # No config and no executable to ask (--print from a fresh checkout): run_dir's default.
+  dir=$(config_value run_dir 2>/dev/null) || dir=/run/multihomed-routing
+  dir=$dir/hook
   case $dir in /*) ;; *) die "run_dir must be an absolute path, got '$dir'" ;; esac
   case $dir in *[!A-Za-z0-9_./+-]*) die "run_dir may only contain A-Z a-z 0-9 _ . / + - (it is baked into the hooks), got '$dir'" ;; esac
   printf '%s\n' "$dir"
