@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: timing child processes, percentiles and
 // a bare single-executable (the runtime floor every hook is compared with).
 import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -103,4 +103,17 @@ export function runScratchDir(prefix) {
     if (statfsSync('/dev/shm').type === TMPFS_MAGIC) base = '/dev/shm';
   } catch {}
   return mkdtempSync(path.join(base, prefix));
+}
+
+/** Stops a benchmark's daemon (waiting for it: it may still write under the dirs), then removes its namespace and dirs. */
+export async function tearDown(daemon, ns, dirs) {
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    daemon.kill('SIGTERM');
+    await exited;
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  } catch {}
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }

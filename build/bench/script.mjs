@@ -16,10 +16,10 @@
 // retries, then the main table): that side runs in the first ALONE_ROUNDS only.
 //   node build/bench/script.mjs [ROUNDS]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, percentile, root, round, runScratchDir } from './lib.mjs';
+import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, percentile, root, round, runScratchDir, tearDown } from './lib.mjs';
 
 const rounds = Number(process.argv[2] ?? 40);
 const WARMUP = 3;
@@ -127,13 +127,5 @@ try {
   out.targets = { bound_ratio: 1.15, renew_ratio: 1.15, ifup_ms: 10 };
   console.log(JSON.stringify(out));
 } finally {
-  for (const s of sides) {
-    if (s.proc && s.proc.exitCode === null) {
-      const exited = new Promise((resolve) => s.proc.once('exit', resolve));
-      s.proc.kill('SIGTERM');
-      await exited;
-    }
-    try { execFileSync('ip', ['netns', 'del', s.ns], { stdio: 'ignore' }); } catch {}
-    for (const d of [s.dir, s.run, s.etc]) rmSync(d, { recursive: true, force: true });
-  }
+  for (const s of sides) await tearDown(s.proc, s.ns, [s.dir, s.run, s.etc]);
 }
