@@ -117,3 +117,14 @@ export async function tearDown(daemon, ns, dirs) {
   } catch {}
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 }
+
+/** A benchmark's config: its state under dir (the lease store) and run (a /run stand-in); returns its path. */
+export function writeBenchConfig(dir, run) {
+  const conf = path.join(dir, 'c.conf');
+  writeFileSync(
+    conf,
+    `syslog = no\nsocket_path = ${run}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${run}/run\n` +
+      `dnsmasq_servers_file = ${run}/servers.conf\ndnsmasq_pid_file = ${run}/no-dnsmasq.pid\n`,
+  );
+  return conf;
+}

@@ -19,7 +19,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, percentile, root, round, runScratchDir, tearDown } from './lib.mjs';
+import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, percentile, root, round, runScratchDir, tearDown, writeBenchConfig } from './lib.mjs';
 
 const rounds = Number(process.argv[2] ?? 40);
 const WARMUP = 3;
@@ -42,12 +42,7 @@ for (const s of sides) {
   s.etc = `/etc/netns/${s.ns}`;
   s.dir = mkdtempSync(path.join(tmpdir(), `mhr-bench-script-${s.name}-`));
   s.run = runScratchDir(`mhr-bench-script-${s.name}-run-`);
-  s.conf = path.join(s.dir, 'c.conf');
-  writeFileSync(
-    s.conf,
-    `syslog = no\nsocket_path = ${s.run}/alloc/a.sock\nstore_path = ${s.dir}/leases.json\nrun_dir = ${s.run}/run\n` +
-      `dnsmasq_servers_file = ${s.run}/servers.conf\ndnsmasq_pid_file = ${s.run}/no-dnsmasq.pid\n`,
-  );
+  s.conf = writeBenchConfig(s.dir, s.run);
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   s.times = { bound: [], renew: [], release: [], ifup: [] };
 }
