@@ -25,7 +25,7 @@ import type { Config } from '../config/schema.js';
 import type { Job, Outcome } from '../dispatch/job.js';
 import { run } from '../exec/run.js';
 import { createLogger, type Logger, type Syslog } from '../log/log.js';
-import { checkHookProcess, readEnviron, type HookKind } from '../proc/hook-process.js';
+import { checkHookProcess, readEnviron, readProc, type HookKind } from '../proc/hook-process.js';
 import { prepareSocketDir } from './socket.js';
 import type { Service } from './service.js';
 
@@ -40,7 +40,7 @@ export interface HandoverOptions {
   syslog: Syslog;
   hooks: Partial<Record<HookKind, HandoverHook>>;
   /** A job through the event service's queue, its lines through `log`. */
-  dispatch(job: Job, log: Logger): Promise<Outcome>;
+  dispatch(job: Job, log: Logger, wanted: () => boolean): Promise<Outcome>;
   /** Is the config file still the one the daemon started with? */
   configCurrent(): boolean;
 }
@@ -125,7 +125,8 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
         args: [], env, options: { configPath: o.configPath, dryRun: false, verbose: false },
         config: () => o.config, log: jobLog, out: (t) => void (out += t),
       };
-      const status = await hook(ctx, (job) => o.dispatch(job, jobLog));
+      // A job that waited in the queue past the reader's time-out is dropped: the hook then works alone.
+      const status = await hook(ctx, (job) => o.dispatch(job, jobLog, () => readProc(pid) !== undefined));
       writeSync(fd, encodeHandoverReply(out, lines, status));
       log.debug('hand-over served', { kind, pid, status });
     } catch (err) {

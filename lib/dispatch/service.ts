@@ -47,8 +47,11 @@ export interface EventService extends Service {
   readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
   /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
   handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
-  /** A job made in this process (a handed-over hook's, lib/daemon/handover.ts) through the queue; its lines through `log`. */
-  runLocal(job: Job, log: Logger): Promise<Outcome>;
+  /**
+   * A job made in this process (a handed-over hook's, lib/daemon/handover.ts) through the queue, its lines through `log`;
+   * dropped when its turn comes and `wanted()` says the hook no longer waits (it works alone by then).
+   */
+  runLocal(job: Job, log: Logger, wanted?: () => boolean): Promise<Outcome>;
   /** Is the config file still as it was when the daemon started? */
   configCurrent(): boolean;
   readonly syslog: Syslog;
@@ -106,7 +109,14 @@ export function startEventService(options: EventServiceOptions): EventService {
     name: 'events',
     command: { maxBytes: MAX_EVENT_BYTES, run },
     handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip })),
-    runLocal: (job, jobLog) => queue.run(() => runJob(job, { config, log: jobLog, out: () => {}, allocator, ip })),
+    runLocal: (job, jobLog, wanted = () => true) =>
+      queue.run(async () => {
+        if (!wanted()) {
+          log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: job.hook, iface: job.events[0]?.ifname ?? job.dns?.ifname });
+          return { failed: 'the hook stopped waiting' };
+        }
+        return runJob(job, { config, log: jobLog, out: () => {}, allocator, ip });
+      }),
     configCurrent: () => stampOf(options.configPath) === configStamp,
     syslog,
     ip,
