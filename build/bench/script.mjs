@@ -44,7 +44,8 @@ for (const s of sides) {
   s.run = runScratchDir(`mhr-bench-script-${s.name}-run-`);
   s.conf = writeBenchConfig(s.dir, s.run);
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-  s.times = { bound: [], renew: [], release: [], ifup: [] };
+  // floor: `/bin/true` through the same `ip netns exec … env -i`, the harness's own cost.
+  s.times = { floor: [], bound: [], renew: [], release: [], ifup: [] };
 }
 
 /** The hook templates with this side's paths, as install.sh renders them. */
@@ -57,13 +58,14 @@ function render(s, template) {
   return text;
 }
 
-/** One clean-environment run in the side's namespace; its wall time. */
-function time(s, argv, vars) {
+/** One clean-environment run in the side's namespace; its wall time (`expect`: a line its stderr must hold). */
+function time(s, argv, vars, expect) {
   const env = Object.entries({ PATH, ...vars }).map(([k, v]) => `${k}=${v}`);
   const t0 = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', s.ns, 'env', '-i', ...env, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const t = ms(t0);
   if (r.status !== 0) throw new Error(`${s.name}: ${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  if (expect && !r.stderr.toString().includes(expect)) throw new Error(`${s.name}: ${argv.join(' ')}: no "${expect}" in ${r.stderr}`);
   return t;
 }
 
@@ -95,8 +97,9 @@ try {
     const order = sides.map((_, k) => sides[(i + k) % sides.length]);
     for (const s of order) {
       if (s.name === 'alone' && i >= WARMUP + ALONE_ROUNDS) continue;
-      const b = time(s, script, { ...lease, reason: 'BOUND' });
-      const r = time(s, script, { ...lease, ...old, reason: 'RENEW' });
+      const f = time(s, ['/bin/true'], {});
+      const b = time(s, script, { ...lease, reason: 'BOUND' }, s.daemon ? 'routing updated' : undefined);
+      const r = time(s, script, { ...lease, ...old, reason: 'RENEW' }, s.daemon ? 'renewal changes nothing of ours' : undefined);
       const d = time(s, script, { ...old, reason: 'RELEASE' });
       let u = NaN;
       if (s.hook) {
@@ -106,17 +109,22 @@ try {
         time(s, ['/bin/sh', '/etc/network/if-up.d/multihomed-routing'], { ...ifupEnv, MODE: 'stop', PHASE: 'post-down' });
         s.ip('address', 'flush', 'dev', 'eth0');
       }
-      if (i >= WARMUP) s.times.bound.push(b), s.times.renew.push(r), s.times.release.push(d), s.times.ifup.push(u);
+      if (i >= WARMUP) s.times.floor.push(f), s.times.bound.push(b), s.times.renew.push(r), s.times.release.push(d), s.times.ifup.push(u);
     }
   }
   const [stock, ...ours] = sides;
-  const out = { rounds, alone_rounds: Math.min(rounds, ALONE_ROUNDS), load: readFileSync('/proc/loadavg', 'utf8').trim(), stock: { bound: stats(stock.times.bound), renew: stats(stock.times.renew), release: stats(stock.times.release) } };
+  const out = {
+    rounds, alone_rounds: Math.min(rounds, ALONE_ROUNDS), load: readFileSync('/proc/loadavg', 'utf8').trim(),
+    stock: { floor: stats(stock.times.floor), bound: stats(stock.times.bound), renew: stats(stock.times.renew), release: stats(stock.times.release) },
+  };
   for (const s of ours) {
     const o = Object.fromEntries(Object.entries(s.times).map(([k, xs]) => [k, stats(xs)]));
     for (const step of ['bound', 'renew', 'release']) {
       o[`${step}_ratio_p50`] = round(percentile(s.times[step], 50) / percentile(stock.times[step], 50), 2);
       o[`${step}_ratio_paired`] = round(median(s.times[step].map((t, k) => t / stock.times[step][k])), 2);
     }
+    // What ifupdown pays for the hook over running none: its time beyond the harness's, per round.
+    o.ifup_over_floor_paired_ms = round(median(s.times.ifup.map((t, k) => t - s.times.floor[k])));
     out[s.name] = o;
   }
   out.targets = { bound_ratio: 1.15, renew_ratio: 1.15, ifup_ms: 10 };
