@@ -126,6 +126,11 @@ CONFIG_DIR=$SYSCONFDIR/$NAME
 CONFIG_PATH=$CONFIG_DIR/$NAME.conf
 INSTALLED_BINARY=$SBINDIR/$NAME
 MANDIR=$PREFIX/share/man
+# What the runtime reads from the environment before any code of ours runs
+# (NODE_OPTIONS=--require would run a file as root; OPENSSL_CONF can load an
+# engine; NODE_EXTRA_CA_CERTS costs ~80 ms a start): every entry point starts
+# the executable without them. hooks/dhclient/shim.sh holds the same list.
+RUNTIME_ENV='NODE_OPTIONS NODE_EXTRA_CA_CERTS NODE_PATH NODE_ICU_DATA NODE_PRESERVE_SYMLINKS NODE_REPL_EXTERNAL_MODULE NODE_REPL_HISTORY NODE_V8_COVERAGE NODE_COMPILE_CACHE NODE_DEBUG NODE_DEBUG_NATIVE NODE_PENDING_DEPRECATION NODE_REDIRECT_WARNINGS NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE NODE_UNIQUE_ID NODE_TLS_REJECT_UNAUTHORIZED OPENSSL_CONF OPENSSL_ENGINES OPENSSL_MODULES'
 
 # ---- the files we own -------------------------------------------------------
 FILES=()
@@ -153,7 +158,11 @@ gen_udev_rule() {
   for p in "$INSTALLED_BINARY" "$CONFIG_PATH"; do
     case $p in *[[:space:]\"\'\|\\]*) die "a path in the udev rule cannot hold white space, quotes, | or \\: '$p'" ;; esac
   done
-  sed -e "s|@EXECUTABLE@|$INSTALLED_BINARY|g" -e "s|@CONFIG@|$CONFIG_PATH|g" "$SCRIPT_DIR/hooks/udev/99-$NAME.rules"
+  # udev hands RUN programs the event's properties only, but rules (IMPORT, ENV) can add any.
+  local unset_env
+  unset_env=$(printf -- '-u %s ' $RUNTIME_ENV)
+  sed -e "s|@EXECUTABLE@|$INSTALLED_BINARY|g" -e "s|@CONFIG@|$CONFIG_PATH|g" -e "s|@UNSET_ENV@|/usr/bin/env ${unset_env% }|g" \
+    "$SCRIPT_DIR/hooks/udev/99-$NAME.rules"
 }
 
 want_dnsmasq_conf() {
@@ -164,8 +173,9 @@ want_dnsmasq_conf() {
 gen_dhclient_hook() {
   local src=$SCRIPT_DIR/hooks/dhclient/shim.sh out
   out=$(sed -e "s|^mhr_exe='@EXECUTABLE@'\$|mhr_exe='$INSTALLED_BINARY'|" \
-            -e "s|^mhr_config='@CONFIG@'\$|mhr_config='$CONFIG_PATH'|" "$src") || die "cannot read $src"
-  case $out in *@EXECUTABLE@*|*@CONFIG@*) die "$src: placeholders not found" ;; esac
+            -e "s|^mhr_config='@CONFIG@'\$|mhr_config='$CONFIG_PATH'|" \
+            -e "s|^mhr_handover='@HANDOVER@'\$|mhr_handover='$(handover_dir)'|" "$src") || die "cannot read $src"
+  case $out in *@EXECUTABLE@*|*@CONFIG@*|*@HANDOVER@*) die "$src: placeholders not found" ;; esac
   printf '%s\n' "$out"
 }
 
@@ -191,8 +201,24 @@ gen_man() { "$BINARY" help man; }
 
 # ifupdown (and NetworkManager through 01-ifupdown) runs it from if-up.d and
 # if-post-down.d; the executable reads MODE/PHASE and always exits 0.
+# hooks/ifupdown/hook.sh: the daemon's hand-over first, else the executable.
 gen_ifupdown_hook() {
-  printf '#!/bin/sh\n# multihomed-routing: per-address routing tables for static addresses\nexec %s --config %s ifupdown\n' "$INSTALLED_BINARY" "$CONFIG_PATH"
+  local out
+  out=$(sed -e "s|'@EXECUTABLE@'|$INSTALLED_BINARY|" -e "s|'@CONFIG@'|$CONFIG_PATH|" -e "s|@RUNTIME_ENV@|$RUNTIME_ENV|" \
+            -e "s|^mhr_handover='@HANDOVER@'\$|mhr_handover='$(handover_dir)'|" "$SCRIPT_DIR/hooks/ifupdown/hook.sh") || die "cannot read hooks/ifupdown/hook.sh"
+  case $out in *@*@*) die "hooks/ifupdown/hook.sh: placeholders not found" ;; esac
+  printf '%s\n' "$out"
+}
+
+# Where the daemon listens for hooks handing their event over (lib/daemon/handover.ts): run_dir/hook.
+handover_dir() {
+  local dir
+  # No config and no executable to ask (--print from a fresh checkout): run_dir's default.
+  dir=$(config_value run_dir 2>/dev/null) || dir=/run/multihomed-routing
+  dir=$dir/hook
+  case $dir in /*) ;; *) die "run_dir must be an absolute path, got '$dir'" ;; esac
+  case $dir in *[!A-Za-z0-9_./+-]*) die "run_dir may only contain A-Z a-z 0-9 _ . / + - (it is baked into the hooks), got '$dir'" ;; esac
+  printf '%s\n' "$dir"
 }
 
 gen_unit() {
@@ -206,6 +232,7 @@ Wants=network-pre.target
 
 [Service]
 Type=simple
+UnsetEnvironment=$RUNTIME_ENV
 ExecStart=$INSTALLED_BINARY --config $CONFIG_PATH daemon
 ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure

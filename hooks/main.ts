@@ -20,7 +20,15 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'dhclient-hook': async () => (await import('./dhclient/command.js')).dhclientHookCommand,
   ifupdown: async () => (await import('./ifupdown/command.js')).ifupdownCommand,
   status: async () => (await import('../lib/cli/status-command.js')).statusCommand,
-  daemon: async () => (await import('../lib/daemon/command.js')).daemonCommand,
+  // The daemon runs the hooks' commands for a hook that hands its event over (lib/daemon/handover.ts).
+  daemon: async () =>
+    (await import('../lib/daemon/command.js')).createDaemonCommand({
+      'dhclient-hook': async (ctx, dispatch) => {
+        const [{ runDhclientHook }, { run }] = await Promise.all([import('./dhclient/command.js'), import('../lib/exec/run.js')]);
+        return runDhclientHook(ctx, { dispatch, run });
+      },
+      ifupdown: async (ctx, dispatch) => (await import('./ifupdown/command.js')).runIfupdown(ctx, dispatch),
+    }),
   lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
   doctor: async () => (await import('../lib/cli/doctor-command.js')).doctorCommand,
   help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),

@@ -12,10 +12,10 @@
 //   node build/bench/ab.mjs [--dhcp] A_EXE B_EXE [ROUNDS]
 // Prints one JSON object: p50/p99 per executable and step, and the ratios.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, percentile, round, runScratchDir } from './lib.mjs';
+import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, percentile, round, runScratchDir, tearDown, writeBenchConfig } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const dhcp = args[0] === '--dhcp';
@@ -33,12 +33,7 @@ for (const s of sides) {
   s.ns = `mhr-bench-ab-${s.name}-${process.pid}`;
   s.dir = mkdtempSync(path.join(tmpdir(), `mhr-bench-ab-${s.name}-`));
   s.run = dhcp ? runScratchDir(`mhr-bench-ab-${s.name}-run-`) : s.dir;
-  s.conf = path.join(s.dir, 'c.conf');
-  writeFileSync(
-    s.conf,
-    `syslog = no\nsocket_path = ${s.run}/alloc/a.sock\nstore_path = ${s.dir}/leases.json\nrun_dir = ${s.run}/run\n` +
-      `dnsmasq_servers_file = ${s.run}/servers.conf\ndnsmasq_pid_file = ${s.run}/no-dnsmasq.pid\n`,
-  );
+  s.conf = writeBenchConfig(s.dir, s.run);
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   s.times = { version: [], up: [], renew: [], down: [], ...(traced ? { inside: [] } : {}) };
 }
@@ -101,14 +96,5 @@ try {
   out.load = execFileSync('cat', ['/proc/loadavg']).toString().trim();
   console.log(JSON.stringify(out));
 } finally {
-  for (const s of sides) {
-    if (s.daemon && s.daemon.exitCode === null) {
-      const exited = new Promise((resolve) => s.daemon.once('exit', resolve));
-      s.daemon.kill('SIGTERM');
-      await exited;
-    }
-    try { execFileSync('ip', ['netns', 'del', s.ns], { stdio: 'ignore' }); } catch {}
-    rmSync(s.dir, { recursive: true, force: true });
-    if (s.run !== s.dir) rmSync(s.run, { recursive: true, force: true });
-  }
+  for (const s of sides) await tearDown(s.daemon, s.ns, [s.dir, s.run]);
 }

@@ -20,24 +20,19 @@
 // Runs in a scratch network namespace with its own config, socket, store and
 // servers-file under a temp dir; all of it is removed at the end.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize } from './lib.mjs';
+import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, HOOK_RUNS, percentile, root, round, runScratchDir, summarize, tearDown, writeBenchConfig } from './lib.mjs';
 
 const ns = `mhr-bench-dhcp-${process.pid}`;
 const etc = `/etc/netns/${ns}`;
 const hooksDir = path.join(etc, 'dhcp/dhclient-enter-hooks.d');
 const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-dhcp-'));
-const conf = path.join(dir, 'c.conf');
 const run = runScratchDir('mhr-bench-dhcp-run-');
+const conf = writeBenchConfig(dir, run);
 const servers = path.join(run, 'servers.conf');
 const store = path.join(dir, 'leases.json');
-writeFileSync(
-  conf,
-  `syslog = no\nsocket_path = ${run}/alloc/a.sock\nstore_path = ${store}\nrun_dir = ${run}/run\n` +
-    `dnsmasq_servers_file = ${servers}\ndnsmasq_pid_file = ${run}/no-dnsmasq.pid\n`,
-);
 const ip = (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const baseEnv = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -135,16 +130,5 @@ try {
   };
   console.log(JSON.stringify(result));
 } finally {
-  // Wait for the daemon to exit: it may still write under the dir being removed.
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((resolve) => daemon.once('exit', resolve));
-    daemon.kill('SIGTERM');
-    await exited;
-  }
-  try {
-    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  } catch {}
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(run, { recursive: true, force: true });
-  rmSync(etc, { recursive: true, force: true });
+  await tearDown(daemon, ns, [dir, run, etc]);
 }

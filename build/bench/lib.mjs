@@ -149,3 +149,27 @@ export function cpuTicks(pid) {
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
 }
+
+/** Stops a benchmark's daemon (waiting for it: it may still write under the dirs), then removes its namespace and dirs. */
+export async function tearDown(daemon, ns, dirs) {
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((resolve) => daemon.once('exit', resolve));
+    daemon.kill('SIGTERM');
+    await exited;
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  } catch {}
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+/** A benchmark's config: its state under dir (the lease store) and run (a /run stand-in); returns its path. */
+export function writeBenchConfig(dir, run) {
+  const conf = path.join(dir, 'c.conf');
+  writeFileSync(
+    conf,
+    `syslog = no\nsocket_path = ${run}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${run}/run\n` +
+      `dnsmasq_servers_file = ${run}/servers.conf\ndnsmasq_pid_file = ${run}/no-dnsmasq.pid\n`,
+  );
+  return conf;
+}

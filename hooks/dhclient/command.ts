@@ -15,7 +15,7 @@
 import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
 import type { DnsChange } from '../../lib/dns/update.js';
-import { createDispatcher } from '../../lib/dispatch/dispatch.js';
+import { createDispatcher, unansweredHandover } from '../../lib/dispatch/dispatch.js';
 import { dnsDecision, type DnsDecision } from '../../lib/dns/mode.js';
 import type { Job, Outcome } from '../../lib/dispatch/job.js';
 import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
@@ -37,7 +37,7 @@ export interface DhclientHookDeps {
 
 /** The runner (TIMEOUT's ping) is loaded only when used: a dispatched job loads no node:child_process. */
 const defaultsFor = (ctx: CommandContext, config: Config): DhclientHookDeps => ({
-  dispatch: createDispatcher({ config, configPath: ctx.options.configPath, log: ctx.log, out: writeStderr }),
+  dispatch: createDispatcher({ config, configPath: ctx.options.configPath, log: ctx.log, out: writeStderr, unanswered: unansweredHandover(ctx.env) }),
   run: async (argv, options) => (await import('../../lib/exec/run.js')).run(argv, options),
 });
 

@@ -23,9 +23,16 @@
 # Anything else on stdout is ignored. A missing executable, a non-zero exit
 # status or no outcome line leave `reason` alone: dhclient-script then
 # configures the interface itself (the host stays online) and we log why.
+#
+# The runtime reads NODE_OPTIONS and the other variables below before any code
+# of ours runs (a `--require` there would run as root): the executable starts
+# without them, in the command substitution's subshell only, so dhclient-script
+# keeps its environment. install.sh strips the same list (RUNTIME_ENV) in
+# every other entry point; a unit test holds them equal.
 
 mhr_exe='@EXECUTABLE@'
 mhr_config='@CONFIG@'
+mhr_handover='@HANDOVER@'
 mhr_outcome=
 mhr_resolv=
 mhr_calls=
@@ -40,17 +47,48 @@ if [ ! -x "$mhr_exe" ]; then
 	mhr_log "executable $mhr_exe missing or not executable; leaving reason=$reason on $interface to dhclient-script"
 else
 	# No `set --`: the positional parameters belong to dhclient-script.
-	mhr_timeout=
-	if command -v timeout >/dev/null 2>&1; then
-		mhr_timeout='timeout 120'
+	mhr_via=
+	mhr_unanswered=
+	# A running daemon takes the event without a runtime start (docs/dhcp.md,
+	# "Hand-over"): a reader under `timeout` makes the FIFO reply.PID, writes
+	# `dhclient-hook PID` to the daemon's FIFO and copies the reply (log lines
+	# to stderr). The daemon reads the event from /proc/PID/environ. A reply
+	# without `done` (refused, daemon killed) or none in 10 s: the executable
+	# runs alone below, as without a daemon.
+	if [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
+		[ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] && command -v timeout >/dev/null 2>&1; then
+		mhr_out=$(exec timeout -k 1 10 sh -c '
+			f=$1/reply.$$
+			mkfifo -m 600 "$f" || exit 1
+			echo "$2 $$" >"$1/hook.fifo" || exit 1
+			while IFS= read -r l; do
+				case $l in
+					"log "*) printf "%s\n" "${l#log }" >&2 ;;
+					*) printf "%s\n" "$l" ;;
+				esac
+			done <"$f"' mhr-handover "$mhr_handover" dhclient-hook)
+		# 124/137: timeout ended a wait the daemon took and never answered (stopped, wedged).
+		case $? in 124|137) mhr_unanswered=1 ;; esac
+		case $mhr_out in
+			done|*"
+done") mhr_via=daemon ;;
+		esac
 	fi
-	case $mhr_config in
-		''|@*@)
-			mhr_out=$($mhr_timeout "$mhr_exe" dhclient-hook) ;;
-		*)
-			mhr_out=$($mhr_timeout "$mhr_exe" --config "$mhr_config" dhclient-hook) ;;
-	esac
-	mhr_status=$?
+	if [ -z "$mhr_via" ]; then
+		mhr_timeout=
+		if command -v timeout >/dev/null 2>&1; then
+			mhr_timeout='timeout 120'
+		fi
+		mhr_out=$(
+			if [ -n "$mhr_unanswered" ]; then export MHR_HANDOVER_UNANSWERED=1; fi
+			unset NODE_OPTIONS NODE_EXTRA_CA_CERTS NODE_PATH NODE_ICU_DATA NODE_PRESERVE_SYMLINKS NODE_REPL_EXTERNAL_MODULE NODE_REPL_HISTORY NODE_V8_COVERAGE NODE_COMPILE_CACHE NODE_DEBUG NODE_DEBUG_NATIVE NODE_PENDING_DEPRECATION NODE_REDIRECT_WARNINGS NODE_CHANNEL_FD NODE_CHANNEL_SERIALIZATION_MODE NODE_UNIQUE_ID NODE_TLS_REJECT_UNAUTHORIZED OPENSSL_CONF OPENSSL_ENGINES OPENSSL_MODULES
+			case $mhr_config in
+				''|@*@) exec $mhr_timeout "$mhr_exe" dhclient-hook ;;
+				*) exec $mhr_timeout "$mhr_exe" --config "$mhr_config" dhclient-hook ;;
+			esac
+		)
+		mhr_status=$?
+	fi
 	while IFS= read -r mhr_line; do
 		case $mhr_line in
 			outcome=handled|outcome=unusable|outcome=pass)
@@ -59,6 +97,8 @@ else
 				mhr_resolv=keep ;;
 			call=make_resolv_conf|call=set_hostname)
 				mhr_calls="$mhr_calls ${mhr_line#call=}" ;;
+			status=[0-9]|status=[0-9][0-9]|status=[0-9][0-9][0-9])
+				[ "$mhr_via" = daemon ] && mhr_status=${mhr_line#status=} ;;
 		esac
 	done <<mhr_EOF
 $mhr_out
@@ -77,7 +117,7 @@ mhr_EOF
 		done
 		unset reason
 	elif [ "$mhr_outcome" = unusable ]; then
-		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout
+		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered
 		unset -f mhr_log
 		if command -v exit_with_hooks >/dev/null 2>&1; then
 			exit_with_hooks 2
@@ -85,5 +125,5 @@ mhr_EOF
 		return 2
 	fi
 fi
-unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout
+unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered
 unset -f mhr_log

@@ -5,7 +5,8 @@
 // It never fails ifup: every outcome exits 0, failures are logged.
 
 import type { Command, CommandContext } from '../../lib/cli/context.js';
-import { createDispatcher } from '../../lib/dispatch/dispatch.js';
+import { createDispatcher, unansweredHandover } from '../../lib/dispatch/dispatch.js';
+import type { Job, Outcome } from '../../lib/dispatch/job.js';
 import { parseIfupdownEnv } from './env.js';
 
 export const ifupdownCommand: Command = {
@@ -14,8 +15,8 @@ export const ifupdownCommand: Command = {
   run: (ctx) => runIfupdown(ctx),
 };
 
-/** Parses the run's environment and dispatches its events. */
-async function runIfupdown(ctx: CommandContext): Promise<number> {
+/** Parses the run's environment and dispatches its events (through `given`: the daemon's queue, for a handed-over hook). */
+export async function runIfupdown(ctx: CommandContext, given?: (job: Job) => Promise<Outcome>): Promise<number> {
   const parsed = parseIfupdownEnv(ctx.env);
   if (parsed.kind === 'ignore') {
     ctx.log.debug(parsed.why, { iface: ctx.env.IFACE });
@@ -34,7 +35,7 @@ async function runIfupdown(ctx: CommandContext): Promise<number> {
   }
   const { dryRun, verbose, configPath } = ctx.options;
   // One job per event: the addresses of a NetworkManager run are independent, one failing does not hold up the others.
-  const dispatch = createDispatcher({ config, configPath, log: ctx.log, out: ctx.out });
+  const dispatch = given ?? createDispatcher({ config, configPath, log: ctx.log, out: ctx.out, unanswered: unansweredHandover(ctx.env) });
   for (const event of parsed.events) await dispatch({ hook: 'ifupdown', events: [event], dryRun, verbose });
   return 0;
 }

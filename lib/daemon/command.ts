@@ -1,7 +1,10 @@
+import { join } from 'node:path';
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
 import { fileKeys, liveConfig, type LiveConfig } from '../config/live.js';
 import type { Config } from '../config/schema.js';
+import type { HandoverHook } from './handover.js';
 import type { Service } from './service.js';
+import type { HookKind } from '../proc/hook-process.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
@@ -10,11 +13,16 @@ import type { Service } from './service.js';
 // that its store lacks), the event service (hooks' jobs, lib/dispatch), the
 // socket serving both (lib/daemon/socket.ts), then the kernel watcher
 // (lib/watch, config watch_kernel), which renews, claims and releases leases
-// in-process. SIGHUP (`systemctl reload`) re-reads the config file: the
+// in-process. Last, the hook hand-over FIFO (lib/daemon/handover.ts): it
+// runs the hooks' own commands, which hooks/main.ts hands in (lib does not
+// import hooks/). SIGHUP (`systemctl reload`) re-reads the config file: the
 // next event and watcher pass use it (lib/config/live.ts).
 
+/** The hooks the daemon serves through the hand-over FIFO. */
+export type HandoverHooks = Partial<Record<HookKind, HandoverHook>>;
+
 /** Starts every service of the daemon, in order. */
-async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutMs: number | undefined): Promise<Service[]> {
+async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutMs: number | undefined, hooks: HandoverHooks): Promise<Service[]> {
   const config = live.current();
   const { claimSocketPath, serveSocket } = await import('./socket.js');
   const { startAllocator } = await import('../allocator/allocator.js');
@@ -46,6 +54,11 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
       const { startWatcher } = await import('../watch/watcher.js');
       await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip, forwarding: true }));
     }
+    const { startHandover } = await import('./handover.js');
+    await start(startHandover({
+      dir: join(config.runDir, 'hook'), config: live.current, configPath: ctx.options.configPath, log: ctx.log, syslog: events.syslog, hooks,
+      dispatch: events.runLocal, configCurrent: events.configCurrent,
+    }));
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running
     throw err;
@@ -92,7 +105,7 @@ const waitForSignal = () =>
     process.on('SIGINT', on);
   });
 
-export const daemonCommand: Command = {
+export const createDaemonCommand = (hooks: HandoverHooks): Command => ({
   summary: 'run the daemon (table allocator, kernel watcher) in the foreground until SIGTERM',
   usage: 'daemon [--idle-timeout-ms MS]',
   async run(ctx) {
@@ -117,7 +130,7 @@ export const daemonCommand: Command = {
     const onHup = () => reload(ctx, live);
     process.on('SIGHUP', onHup); // also replaces Node's default for SIGHUP: exit
     try {
-      services = await startServices(ctx, live, idleTimeoutMs);
+      services = await startServices(ctx, live, idleTimeoutMs, hooks);
     } catch (err) {
       process.off('SIGHUP', onHup);
       ctx.log.error((err as Error).message);
@@ -130,4 +143,4 @@ export const daemonCommand: Command = {
     process.off('SIGHUP', onHup);
     return clean ? 0 : 1;
   },
-};
+});

@@ -32,6 +32,18 @@ export interface DispatchOptions {
   /** Where a dry run's plan goes (stdout for ifupdown, stderr for dhclient). */
   out: (text: string) => void;
   timeoutMs?: number;
+  /** Why the daemon is not asked at all: it already failed to answer this event's hand-over (see `unansweredHandover`). */
+  unanswered?: string;
+}
+
+/**
+ * The shims (hooks/dhclient/shim.sh, hooks/ifupdown/hook.sh) set
+ * MHR_HANDOVER_UNANSWERED=1 when the daemon took the hand-over and did not
+ * answer in time: asking it again over the socket would double the wait of a
+ * stopped daemon, so the hook works alone at once.
+ */
+export function unansweredHandover(env: NodeJS.ProcessEnv): string | undefined {
+  return env.MHR_HANDOVER_UNANSWERED === '1' ? 'the daemon did not answer the hand-over in time' : undefined;
 }
 
 type Sent = { ok: true; reply: EventReply } | { ok: false; why: string; quiet: boolean; unanswered?: boolean };
@@ -60,7 +72,7 @@ async function send(job: Job, o: DispatchOptions): Promise<Sent> {
 
 /** Applies (or, dry, plans) jobs through the daemon or in this process, their lines logged either way: one dispatcher per hook run. */
 export function createDispatcher(o: DispatchOptions): (job: Job) => Promise<Outcome> {
-  let unanswered: string | undefined;
+  let unanswered: string | undefined = o.unanswered;
   return async (job) => {
     if (!job.events.length && !job.dns) return {};
     const sent: Sent = unanswered ? { ok: false, why: unanswered, quiet: true, unanswered: true } : await send(job, o);

@@ -14,11 +14,12 @@ import type { Service } from '../daemon/service.js';
 import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
 import { stampOf, type LiveConfig } from '../config/live.js';
 import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
-import { createLogger, createSyslog, type Logger } from '../log/log.js';
+import { createLogger, createSyslog, type Logger, type Syslog } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
 import { syncForwardingAfterRouting } from '../forward/sync.js';
 import { runJob } from './handler.js';
+import type { Job, Outcome } from './job.js';
 import { encodeOutcome, MAX_EVENT_BYTES, parseEventRequest, type EventReply } from './wire.js';
 
 /** Runs tasks one after another, in the order they were queued. */
@@ -49,6 +50,14 @@ export interface EventService extends Service {
   readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
   /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
   handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
+  /**
+   * A job made in this process (a handed-over hook's, lib/daemon/handover.ts) through the queue, its lines through `log`;
+   * dropped when its turn comes and `wanted()` says the hook no longer waits (it works alone by then).
+   */
+  runLocal(job: Job, log: Logger, wanted?: () => boolean): Promise<Outcome>;
+  /** Is the config file still as the daemon last read it? */
+  configCurrent(): boolean;
+  readonly syslog: Syslog;
   readonly ip: IpChannel;
 }
 
@@ -98,6 +107,16 @@ export function startEventService(options: EventServiceOptions): EventService {
     name: 'events',
     command: { maxBytes: MAX_EVENT_BYTES, run },
     handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip })),
+    runLocal: (job, jobLog, wanted = () => true) =>
+      queue.run(async () => {
+        if (!wanted()) {
+          log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: job.hook, iface: job.events[0]?.ifname ?? job.dns?.ifname });
+          return { failed: 'the hook stopped waiting' };
+        }
+        return runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip });
+      }),
+    configCurrent: () => stampOf(live.path) === live.stamp(),
+    syslog,
     ip,
     async close() {
       await queue.run(async () => {});

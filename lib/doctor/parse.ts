@@ -60,7 +60,8 @@ export function parseNetworkdLink(text: string): { managed: boolean; networkFile
 export function hookTarget(text: string): string | undefined {
   for (const line of text.split('\n')) {
     if (/^\s*#/.test(line)) continue;
-    const m = /^\s*(?:mhr_exe=|exec\s+)(.*)$/.exec(line) ?? /\bRUN\+="\s*(.*)$/.exec(line);
+    // The udev rule starts it through `env -u NAME…` (install.sh's RUNTIME_ENV): the target follows.
+    const m = /^\s*(?:mhr_exe=|exec\s+)(.*)$/.exec(line) ?? /\bRUN\+="\s*(?:\S*\/env(?:\s+-u\s+\S+)*\s+)?(.*)$/.exec(line);
     const word = m && /^(?:'([^']*)'|"([^"]*)"|([^\s'"]+))/.exec(m[1]!);
     if (word) return (word[1] ?? word[2] ?? word[3]) || undefined;
   }

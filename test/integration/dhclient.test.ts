@@ -358,7 +358,8 @@ describe('dhclient with the enter hook', () => {
         mkdirSync(join(dir, 'sbin'), { recursive: true });
         writeFileSync(join(dir, 'sbin/multihomed-routing'), '#!/bin/sh\necho outcome=handled\nexit 3\n', { mode: 0o755 });
       }
-      await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', renderShim(dir));
+      // The executable's own path: no hand-over to the daemon (that would not run the executable at all).
+      await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', renderShim(dir).replace(/^mhr_handover='.*'$/m, "mhr_handover='/nonexistent'"));
       try {
         // The same pid and lease files as bed.host.dhclient('eth0'), so teardown knows this client too.
         const args = ['-4', '-pf', '/run/dhclient.eth0.pid', '-lf', '/var/lib/dhcp/dhclient.eth0.leases'];

@@ -146,6 +146,7 @@ describe('udev remove handler', () => {
 
   it('the rule file matches a net remove and runs the handler (udevadm test inside the namespace)', async () => {
     const rule = readFileSync(join(ROOT, 'hooks/udev/99-multihomed-routing.rules'), 'utf8')
+      .replace('@UNSET_ENV@', '/usr/bin/env -u NODE_OPTIONS')
       .replace('@EXECUTABLE@', EXE)
       .replace('@CONFIG@', CONFIG);
     await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', rule);

@@ -71,20 +71,27 @@ describe('install.sh', () => {
     expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`, `644 ${UDEV}`].sort());
     expect(fs.readFileSync(real(MAN), 'utf8')).toMatch(/^'\\" t\n(\.\\".*\n)*\.TH MULTIHOMED\\-ROUTING 8 /);
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
+    // The ifupdown hook: the daemon's hand-over first, else the executable (hooks/ifupdown/hook.sh).
     for (const hook of [IFUP, IFDOWN]) {
-      expect(fs.readFileSync(real(hook), 'utf8')).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*exec ${BIN} --config ${CONF} ifupdown\n$`));
+      const text = fs.readFileSync(real(hook), 'utf8');
+      expect(text).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*\nmhr_handover='/run/multihomed-routing/hook'\n`));
+      expect(text).toMatch(new RegExp(`\nunset NODE_OPTIONS [A-Z0-9_ ]+\nexec ${BIN} --config ${CONF} ifupdown\n$`));
+      await execa('sh', ['-n', real(hook)]);
     }
     // The dhclient shim: sourced by dhclient-script, the placeholders replaced by the installed paths.
     const shim = fs.readFileSync(path.join(ROOT, 'hooks/dhclient/shim.sh'), 'utf8');
     expect(fs.readFileSync(real(DHCLIENT), 'utf8')).toBe(
-      shim.replace("mhr_exe='@EXECUTABLE@'", `mhr_exe='${BIN}'`).replace("mhr_config='@CONFIG@'", `mhr_config='${CONF}'`),
+      shim
+        .replace("mhr_exe='@EXECUTABLE@'", `mhr_exe='${BIN}'`)
+        .replace("mhr_config='@CONFIG@'", `mhr_config='${CONF}'`)
+        .replace("mhr_handover='@HANDOVER@'", "mhr_handover='/run/multihomed-routing/hook'"),
     );
     await execa('sh', ['-n', real(DHCLIENT)]);
     expect(fs.readFileSync(real(DNSMASQ), 'utf8')).toMatch(/\nservers-file=\/run\/multihomed-routing\/dnsmasq-servers\.conf\n$/);
     const rules = fs.readFileSync(real(UDEV), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
-    expect(rules).toEqual([`SUBSYSTEM=="net", ACTION=="remove", RUN+="${BIN} --config ${CONF} udev-remove"`]);
+    expect(rules).toEqual([expect.stringMatching(new RegExp(`^SUBSYSTEM=="net", ACTION=="remove", RUN\\+="/usr/bin/env( -u [A-Z0-9_]+)+ ${BIN} --config ${CONF} udev-remove"$`))]);
     const unit = fs.readFileSync(real(UNIT), 'utf8');
-    expect(unit).toContain(`ExecStart=${BIN} --config ${CONF} daemon\n`);
+    expect(unit).toMatch(new RegExp(`\nUnsetEnvironment=NODE_OPTIONS [A-Z0-9_ ]+\nExecStart=${BIN} --config ${CONF} daemon\n`));
     expect(unit).toContain('Restart=on-failure\n');
     expect((await execa(real(BIN), ['--version'])).stdout).toMatch(/^multihomed-routing \d/);
     expect(r.stdout).toContain(`installed ${BIN} (0755)`);
@@ -152,7 +159,7 @@ describe('install.sh', () => {
       `mhr_exe='/opt/mhr/sbin/multihomed-routing'\nmhr_config='${conf}'\n`,
     );
     expect(fs.readFileSync(real('/etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules'), 'utf8')).toContain(
-      `RUN+="/opt/mhr/sbin/multihomed-routing --config ${conf} udev-remove"`,
+      `/opt/mhr/sbin/multihomed-routing --config ${conf} udev-remove"`,
     );
     expect(fs.readFileSync(real(UNIT), 'utf8')).toContain(`ExecStart=/opt/mhr/sbin/multihomed-routing --config ${conf} daemon\n`);
     expect((await uninstall('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x')).exitCode).toBe(0);

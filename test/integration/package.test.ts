@@ -63,7 +63,7 @@ describe('the .deb', () => {
       expect(read('lib/systemd/system/multihomed-routing.service')).toContain(`ExecStart=/usr/sbin/${NAME} --config /etc/${NAME}/${NAME}.conf daemon\n`);
       expect(read('etc/network/if-up.d/multihomed-routing')).toContain(`exec /usr/sbin/${NAME} --config /etc/${NAME}/${NAME}.conf ifupdown\n`);
       expect(read('etc/dhcp/dhclient-enter-hooks.d/multihomed-routing')).toContain(`mhr_exe='/usr/sbin/${NAME}'\n`);
-      expect(read('lib/udev/rules.d/99-multihomed-routing.rules')).toContain(`RUN+="/usr/sbin/${NAME} --config /etc/${NAME}/${NAME}.conf udev-remove"`);
+      expect(read('lib/udev/rules.d/99-multihomed-routing.rules')).toContain(`/usr/sbin/${NAME} --config /etc/${NAME}/${NAME}.conf udev-remove"`);
       expect(read(`etc/${NAME}/${NAME}.conf`)).toBe((await execa(path.join(x.name, 'usr/sbin', NAME), ['config', 'defaults'])).stdout + '\n');
     } finally {
       x.removeCallback();

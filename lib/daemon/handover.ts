@@ -1,0 +1,172 @@
+// The hook hand-over: how a hook's shell gives its event to the running
+// daemon without starting a runtime (~65 ms a DHCP event). The shim (or the
+// if-up.d hook) starts, under `timeout`, a reader `sh -c … mhr-handover DIR
+// KIND` that makes the FIFO DIR/reply.PID (PID: its own), writes `KIND PID`
+// to DIR/hook.fifo and reads its reply. The daemon here:
+//   1. opens DIR/reply.PID for writing (a reader must be waiting on it:
+//      a hook that gave up is not served),
+//   2. checks PID is that reader, under timeout, under the hook's shell, all
+//      root's (lib/proc/hook-process.ts),
+//   3. reads the event from /proc/PID/environ (the variables the hook's shell
+//      exports at that moment, never serialized by a shell), runs the very
+//      command the executable would (the same typed parsers) with the jobs
+//      going through the event service's queue (lib/dispatch/service.ts),
+//   4. writes back the command's stdout lines, its log lines (`log …`, the
+//      reader puts them on stderr), `status=N` and `done`.
+// A reply without `done` (refused, daemon killed mid-event) or none within
+// the reader's time-out makes the hook run the executable alone, as without
+// a daemon. Only root can write: DIR is root's and 0700, like the socket's.
+
+import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { CommandContext } from '../cli/context.js';
+import type { Config } from '../config/schema.js';
+import type { Job, Outcome } from '../dispatch/job.js';
+import { run } from '../exec/run.js';
+import { createLogger, type Logger, type Syslog } from '../log/log.js';
+import { checkHookProcess, readEnviron, readProc, type HookKind } from '../proc/hook-process.js';
+import { prepareSocketDir } from './socket.js';
+import type { Service } from './service.js';
+
+/** What the daemon runs for a handed-over hook: the executable's command, its jobs through `dispatch`. */
+export type HandoverHook = (ctx: CommandContext, dispatch: (job: Job) => Promise<Outcome>) => Promise<number>;
+
+export interface HandoverOptions {
+  dir: string;
+  /** The daemon's config as last read (SIGHUP re-reads it). */
+  config(): Config;
+  configPath: string;
+  log: Logger;
+  syslog: Syslog;
+  hooks: Partial<Record<HookKind, HandoverHook>>;
+  /** A job through the event service's queue, its lines through `log`. */
+  dispatch(job: Job, log: Logger, wanted: () => boolean): Promise<Outcome>;
+  /** Is the config file still as the daemon last read it? */
+  configCurrent(): boolean;
+}
+
+export const HANDOVER_FIFO = 'hook.fifo';
+export const HANDOVER_PID = 'daemon.pid';
+/** How long the daemon waits for a hook's reader to open its reply FIFO. */
+const READER_WAIT_MS = 2_000;
+const MAX_ENVIRON_BYTES = 256 * 1024;
+/** Below the pipe buffer (64 KiB): the reply is one non-blocking write. */
+const MAX_REPLY_BYTES = 32 * 1024;
+const MAX_IN_FLIGHT = 64;
+const REQUEST = /^(dhclient-hook|ifupdown) ([1-9][0-9]{0,9})$/;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The reply FIFO opened for writing once its reader waits on it; undefined when none does (in time). */
+async function openReply(path: string): Promise<number | undefined> {
+  const deadline = Date.now() + READER_WAIT_MS;
+  for (;;) {
+    try {
+      const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+      const st = fstatSync(fd);
+      if (st.isFIFO() && st.uid === 0) return fd;
+      closeSync(fd);
+      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENXIO' || Date.now() > deadline) {
+        if (code === 'ENXIO') rmSync(path, { force: true }); // its reader gave up (timed out): nobody removes it otherwise
+        return undefined;
+      }
+      await sleep(2);
+    }
+  }
+}
+
+/** The reply text: stdout lines, log lines, status, `done`; within MAX_REPLY_BYTES (log lines go first). */
+export function encodeHandoverReply(out: string, logLines: readonly string[], status: number): string {
+  const tail = [...out.split('\n').filter(Boolean), `status=${status}`, 'done'].map((l) => `${l}\n`).join('');
+  let logs = '';
+  for (const l of logLines) {
+    const line = `log ${l.replace(/[\r\n]/g, ' ')}\n`;
+    if (Buffer.byteLength(logs + line + tail) > MAX_REPLY_BYTES) break;
+    logs += line;
+  }
+  return logs + tail;
+}
+
+export async function startHandover(o: HandoverOptions): Promise<Service> {
+  const { dir, log } = o;
+  prepareSocketDir(dir);
+  for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true }); // a dead daemon's FIFOs
+  const fifo = join(dir, HANDOVER_FIFO);
+  await run(['mkfifo', '-m', '600', fifo]);
+  // O_RDWR: never blocks and never sees EOF when the last writer closes.
+  const input = new Socket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
+  const inFlight = new Set<Promise<void>>();
+  let buffered = '';
+
+  async function serve(kind: HookKind, pid: number): Promise<void> {
+    const replyPath = join(dir, `reply.${pid}`);
+    const fd = await openReply(replyPath);
+    if (fd === undefined) {
+      log.debug('hand-over dropped: no reader waits for the reply (the hook gave up or was never there)', { pid });
+      return;
+    }
+    rmSync(replyPath, { force: true });
+    try {
+      const hook = o.hooks[kind];
+      const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, pid) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
+      if (refused || !hook) {
+        log.warn('refused a hand-over; the hook works alone', { kind, pid, reason: refused });
+        return;
+      }
+      const env = readEnviron(pid, MAX_ENVIRON_BYTES);
+      const lines: string[] = [];
+      let out = '';
+      const jobLog = createLogger({ source: kind, verbose: false, syslog: o.config().syslog, sink: o.syslog, write: (l) => lines.push(l) });
+      jobLog.debug('handed over to the daemon', { pid: process.pid });
+      const ctx: CommandContext = {
+        args: [], env, options: { configPath: o.configPath, dryRun: false, verbose: false },
+        config: o.config, log: jobLog, out: (t) => void (out += t),
+      };
+      // A job that waited in the queue past the reader's time-out is dropped: the hook then works alone.
+      const status = await hook(ctx, (job) => o.dispatch(job, jobLog, () => readProc(pid) !== undefined));
+      writeSync(fd, encodeHandoverReply(out, lines, status));
+      log.debug('hand-over served', { kind, pid, status });
+    } catch (err) {
+      log.warn(`hand-over failed; the hook works alone: ${(err as Error).message}`, { kind, pid });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  input.setEncoding('utf8');
+  input.on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const m = REQUEST.exec(line);
+      if (!m || inFlight.size >= MAX_IN_FLIGHT) {
+        log.warn(m ? 'hand-over refused: too many at once; the hook works alone' : 'refused a malformed hand-over line', { bytes: line.length });
+        continue;
+      }
+      const p = serve(m[1] as HookKind, Number(m[2])).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    }
+    if (buffered.length > 64) buffered = ''; // no request is that long: drop the garbage, keep reading
+  });
+  input.on('error', (err) => log.error(`hand-over FIFO: ${err.message}`));
+  // Last, and whole (rename): a hook hands over only while this file names a live process.
+  writeFileSync(join(dir, `${HANDOVER_PID}.new`), `${process.pid}\n`, { mode: 0o600 });
+  renameSync(join(dir, `${HANDOVER_PID}.new`), join(dir, HANDOVER_PID));
+  log.debug('hand-over FIFO open', { fifo });
+
+  return {
+    name: 'handover',
+    async close() {
+      // New hooks first go the executable's way; those already handed over are answered.
+      for (const name of [HANDOVER_PID, HANDOVER_FIFO]) rmSync(join(dir, name), { force: true });
+      input.destroy();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

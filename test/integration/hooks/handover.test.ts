@@ -1,0 +1,232 @@
+// The hand-over end to end: the real /sbin/dhclient-script in the test bed's
+// host, the shim install.sh renders, the daemon running. BOUND, RENEW,
+// RELEASE and EXPIRE handed over give the same kernel state, outcome (what
+// dhclient-script's exit hooks see) and exit status as the socket path a
+// hook took before (the shim without the hand-over). A daemon stopped
+// (SIGSTOP) or killed in the middle of a hand-over costs bounded time and the
+// host ends as it does without a daemon. And who may hand over: only root,
+// only the shim's reader under a hook; a PID that is gone is refused.
+
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderShim, setUpHookedHost } from '../../helpers/hooked-host.js';
+import { createTestBed, waitFor, type SpawnedProcess, type TestBed } from '../../helpers/testbed.js';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const HOOK_DIR = '/run/multihomed-routing/hook';
+const TRACE = '/run/mhr-handover-trace';
+const A = '192.168.1.60';
+let bed: TestBed;
+let exe: string;
+let daemon: SpawnedProcess;
+let shim: string;
+
+const lease = (prefix: string, address = A) => ({
+  [`${prefix}ip_address`]: address,
+  [`${prefix}subnet_mask`]: '255.255.255.0',
+  [`${prefix}broadcast_address`]: '192.168.1.255',
+  [`${prefix}routers`]: '192.168.1.1',
+  [`${prefix}domain_name_servers`]: '192.168.1.1',
+  [`${prefix}dhcp_lease_time`]: '300',
+});
+const EVENTS = {
+  BOUND: { reason: 'BOUND', interface: 'eth0', ...lease('new_') },
+  RENEW: { reason: 'RENEW', interface: 'eth0', ...lease('old_'), ...lease('new_') },
+  RELEASE: { reason: 'RELEASE', interface: 'eth0', ...lease('old_') },
+  EXPIRE: { reason: 'EXPIRE', interface: 'eth0', ...lease('old_') },
+} satisfies Record<string, Record<string, string>>;
+
+/** dhclient-script in a clean environment, as dhclient runs it; what its exit hooks saw. */
+async function script(env: Record<string, string>) {
+  rmSync(bed.host.path(TRACE), { force: true });
+  const t0 = Date.now();
+  const r = await bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/sbin/dhclient-script'], { reject: false, timeoutMs: 120_000 });
+  return { status: r.exitCode, stderr: r.stderr, ms: Date.now() - t0, exitHook: existsSync(bed.host.path(TRACE)) ? readFileSync(bed.host.path(TRACE), 'utf8').trim() : '' };
+}
+
+/** What an operator compares: eth0's addresses, our rules and routes (table numbers as T), main's routes. */
+async function state() {
+  const rules = (await bed.host.rules(4)).filter((r) => !['main', 'local', 'default'].includes(r.table));
+  const tables = [...new Set(rules.map((r) => r.table))];
+  const routes = (await Promise.all(tables.map((t) => bed.host.routes(t)))).flat();
+  const t = (x: unknown) => JSON.stringify(x).replaceAll(/"table":"?\d+"?/g, '"table":"T"');
+  return {
+    addresses: (await bed.host.addresses('eth0', 4)).map((a) => `${a.local}/${a.prefixlen}`),
+    rules: rules.map((r) => t({ ...r, table: 'T' })).sort(),
+    routes: routes.map((r) => t(r)).sort(),
+    main: (await bed.host.routes('main')).filter((r) => r.dev === 'eth0').map((r) => t(r)).sort(),
+  };
+}
+
+/** Every event in turn; for each, the exit status, the outcome and the state after it. */
+async function cycle() {
+  const out: Record<string, unknown> = {};
+  for (const [name, env] of [['BOUND', EVENTS.BOUND], ['RENEW', EVENTS.RENEW], ['RELEASE', EVENTS.RELEASE], ['BOUND again', EVENTS.BOUND], ['EXPIRE', EVENTS.EXPIRE]] as const) {
+    const r = await script(env);
+    out[name] = { status: r.status, exitHook: r.exitHook, state: await state() };
+  }
+  return out;
+}
+
+const daemonLog = () => readFileSync(daemon.logFile, 'utf8');
+const served = () => daemonLog().split('\n').filter((l) => l.includes('hand-over served')).length;
+
+async function startDaemon() {
+  daemon = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
+  await waitFor('the hand-over FIFO', () => existsSync(bed.host.path(`${HOOK_DIR}/daemon.pid`)), 20_000, 50);
+}
+async function stopDaemon() {
+  daemon.kill('SIGTERM');
+  await daemon.exited;
+}
+/** Runs `during` once the hook's reader has made its reply FIFO (the event is then on its way to the daemon). */
+async function whenHandingOver(during: () => void, run: () => Promise<Awaited<ReturnType<typeof script>>>) {
+  let done = false;
+  const dir = bed.host.path(HOOK_DIR);
+  const watch = (async () => {
+    while (!done) {
+      if (readdirSync(dir).some((f) => f.startsWith('reply.'))) return during();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  })();
+  const r = await run();
+  done = true;
+  await watch;
+  return r;
+}
+
+beforeAll(async () => {
+  bed = await createTestBed({ name: 'handover', routers: [{ hostIfname: 'eth0', ipv4: { subnet: '192.168.1.0/24', address: '192.168.1.1' } }] });
+  ({ exe, daemon } = await setUpHookedHost(bed));
+  await waitFor('the hand-over FIFO', () => existsSync(bed.host.path(`${HOOK_DIR}/daemon.pid`)), 20_000, 50);
+  shim = renderShim(bed.dir);
+  expect(shim).toContain(`mhr_handover='${HOOK_DIR}'`);
+  await bed.host.writeEtc('dhcp/dhclient-exit-hooks.d/record', `echo "reason=\${reason-<unset>} exit_status=$exit_status" > ${TRACE}\n`);
+}, 120_000);
+afterAll(() => bed?.destroy());
+
+describe('handed over to the daemon', () => {
+  it('BOUND, RENEW, RELEASE, EXPIRE: the same state, outcome and status as through the socket', async () => {
+    // Before: the shim without the hand-over (its directory is not the daemon's): the executable, over the socket.
+    await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim.replace(`mhr_handover='${HOOK_DIR}'`, "mhr_handover='/nonexistent'"));
+    const before = await cycle();
+    expect(served()).toBe(0);
+    await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim);
+    const after = await cycle();
+    expect(served()).toBe(5);
+    expect(after).toEqual(before);
+    // What that is: BOUND and RENEW handled by us (reason unset for the exit hooks), the address in a table of ours, gone after RELEASE and EXPIRE.
+    expect(after.BOUND).toMatchObject({ status: 0, exitHook: 'reason=<unset> exit_status=0', state: { addresses: [`${A}/24`] } });
+    expect((after.BOUND as { state: { rules: string[] } }).state.rules.length).toBeGreaterThan(0);
+    expect(after.RENEW).toMatchObject({ status: 0, exitHook: 'reason=RENEW exit_status=0' }); // nothing changed: left to the stock RENEW branch
+    expect(after.EXPIRE).toMatchObject({ status: 0, state: { addresses: [], rules: [], routes: [] } });
+    expect(readdirSync(bed.host.path(HOOK_DIR)).sort()).toEqual(['daemon.pid', 'hook.fifo']); // no reply FIFO left behind
+  }, 240_000);
+
+  it('a daemon stopped (SIGSTOP) or killed while a hook hands over: bounded time, then the host as without a daemon', async () => {
+    const handed = await script(EVENTS.BOUND);
+    const daemonState = await state();
+    await script(EVENTS.RELEASE);
+    // The reference: no daemon at all (the executable alone: the allocator retried, then the main table).
+    await stopDaemon();
+    const alone = await script(EVENTS.BOUND);
+    const aloneState = await state();
+    expect(alone).toMatchObject({ status: 0, exitHook: 'reason=<unset> exit_status=0' });
+    await script(EVENTS.RELEASE);
+    await startDaemon();
+
+    // Stopped before the event: the hand-over waits 10 s, the executable's socket 10 s more, then it works alone.
+    const servedBefore = served();
+    daemon.kill('SIGSTOP');
+    const stopped = await script(EVENTS.BOUND);
+    const stoppedState = await state();
+    daemon.kill('SIGCONT');
+    expect(stopped).toMatchObject({ status: 0, exitHook: alone.exitHook });
+    expect(stopped.ms).toBeGreaterThan(10_000);
+    expect(stopped.ms).toBeLessThan(60_000);
+    expect(stoppedState).toEqual(aloneState);
+    // Woken up, it does not apply the event late: nobody waits for its answer.
+    await waitFor('the late hand-over dropped', () => daemonLog().includes('hand-over dropped'), 10_000);
+    expect(served()).toBe(servedBefore);
+    await script(EVENTS.RELEASE);
+
+    // Killed once the hook's reader is waiting: before or after the daemon applied it, the executable finishes the work alone.
+    const killed = await whenHandingOver(() => daemon.kill('SIGKILL'), () => script(EVENTS.BOUND));
+    const killedState = await state();
+    expect(killed).toMatchObject({ status: 0, exitHook: handed.exitHook });
+    expect(killed.ms).toBeLessThan(60_000);
+    expect([aloneState, daemonState]).toContainEqual(killedState);
+    await startDaemon(); // over what the dead one left
+    await script(EVENTS.RELEASE);
+    expect(await state()).toMatchObject({ addresses: [], rules: [] });
+  }, 240_000);
+});
+
+describe('the if-up.d / if-post-down.d hook handed over', () => {
+  it('a static address up and down: the same state as the executable gives, through the hand-over', async () => {
+    const C = '192.168.1.70';
+    const hook = (await bed.host.exec([`${ROOT}/install.sh`, '--print', 'ifupdown-hook', '--prefix', bed.dir])).stdout;
+    expect(hook).toContain(`mhr_handover='${HOOK_DIR}'`);
+    const ifupdown = async (phase: 'post-up' | 'post-down') => {
+      const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${C}/24`, IF_GATEWAY: '192.168.1.1', MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
+      const dir = phase === 'post-up' ? 'if-up.d' : 'if-post-down.d';
+      if (phase === 'post-up') await bed.host.exec(['ip', 'address', 'add', `${C}/24`, 'dev', 'eth0']); // what ifupdown does before post-up
+      const r = await bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false });
+      if (phase === 'post-down') await bed.host.exec(['ip', 'address', 'flush', 'dev', 'eth0']);
+      return { status: r.exitCode, state: await state() };
+    };
+    const install = async (text: string) => {
+      for (const dir of ['if-up.d', 'if-post-down.d']) await bed.host.writeEtc(`network/${dir}/multihomed-routing`, text, 0o755);
+    };
+    await install(hook.replace(`mhr_handover='${HOOK_DIR}'`, "mhr_handover='/nonexistent'"));
+    const before = [await ifupdown('post-up'), await ifupdown('post-down')];
+    const servedBefore = served();
+    await install(hook);
+    const after = [await ifupdown('post-up'), await ifupdown('post-down')];
+    expect(served()).toBe(servedBefore + 2);
+    expect(after).toEqual(before);
+    expect(after[0]!.state.rules.some((r) => r.includes(`"src":"${C}"`))).toBe(true);
+    expect(after[1]!.state).toMatchObject({ addresses: [], rules: [] });
+  }, 120_000);
+});
+
+describe('who may hand over', () => {
+  const reader = () => /sh -c '([^']*)' mhr-handover "\$mhr_handover" /.exec(shim)![1]!;
+  const B = '192.168.1.61';
+  const bound = Object.entries({ reason: 'BOUND', interface: 'eth0', ...lease('new_', B) }).map(([k, v]) => `${k}=${v}`);
+  const nothingOfB = async () => expect((await bed.host.rules(4)).filter((r) => r.src === B)).toEqual([]);
+
+  it('not an unprivileged user: the directory and the FIFO are root\'s', async () => {
+    const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
+    const r = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, ...asNobody, 'sh', '-c', reader(), 'mhr-handover', HOOK_DIR, 'dhclient-hook'], { reject: false, timeoutMs: 20_000 });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+    const w = await bed.host.exec([...asNobody, 'sh', '-c', `echo "dhclient-hook 1" > ${HOOK_DIR}/hook.fifo`], { reject: false });
+    expect(w.stderr).toMatch(/Permission denied/);
+    await nothingOfB();
+  });
+
+  it('not a process that is not the reader under a hook: refused, nothing applied', async () => {
+    const mark = daemonLog().length;
+    // The reader run by root, but by hand: not under timeout, not under dhclient-script.
+    const bare = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', reader(), 'mhr-handover', HOOK_DIR, 'dhclient-hook'], { reject: false, timeoutMs: 20_000 });
+    // Under timeout, but its parent is no dhclient-script.
+    const notScript = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', `x=$(exec timeout 10 sh -c '${reader().replaceAll("'", "'\\''")}' mhr-handover ${HOOK_DIR} dhclient-hook); echo "$x"`], { reject: false, timeoutMs: 20_000 });
+    for (const r of [bare, notScript]) expect(r.stdout).not.toMatch(/done|outcome=/);
+    const log = daemonLog().slice(mark);
+    expect(log).toMatch(/refused a hand-over.*not timeout/);
+    expect(log).toMatch(/refused a hand-over.*is not a dhclient-script/);
+    await nothingOfB();
+  });
+
+  it('not a PID whose process is gone', async () => {
+    const pid = 4_194_000;
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    const mark = daemonLog().length;
+    const r = await bed.host.exec(['sh', '-c', `mkfifo -m 600 ${HOOK_DIR}/reply.${pid} && echo "dhclient-hook ${pid}" > ${HOOK_DIR}/hook.fifo && timeout 10 cat ${HOOK_DIR}/reply.${pid}`], { reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(daemonLog().slice(mark)).toMatch(/refused a hand-over.*the process is gone/);
+  });
+});
