@@ -77,7 +77,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
   const now = options.now ?? unixNow;
 
   const table = new LeaseTable(config);
-  const loaded = loadStore(config.storePath);
+  const loaded = loadStore(config.storePath, Date.now(), config);
   if (loaded.problems.length) {
     log.error(`lease store ${config.storePath} is damaged: ${loaded.problems.join('; ')}`, {
       file: config.storePath,
@@ -100,10 +100,11 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
       log.warn('could not read which tables the kernel uses: leases come from the store alone', { error: (err as Error).message });
       return 0;
     }
-    const { claimed, conflicts } = claimFromKernel(table, found, now());
+    const { claimed, dropped, conflicts } = claimFromKernel(table, found, now());
+    for (const l of dropped) log.warn('store lease dropped: the kernel routes a live address through its table (the kernel is the truth)', { ifname: l.ifname, address: l.address, table: l.table });
     for (const l of claimed) log.info('lease claimed: the kernel routes the address through this table, the store did not have it', { ifname: l.ifname, address: l.address, table: l.table });
-    for (const k of conflicts) log.warn('the kernel routes the address through a table the store gives another address; left to the next event', { ifname: k.ifname, address: k.address, table: k.table });
-    return claimed.length;
+    for (const k of conflicts) log.warn('a stale entry (address gone) uses a table the store gives another address; the store stands', { ifname: k.ifname, address: k.address, table: k.table });
+    return claimed.length + dropped.length;
   }
 
 
@@ -183,6 +184,13 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     },
     async peekTable(k) {
       return table.list().find((l) => l.ifname === k.ifname && l.address === k.address.text)?.table ?? 0;
+    },
+    async giveTable(owner, t) {
+      const got = table.reassign(keyOf(owner), t, now());
+      if (!got) return;
+      for (const l of got.dropped) log.warn('lease dropped: the kernel routes another live address through its table', { ifname: l.ifname, address: l.address, table: l.table, owner: `${owner.ifname} ${owner.address.text}` });
+      log.info('lease claimed: the kernel routes the address through this table', { ifname: owner.ifname, address: owner.address.text, table: t });
+      writer.saveLater(STORE_SOON_MS, (err) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
     },
   };
 

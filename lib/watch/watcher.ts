@@ -146,9 +146,11 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
             break;
           }
           case 'claim': {
-            const got = table.claim({ ifname: action.ifname, address: action.address, addr_family: action.family }, action.table, now());
-            if (got) record({ ifname: action.ifname, address: action.address, found: `${action.why} (${action.table})`, did: 'lease claimed for that table' });
-            else log.warn(`${action.why}: table ${action.table} cannot be claimed (leased to another address); the next event for it moves it`, { iface: action.ifname, address: action.address });
+            // The address is live and complete in that table: the kernel is the truth, a store lease of another key for it goes.
+            const got = table.reassign({ ifname: action.ifname, address: action.address, addr_family: action.family }, action.table, now());
+            const dropped = got?.dropped.map((l) => `${l.ifname} ${l.address}`).join(', ');
+            if (got) record({ ifname: action.ifname, address: action.address, found: `${action.why} (${action.table})`, did: `lease claimed for that table${dropped ? ` (dropped the store's lease of ${dropped})` : ''}` });
+            else log.warn(`${action.why}: table ${action.table} is outside table_range, not leased`, { iface: action.ifname, address: action.address });
             save = save || !!got;
             break;
           }
