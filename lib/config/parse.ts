@@ -110,6 +110,7 @@ export function parseConfig(text: string, file = '(config)'): Config {
     syslog: values.syslog as boolean,
     watchKernel: values.watch_kernel as boolean,
     manageSlaac: values.manage_slaac as boolean,
+    leaseReclaimGrace: values.lease_reclaim_grace as number,
   };
 }
 

@@ -25,6 +25,7 @@ import type { KernelState } from '../state/types.js';
 import { Coalescer } from './coalesce.js';
 import { isRelevant, parseMonitorLine } from './monitor.js';
 import { checkFails, leaseKey, reconcile, type WatchMemory } from './reconcile.js';
+import { reclaimUnused, type Absence } from './reclaim.js';
 import { readRecords } from '../state/records.js';
 import { writeView, type DaemonView, type LeaseView, type RepairView } from './view.js';
 
@@ -83,6 +84,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   const manageSlaac = options.manageSlaac ?? true;
   const started = now();
   let memory: WatchMemory = { held: new Set(), snapshots: new Map() };
+  let absent = new Map<string, Absence>();
   const repairs: RepairView[] = [];
   let monitorRestarts = 0;
   let closed = false;
@@ -134,8 +136,12 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       for (const name of bad) log.warn('ignoring a damaged address record', { file: name });
       const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac });
       memory = result.memory;
+      // Leases nobody uses go after lease_reclaim_grace (reclaim.ts).
+      const reclaim = reclaimUnused({ state, leases: table.list(), absent, actions: result.actions, now: now(), graceS: config.leaseReclaimGrace });
+      absent = reclaim.absent;
+      const actions = [...result.actions, ...reclaim.releases];
       let save = false;
-      for (const action of result.actions) {
+      for (const action of actions) {
         if (closed) break;
         switch (action.kind) {
           case 'renew': {
@@ -156,7 +162,9 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
           case 'release': {
             const l = action.lease;
-            if (table.release({ ifname: l.ifname, address: l.address, addr_family: l.addr_family })) {
+            const key = { ifname: l.ifname, address: l.address, addr_family: l.addr_family };
+            if (table.get(key)?.lease_expires !== l.lease_expires) break; // requested since the pass read it: a hook is using it
+            if (table.release(key)) {
               record({ ifname: l.ifname, address: l.address, found: action.why, did: `lease of table ${l.table} released` });
               save = true;
             }
@@ -186,13 +194,14 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
         }
       }
       clearTimeout(recheckTimer);
-      if (result.recheckInS !== undefined && !closed) {
-        recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);
+      const recheckInS = Math.min(result.recheckInS ?? Infinity, reclaim.recheckInS ?? Infinity);
+      if (recheckInS !== Infinity && !closed) {
+        recheckTimer = setTimeout(() => coalescer.runSoon(), (recheckInS + 1) * 1000);
       }
-      log.debug('watcher pass', { actions: result.actions.length, kinds: [...new Set(result.actions.map((a) => a.kind))].join(',') || undefined });
+      log.debug('watcher pass', { actions: actions.length, kinds: [...new Set(actions.map((a) => a.kind))].join(',') || undefined });
       if (save) await writer.save().catch((err: Error) => log.error(`lease store not writable: ${err.message}`));
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
-      publish(result.actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, result.actions.length > 0);
+      publish(actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, actions.length > 0);
     } catch (err) {
       failed = true;
       log.error(`watcher pass failed: ${(err as Error).message}`);

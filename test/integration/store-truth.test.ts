@@ -71,7 +71,7 @@ describe('store and kernel disagree: the kernel wins, no live address loses its 
 
   beforeAll(async () => {
     bed = await createTestBed({ name: 'storetruth', routers: [] });
-    rh = await setUpRoutingHost(bed, '');
+    rh = await setUpRoutingHost(bed, '', 'lease_reclaim_grace = 2\n');
     socket = bed.host.path('/run/multihomed-routing/allocator/allocator.sock');
     for (const [dev, peer] of [['eth0', 'eth0peer'], ['eth1', 'eth1peer']]) {
       await ip('link', 'add', dev!, 'type', 'veth', 'peer', 'name', peer!);
@@ -134,6 +134,28 @@ describe('store and kernel disagree: the kernel wins, no live address loses its 
     expect((await hook(A)).stderr).toMatch(/routing already in place .*changes=0/);
     expect((await hook(B)).stderr).toMatch(/routing already in place .*changes=0/);
     expect({ rules: await ourRules(bed.host), a: await tableRoutes(bed.host, ta), b: await tableRoutes(bed.host, tb) }).toEqual(before);
+  });
+
+  test('leases nobody uses (requests of hooks that died, whose address never came) are released after lease_reclaim_grace; one requested again is kept while it is', async () => {
+    const list = async () => (JSON.parse(await exchange(socket, '{"version":1,"cmd":"list"}\n')) as { leases: { ifname: string; address: string }[] }).leases;
+    const before = (await list()).map((l) => `${l.ifname} ${l.address}`).sort();
+    const request = (i: number) => exchange(socket, `${JSON.stringify({ version: 1, cmd: 'request', ifname: 'eth0', address: `10.88.0.${i}`, addr_family: 4 })}\n`);
+    for (let i = 1; i <= 50; i++) expect(JSON.parse(await request(i)).table).toBeGreaterThan(0);
+    expect(await list()).toHaveLength(before.length + 50);
+    await ip('addr', 'add', '10.88.1.1/24', 'dev', 'eth0'); // a pass now: the wait starts
+    // 10.88.0.1 is asked for again every 0.5 s (a hook about to add it): kept meanwhile
+    const t0 = Date.now();
+    while (Date.now() - t0 < 4000) {
+      await request(1);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    const mid = (await list()).map((l) => l.address);
+    expect(mid).toContain('10.88.0.1');
+    expect(mid.filter((a) => a.startsWith('10.88.0.'))).toEqual(['10.88.0.1']);
+    await ip('addr', 'del', '10.88.1.1/24', 'dev', 'eth0');
+    await waitFor('the lease count back to what it was', async () => (await list()).length === before.length, 10_000, 200);
+    expect((await list()).map((l) => `${l.ifname} ${l.address}`).sort()).toEqual(before);
+    expect(fs.readFileSync(rh.daemon!.logFile, 'utf8')).toMatch(/repaired: address 10\.88\.0\.7 has not been on eth0 for \d+ s \(lease_reclaim_grace 2 s\): lease of table \d+ released/);
   });
 
   test('a lease the allocator hands out while the kernel routes another live address through it is not used: the table goes to its owner', async () => {
