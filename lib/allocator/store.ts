@@ -121,6 +121,15 @@ function moveAside(path: string, nowMs: number): { movedTo?: string } {
   }
 }
 
+/** Why the store cannot be written (a read-only or full file system), since when. */
+export interface StoreProblem {
+  /** The error's code (EROFS, ENOSPC, EACCES …) or its message. */
+  code: string;
+  error: string;
+  /** Unix seconds. */
+  since: number;
+}
+
 /**
  * Coalesced, durable saves. `save()` resolves once a write that began after
  * the call has reached the disk, so a caller may acknowledge what it changed
@@ -134,11 +143,41 @@ export class StoreWriter {
   /** Completed writes (for tests and the benchmark). */
   writes = 0;
 
+  private current: StoreProblem | undefined;
+
+  /**
+   * `onProblem` hears when writing starts failing, fails differently, or
+   * works again: once per change, not once per save (a read-only store
+   * would otherwise log twice a second).
+   */
   constructor(
     private readonly path: string,
     private readonly snapshot: () => readonly WireLease[],
+    private readonly onProblem?: (problem: StoreProblem | undefined) => void,
   ) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      this.note(err as Error); // the daemon runs on: the first save reports it again
+    }
+  }
+
+  /** Why the last write failed; undefined once one succeeded. */
+  get problem(): StoreProblem | undefined {
+    return this.current;
+  }
+
+  private note(err: Error | undefined): void {
+    if (!err) {
+      if (!this.current) return;
+      this.current = undefined;
+      this.onProblem?.(undefined);
+      return;
+    }
+    const code = (err as NodeJS.ErrnoException).code ?? err.message;
+    if (this.current?.code === code) return;
+    this.current = { code, error: err.message, since: Math.floor(Date.now() / 1000) };
+    this.onProblem?.(this.current);
   }
 
   private later: NodeJS.Timeout | undefined;
@@ -201,8 +240,10 @@ export class StoreWriter {
         try {
           writeFileAtomic(this.path, renderStore(this.snapshot()), 0o600);
           this.writes++;
+          this.note(undefined);
           resolve();
         } catch (err) {
+          this.note(err as Error);
           reject(err as Error);
         }
       }),

@@ -33,6 +33,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'dnsmasq-pid-file': 'a dnsmasq reads our servers-file, but dnsmasq_pid_file does not name it (it is never told to reload)',
   'dnsmasq-not-running': 'dnsmasq_mode is on but no dnsmasq runs',
   'daemon-down': 'the daemon (table allocator) does not answer on its socket',
+  'store-unwritable': 'the lease store cannot be written (read-only or full file system): leases live in the daemon\'s memory only',
   'hook-missing': 'a hook is not installed where ifupdown, dhclient or udev look for it',
   'hook-broken': 'a hook is installed but points at an executable that does not exist',
   'nm-dispatcher-missing': "NetworkManager is present but Debian's dispatcher script 01-ifupdown is not",

@@ -4,11 +4,12 @@
 // managers' state. The only part of doctor that touches the system.
 
 import { accessSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { listLeases } from '../allocator/client.js';
 import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import { readState } from '../state/read.js';
+import { readView } from '../watch/view.js';
 import { candidateAddresses } from './candidates.js';
 import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from './parse.js';
 import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snapshot.js';
@@ -116,6 +117,26 @@ function readNetplan(): HostSnapshot['netplan'] {
   return out;
 }
 
+/** Whether the lease store can be written: the daemon's word first (a full disk shows only on writing), else the directory's permission. */
+function readStoreProblem(config: Config): HostSnapshot['storeProblem'] {
+  try {
+    const view = readView(config.runDir);
+    const alive = view !== undefined && attempt(() => process.kill(view.pid, 0)) !== undefined;
+    if (view?.store && alive) return { path: view.store.path, error: view.store.error, seenBy: 'daemon' };
+  } catch {
+    // no view to trust: probe below
+  }
+  let dir = dirname(config.storePath);
+  while (!exists(dir) && dirname(dir) !== dir) dir = dirname(dir); // the daemon makes what is missing
+  try {
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { path: config.storePath, error: `${e.code ?? e.message}: ${dir} cannot be written`, seenBy: 'doctor' };
+  }
+}
+
 /** Reads everything doctor judges. */
 export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> {
   const { config } = options;
@@ -142,6 +163,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
       kernel.links.map((l) => [l.ifname, readText(`/proc/sys/net/ipv4/conf/${l.ifname}/rp_filter`)?.trim() ?? '']),
     ),
   };
+  const storeProblem = readStoreProblem(config);
   const nmPresent = ['/usr/sbin/NetworkManager', '/usr/lib/systemd/system/NetworkManager.service', '/lib/systemd/system/NetworkManager.service', '/etc/NetworkManager/NetworkManager.conf'].some(exists);
   return {
     kernel,
@@ -157,6 +179,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
     },
     hooks: Object.fromEntries(Object.entries(HOOK_PATHS).map(([name, path]) => [name, readHook(path)])) as HostSnapshot['hooks'],
     networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
+    ...(storeProblem ? { storeProblem } : {}),
     netplan: readNetplan(),
   };
 }

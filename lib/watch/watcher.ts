@@ -110,7 +110,8 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       const key = leaseKey(l.addr_family, l.ifname, l.address);
       return { ifname: l.ifname, address: l.address, family: l.addr_family, table: l.table, expires: l.lease_expires, held: present.has(key), ...(present.get(key) ? { slaac: true } : {}) };
     });
-    const body = { leases, repairs, monitorRestarts };
+    const problem = writer.problem;
+    const body = { leases, repairs, monitorRestarts, ...(problem ? { store: { path: config.storePath, ...problem } } : {}) };
     const text = JSON.stringify(body);
     const t = now();
     lastState = state;
@@ -199,7 +200,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
         recheckTimer = setTimeout(() => coalescer.runSoon(), (recheckInS + 1) * 1000);
       }
       log.debug('watcher pass', { actions: actions.length, kinds: [...new Set(actions.map((a) => a.kind))].join(',') || undefined });
-      if (save) await writer.save().catch((err: Error) => log.error(`lease store not writable: ${err.message}`));
+      if (save) await writer.save().catch(() => {}); // a store that cannot be written is reported by the allocator's writer, once
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
       publish(actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, actions.length > 0);
     } catch (err) {

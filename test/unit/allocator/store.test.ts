@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tmp from 'tmp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,6 +82,24 @@ describe('lease store', () => {
     await Promise.all(saves);
     expect(loadStore(path).leases).toHaveLength(200);
     expect(w.writes).toBeLessThanOrEqual(3);
+  });
+
+  it('tells onProblem once when writing starts failing, not once per save, and once when it works again', async () => {
+    const heard: (string | undefined)[] = [];
+    const w = new StoreWriter(path, () => leases, (p) => heard.push(p?.code));
+    const sub = join(dir.name, 'sub');
+    rmSync(sub, { recursive: true });
+    writeFileSync(sub, ''); // the store's directory is now a file
+    for (let i = 0; i < 5; i++) await w.save().catch(() => {});
+    expect(heard).toHaveLength(1);
+    const code = heard[0]!;
+    expect(w.problem).toMatchObject({ code, error: expect.stringContaining(code) });
+    rmSync(sub);
+    mkdirSync(sub);
+    await w.save();
+    await w.save();
+    expect(heard).toEqual([code, undefined]);
+    expect(w.problem).toBeUndefined();
   });
 
   it('reports a write failure to every waiter, and writes again once it can', async () => {
