@@ -6,34 +6,16 @@
 // kernel routes another live address through its table.
 
 import fs from 'node:fs';
-import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { encodeJob } from '../../lib/dispatch/wire.js';
 import { parseInterfaceAddress } from '../../lib/net/address.js';
 import type { RoutingEvent } from '../../lib/plan/event.js';
 import { createTestBed, waitFor, type TestBed } from '../helpers/testbed.js';
-import { cli, CONFIG, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
+import { cli, CONFIG, exchange, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const A = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '192.0.2.10/24', IF_GATEWAY: '192.0.2.1' };
 const B = { ...A, IFACE: 'eth1', IF_ADDRESS: '203.0.113.5/24', IF_GATEWAY: '203.0.113.1' };
 const STORE = '/run/multihomed-routing/leases.json';
-
-function exchange(socket: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(socket);
-    let got = '';
-    c.on('connect', () => c.write(line));
-    c.on('data', (b) => {
-      got += b.toString();
-      if (got.includes('\n')) {
-        c.destroy();
-        resolve(got.trim());
-      }
-    });
-    c.on('close', () => resolve(got.trim()));
-    c.on('error', reject);
-  });
-}
 
 describe('store and kernel disagree: the kernel wins, no live address loses its routing', () => {
   let bed: TestBed;
