@@ -72,7 +72,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'dnsmasq_mode', kind: 'bool', default: 'yes', doc: 'DNS servers go to dnsmasq per interface; dhclient-script does not rewrite resolv.conf.' },
   { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
   { key: 'watch_kernel', kind: 'bool', default: 'yes', doc: 'The daemon follows kernel address, link and route events: removes our rules and releases the lease of an address or interface that vanished without a hook, renews leases of present addresses, re-applies tables a link down/up flushed.' },
-  { key: 'lease_reclaim_grace', kind: 'int', default: '120', doc: 'Seconds the watcher keeps a table lease whose address is not on its interface (an event that failed, a store from before a crash) before it releases it; a request for the lease starts the wait again, so a hook about to add its address keeps it.' },
+  { key: 'lease_reclaim_grace', kind: 'int', default: '120', doc: 'Seconds (at least 1) the watcher keeps a table lease whose address is not on its interface (an event that failed, a store from before a crash) before it releases it; a request for the lease starts the wait again, so a hook about to add its address keeps it.' },
   { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1); not where standard error is already the journal (JOURNAL_STREAM).' },
 ];
