@@ -5,7 +5,7 @@
 #                [--no-start] [--no-deps] [--dry-run]
 #   ./install.sh --uninstall [--purge] [same location options] [--dry-run]
 #   ./install.sh --print NAME [same location options]   (dhclient-hook, dnsmasq-conf,
-#                ifupdown-hook, udev-rule, unit, config)
+#                ifupdown-hook, udev-rule, unit, socket-unit, config)
 #
 # Without --binary it builds the executable first (`npm ci` from
 # package-lock.json when node_modules is missing, then `npm run build`: needs
@@ -22,6 +22,10 @@
 # What it installs (paths without DESTDIR):
 #   $PREFIX/sbin/multihomed-routing                         the executable (0755)
 #   $UNITDIR/multihomed-routing.service                      systemd unit (0644)
+#   $UNITDIR/multihomed-routing.socket                       its socket (0644): systemd
+#       listens on socket_path (of the installed config, else the default)
+#       before networking.service and NetworkManager.service start, so early
+#       hooks queue on it instead of racing the daemon's start
 #   $PREFIX/share/man/man8/multihomed-routing.8              manual page (0644)
 #   $SYSCONFDIR/multihomed-routing/multihomed-routing.conf   the config file with its
 #       documented defaults (`multihomed-routing config defaults`), written only
@@ -140,6 +144,7 @@ add_file() { FILES+=("$1|$2|$3"); }
 declare_files() {
   add_file 0755 "$INSTALLED_BINARY" "copy:$BINARY"
   add_file 0644 "$UNITDIR/$NAME.service" gen_unit
+  add_file 0644 "$UNITDIR/$NAME.socket" gen_socket_unit
   add_file 0755 "$SYSCONFDIR/network/if-up.d/$NAME" gen_ifupdown_hook
   add_file 0755 "$SYSCONFDIR/network/if-post-down.d/$NAME" gen_ifupdown_hook
   add_file 0644 "$MANDIR/man8/$NAME.8" gen_man
@@ -221,14 +226,19 @@ handover_dir() {
   printf '%s\n' "$dir"
 }
 
+# The daemon, socket-activated (lib/daemon/activation.ts): early in boot,
+# without waiting for basic.target, since the network managers it serves
+# run that early too (networking.service has DefaultDependencies=no).
 gen_unit() {
   cat <<EOF
 [Unit]
 Description=multihomed-routing: per-uplink policy routing (table allocator and address watcher)
 Documentation=man:$NAME(8)
-After=network-pre.target
-Before=network.target
-Wants=network-pre.target
+DefaultDependencies=no
+Requires=$NAME.socket
+After=$NAME.socket local-fs.target
+Before=network.target networking.service NetworkManager.service shutdown.target
+Conflicts=shutdown.target
 
 [Service]
 Type=simple
@@ -240,6 +250,35 @@ RestartSec=2
 
 [Install]
 WantedBy=multi-user.target
+Also=$NAME.socket
+EOF
+}
+
+# The daemon's socket: systemd listens before the network managers start.
+# The socket's directory is made 0700 (the daemon checks it, lib/daemon/socket.ts);
+# its parent (run_dir by default) is made first, 0755: dnsmasq reads the
+# servers-file there.
+gen_socket_unit() {
+  local sock
+  sock=$(config_value socket_path)
+  cat <<EOF
+[Unit]
+Description=multihomed-routing: the daemon's socket (hooks queue on it while the daemon starts)
+Documentation=man:$NAME(8)
+DefaultDependencies=no
+After=local-fs.target
+Before=sockets.target networking.service NetworkManager.service shutdown.target
+Conflicts=shutdown.target
+
+[Socket]
+ExecStartPre=/bin/mkdir -p $(dirname "$(dirname "$sock")")
+ListenStream=$sock
+SocketMode=0600
+DirectoryMode=0700
+RemoveOnStop=yes
+
+[Install]
+WantedBy=sockets.target
 EOF
 }
 
@@ -321,9 +360,12 @@ start_service() {
   fi
   if have_systemd; then
     run systemctl daemon-reload
-    run systemctl enable "$NAME.service"
-    run systemctl restart "$NAME.service"
-    say "systemd: enabled and (re)started $NAME.service"
+    run systemctl enable "$NAME.socket" "$NAME.service"
+    # The socket cannot restart under a running service: the service goes first.
+    run systemctl stop "$NAME.service"
+    run systemctl restart "$NAME.socket"
+    run systemctl start "$NAME.service"
+    say "systemd: enabled and (re)started $NAME.socket and $NAME.service"
   else
     stop_direct_daemon
     if [ "$DRY_RUN" = 1 ]; then
@@ -342,6 +384,10 @@ stop_service() {
   if have_systemd && systemctl cat "$NAME.service" >/dev/null 2>&1; then
     run systemctl disable --now "$NAME.service" || true
     say "systemd: stopped and disabled $NAME.service"
+  fi
+  if have_systemd && systemctl cat "$NAME.socket" >/dev/null 2>&1; then
+    run systemctl disable --now "$NAME.socket" || true
+    say "systemd: stopped and disabled $NAME.socket"
   fi
   stop_direct_daemon
 }
@@ -556,8 +602,9 @@ do_print() {
     ifupdown-hook) gen_ifupdown_hook ;;
     udev-rule) gen_udev_rule ;;
     unit) gen_unit ;;
+    socket-unit) gen_socket_unit ;;
     config) defaults_of "$BINARY" ;;
-    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, udev-rule, unit, config)" ;;
+    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, udev-rule, unit, socket-unit, config)" ;;
   esac
 }
 

@@ -9,7 +9,10 @@
 // was written (writes are shared by everyone waiting, see StoreWriter),
 // except for two kinds of callers that say so: a renewal only moves an
 // expiry (written within RENEWAL_SAVE_DELAY_MS) and a `writeSoon` caller's
-// change is in the kernel meanwhile (written within STORE_SOON_MS).
+// change is in the kernel meanwhile (written within STORE_SOON_MS). A store
+// that cannot be written (read-only, full) is logged once when found, shown
+// by `status` and `doctor`, and leases are served from memory meanwhile: at
+// the next start the kernel's tables are claimed back (kernel-claims.ts).
 
 import type { TableAllocator } from '../apply/allocator.js';
 import type { Config } from '../config/schema.js';
@@ -60,6 +63,8 @@ export interface AllocatorService extends Service {
 }
 
 const unixNow = () => Math.floor(Date.now() / 1000);
+/** Save failures are logged by the StoreWriter's onProblem, once per change. */
+const reported = () => {};
 
 /** Longest a renewal's new expiry stays in memory only (far below any sane lease_time). */
 export const RENEWAL_SAVE_DELAY_MS = 5000;
@@ -77,7 +82,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
   const now = options.now ?? unixNow;
 
   const table = new LeaseTable(config);
-  const loaded = loadStore(config.storePath);
+  const loaded = loadStore(config.storePath, Date.now(), config);
   if (loaded.problems.length) {
     log.error(`lease store ${config.storePath} is damaged: ${loaded.problems.join('; ')}`, {
       file: config.storePath,
@@ -86,9 +91,14 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     });
   }
   for (const problem of table.load(loaded.leases)) log.warn(`lease store ${config.storePath}: ${problem}`);
-  const writer = new StoreWriter(config.storePath, () => table.list());
+  // A store that cannot be written (read-only, full) is said once when it starts failing and once when it works again.
+  const writer = new StoreWriter(config.storePath, () => table.list(), (problem) => {
+    if (problem) log.error(`lease store ${config.storePath} cannot be written (${problem.error}): leases are kept in memory only until it can; after a restart the kernel's tables are claimed back, other leases are lost`, { code: problem.code });
+    else log.info('lease store writable again', { file: config.storePath });
+  });
   const claimed = options.kernelLeases ? await claimKernelLeases(options.kernelLeases) : 0;
-  if (loaded.problems.length || claimed) await writer.save(); // replace the damaged file, record the claims, now
+  // Written now: a damaged file replaced, the claims recorded, and a store that cannot be written found at start.
+  await writer.save().catch(reported);
   log.info('leases loaded', { file: config.storePath, leases: table.size, ...(options.kernelLeases ? { claimed_from_kernel: claimed } : {}) });
 
   /** Claims the tables the kernel uses that the store lacks; returns how many. A failed read is logged, not fatal. */
@@ -100,10 +110,11 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
       log.warn('could not read which tables the kernel uses: leases come from the store alone', { error: (err as Error).message });
       return 0;
     }
-    const { claimed, conflicts } = claimFromKernel(table, found, now());
+    const { claimed, dropped, conflicts } = claimFromKernel(table, found, now());
+    for (const l of dropped) log.warn('store lease dropped: the kernel routes a live address through its table (the kernel is the truth)', { ifname: l.ifname, address: l.address, table: l.table });
     for (const l of claimed) log.info('lease claimed: the kernel routes the address through this table, the store did not have it', { ifname: l.ifname, address: l.address, table: l.table });
-    for (const k of conflicts) log.warn('the kernel routes the address through a table the store gives another address; left to the next event', { ifname: k.ifname, address: k.address, table: k.table });
-    return claimed.length;
+    for (const k of conflicts) log.warn('a stale entry (address gone) uses a table the store gives another address; the store stands', { ifname: k.ifname, address: k.address, table: k.table });
+    return claimed.length + dropped.length;
   }
 
 
@@ -142,21 +153,16 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
         // A renewal only moves lease_expires (and the tag): answered at once,
         // written with the next save or within RENEWAL_SAVE_DELAY_MS. A crash
         // in between loses at most that much of the extension.
-        writer.saveLater(RENEWAL_SAVE_DELAY_MS, (err) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+        writer.saveLater(RENEWAL_SAVE_DELAY_MS, reported);
         return answer;
       }
     }
     if (serveOptions.writeSoon) {
-      writer.saveLater(STORE_SOON_MS, (err) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+      writer.saveLater(STORE_SOON_MS, reported);
       return answer;
     }
-    try {
-      await writer.save();
-    } catch (err) {
-      const message = `lease store ${config.storePath} not writable: ${(err as Error).message}`;
-      log.error(message);
-      return reply({ ...key, table: 0, error: message });
-    }
+    // A store that cannot be written is reported by the writer (once); the lease is served from memory, as a dispatched event's is.
+    await writer.save().catch(reported);
     return answer;
   }
 
@@ -184,6 +190,13 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     async peekTable(k) {
       return table.list().find((l) => l.ifname === k.ifname && l.address === k.address.text)?.table ?? 0;
     },
+    async giveTable(owner, t) {
+      const got = table.reassign(keyOf(owner), t, now());
+      if (!got) return;
+      for (const l of got.dropped) log.warn('lease dropped: the kernel routes another live address through its table', { ifname: l.ifname, address: l.address, table: l.table, owner: `${owner.ifname} ${owner.address.text}` });
+      log.info('lease claimed: the kernel routes the address through this table', { ifname: owner.ifname, address: owner.address.text, table: t });
+      writer.saveLater(STORE_SOON_MS, reported);
+    },
   };
 
   const expiryMs = options.expiryIntervalMs ?? Math.min(60_000, Math.max(1000, (config.leaseTime * 1000) / 4));
@@ -191,7 +204,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     const expired = table.expire(now());
     if (!expired.length) return;
     logExpired(expired);
-    writer.save().catch((err: Error) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+    writer.save().catch(reported);
   }, expiryMs);
 
   return {
@@ -204,7 +217,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
     async close() {
       clearInterval(sweeper);
       await writer.idle();
-      await writer.save().catch((err: Error) => log.error(`lease store ${config.storePath} not writable: ${err.message}`));
+      await writer.save().catch(reported);
       log.info('allocator stopped', { leases: table.size });
     },
   };

@@ -187,6 +187,34 @@ export class LeaseTable {
     return { ...lease };
   }
 
+  /**
+   * Gives `key` exactly `table` because the kernel routes the live address
+   * through it (the kernel is the truth, kernel-claims.ts): whoever the
+   * store says holds that table, and any other table of `key`, lose their
+   * lease. Returns the new lease and the leases dropped; undefined when the
+   * table is outside the range (never handed out, so never claimed).
+   */
+  reassign(key: LeaseKeyText, table: number, now: number): { lease: WireLease; dropped: WireLease[] } | undefined {
+    if (table < this.rules.tableMin || table > this.rules.tableMax) return undefined;
+    const dropped: WireLease[] = [];
+    for (const [k, lease] of this.leases) {
+      const holdsTable = lease.addr_family === key.addr_family && lease.table === table;
+      if (holdsTable && k === keyOf(key)) {
+        this.request(key, now); // already its: renewed
+        return { lease: { ...lease }, dropped: [] };
+      }
+      if (holdsTable || k === keyOf(key)) dropped.push(lease);
+    }
+    for (const lease of dropped) this.release(lease);
+    return { lease: this.claim(key, table, now)!, dropped };
+  }
+
+  /** The lease of `key`, if any (a copy). */
+  get(key: LeaseKeyText): WireLease | undefined {
+    const lease = this.leases.get(keyOf(key));
+    return lease && { ...lease };
+  }
+
   /** Ends the lease of `key`; returns it, or undefined when there was none. */
   release(key: LeaseKeyText): WireLease | undefined {
     const k = keyOf(key);

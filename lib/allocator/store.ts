@@ -43,23 +43,45 @@ function salvage(text: string): WireLease[] {
   return found;
 }
 
+/** The kernel's own tables (default, main, local): never a lease, whatever a file says. */
+const RESERVED_TABLES = new Set([253, 254, 255]);
+
+export interface TableRange {
+  tableMin: number;
+  tableMax: number;
+}
+
+/**
+ * Drops leases no allocator could have granted: a reserved table always; a
+ * table outside `range` when the lines were salvaged from a damaged file
+ * (a sound file written under another range keeps them: they are never
+ * handed out again, lib/allocator/leases.ts).
+ */
+function refuse(leases: WireLease[], problems: string[], salvaged: boolean, range?: TableRange): WireLease[] {
+  return leases.filter((l) => {
+    const outside = salvaged && range && (l.table < range.tableMin || l.table > range.tableMax);
+    if (!RESERVED_TABLES.has(l.table) && !outside) return true;
+    problems.push(`lease for ${l.ifname} ${l.address} dropped: table ${l.table} is ${outside && !RESERVED_TABLES.has(l.table) ? `outside table_range ${range!.tableMin}-${range!.tableMax}` : 'one of the kernel\'s own (253-255)'}`);
+    return false;
+  });
+}
+
 /** Parses store text; pure. `problems` is empty for a sound file. */
-export function parseStore(text: string): { leases: WireLease[]; problems: string[] } {
+export function parseStore(text: string, range?: TableRange): { leases: WireLease[]; problems: string[] } {
   if (text.trim() === '') return { leases: [], problems: ['the file is empty (truncated?)'] };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    const leases = salvage(text);
-    return { leases, problems: [`not valid JSON (${(err as Error).message}); recovered ${leases.length} lease(s) line by line`] };
+    const found = salvage(text);
+    const problems = [`not valid JSON (${(err as Error).message}); recovered ${found.length} lease(s) line by line`];
+    return { leases: refuse(found, problems, true, range), problems };
   }
   const d = doc as { version?: unknown; leases?: unknown };
   if (typeof doc !== 'object' || doc === null || d.version !== STORE_VERSION || !Array.isArray(d.leases)) {
-    const leases = salvage(text);
-    return {
-      leases,
-      problems: [`expected {"version":${STORE_VERSION},"leases":[...]}; recovered ${leases.length} lease(s) line by line`],
-    };
+    const found = salvage(text);
+    const problems = [`expected {"version":${STORE_VERSION},"leases":[...]}; recovered ${found.length} lease(s) line by line`];
+    return { leases: refuse(found, problems, true, range), problems };
   }
   const leases: WireLease[] = [];
   const problems: string[] = [];
@@ -68,14 +90,14 @@ export function parseStore(text: string): { leases: WireLease[]; problems: strin
     if (lease) leases.push(lease);
     else problems.push(`lease #${i + 1} is malformed and was dropped: ${JSON.stringify(item).slice(0, 200)}`);
   });
-  return { leases, problems };
+  return { leases: refuse(leases, problems, problems.length > 0, range), problems };
 }
 
 /**
  * Reads the store. A missing file is an empty store; a damaged or unreadable
  * one is moved aside and whatever could be salvaged is returned.
  */
-export function loadStore(path: string, nowMs: number = Date.now()): LoadedStore {
+export function loadStore(path: string, nowMs: number = Date.now(), range?: TableRange): LoadedStore {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -84,7 +106,7 @@ export function loadStore(path: string, nowMs: number = Date.now()): LoadedStore
     if (e.code === 'ENOENT') return { leases: [], problems: [] };
     return { leases: [], problems: [`cannot read it (${e.code ?? e.message})`], ...moveAside(path, nowMs) };
   }
-  const { leases, problems } = parseStore(text);
+  const { leases, problems } = parseStore(text, range);
   if (!problems.length) return { leases, problems };
   return { leases, problems, ...moveAside(path, nowMs) };
 }
@@ -97,6 +119,15 @@ function moveAside(path: string, nowMs: number): { movedTo?: string } {
   } catch {
     return {};
   }
+}
+
+/** Why the store cannot be written (a read-only or full file system), since when. */
+export interface StoreProblem {
+  /** The error's code (EROFS, ENOSPC, EACCES …) or its message. */
+  code: string;
+  error: string;
+  /** Unix seconds. */
+  since: number;
 }
 
 /**
@@ -112,11 +143,41 @@ export class StoreWriter {
   /** Completed writes (for tests and the benchmark). */
   writes = 0;
 
+  private current: StoreProblem | undefined;
+
+  /**
+   * `onProblem` hears when writing starts failing, fails differently, or
+   * works again: once per change, not once per save (a read-only store
+   * would otherwise log twice a second).
+   */
   constructor(
     private readonly path: string,
     private readonly snapshot: () => readonly WireLease[],
+    private readonly onProblem?: (problem: StoreProblem | undefined) => void,
   ) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      this.note(err as Error); // the daemon runs on: the first save reports it again
+    }
+  }
+
+  /** Why the last write failed; undefined once one succeeded. */
+  get problem(): StoreProblem | undefined {
+    return this.current;
+  }
+
+  private note(err: Error | undefined): void {
+    if (!err) {
+      if (!this.current) return;
+      this.current = undefined;
+      this.onProblem?.(undefined);
+      return;
+    }
+    const code = (err as NodeJS.ErrnoException).code ?? err.message;
+    if (this.current?.code === code) return;
+    this.current = { code, error: err.message, since: Math.floor(Date.now() / 1000) };
+    this.onProblem?.(this.current);
   }
 
   private later: NodeJS.Timeout | undefined;
@@ -179,8 +240,10 @@ export class StoreWriter {
         try {
           writeFileAtomic(this.path, renderStore(this.snapshot()), 0o600);
           this.writes++;
+          this.note(undefined);
           resolve();
         } catch (err) {
+          this.note(err as Error);
           reject(err as Error);
         }
       }),

@@ -3,7 +3,9 @@
 
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/log.js';
-import type { IpAddress } from '../net/address.js';
+import { parseIp, type IpAddress } from '../net/address.js';
+import type { KernelState } from '../state/types.js';
+import { tableTakenBy } from '../allocator/kernel-claims.js';
 import { listLeases, releaseTable, requestTable } from '../allocator/client.js';
 
 export interface TableAllocator {
@@ -13,6 +15,46 @@ export interface TableAllocator {
   releaseTable(key: { ifname: string; address: IpAddress }): Promise<boolean>;
   /** The table already leased for the key, without changing anything (dry runs); 0 when none. */
   peekTable?(key: { ifname: string; address: IpAddress }): Promise<number>;
+  /**
+   * The kernel routes the live `owner` through `table`: the lease becomes
+   * its own, whoever held it (the daemon's in-process allocator only).
+   */
+  giveTable?(owner: { ifname: string; address: IpAddress }, table: number): Promise<void>;
+}
+
+/** How many tables in a row an event may find in use by another address before it settles for main. */
+const TAKEN_RETRIES = 3;
+
+/**
+ * The kernel is the truth: a table the allocator answered with while the
+ * kernel routes another live (interface, address) through it (a store that
+ * lost a write to kill -9, or was salvaged) is never used, since planning the
+ * event into it would delete that address's rules and routes. The lease goes
+ * to the kernel's owner and the event asks again; an allocator that cannot
+ * move leases (the socket client) gets ours back and the event works without
+ * a lease (the daemon's watcher claims the table for its owner).
+ */
+export async function leaseNotTaken(
+  allocator: TableAllocator,
+  state: KernelState,
+  config: Config,
+  key: { ifname: string; address: IpAddress },
+  leased: number,
+  log: Logger,
+): Promise<number> {
+  const self = { ifname: key.ifname, address: key.address.text };
+  for (let attempt = 0; leased > 0; attempt++) {
+    const owner = tableTakenBy(state, config, key.address.family, leased, self);
+    if (!owner) return leased;
+    log.warn('the leased table is the kernel\'s for another live address (the kernel is the truth): not used', { iface: key.ifname, address: self.address, table: leased, owner: `${owner.ifname} ${owner.address}` });
+    if (!allocator.giveTable || attempt >= TAKEN_RETRIES) {
+      await allocator.releaseTable(key).catch(() => false);
+      return 0;
+    }
+    await allocator.giveTable({ ifname: owner.ifname, address: parseIp(owner.address) }, leased);
+    leased = await allocator.requestTable(key);
+  }
+  return leased;
 }
 
 /**

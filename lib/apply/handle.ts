@@ -16,7 +16,8 @@ import { describeChange } from '../plan/render.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
 import { trace, traceSpan } from '../trace/trace.js';
-import { socketAllocator, type TableAllocator } from './allocator.js';
+import { leaseNotTaken, socketAllocator, type TableAllocator } from './allocator.js';
+import { tableTakenBy } from '../allocator/kernel-claims.js';
 import { applyChanges, undoChanges, type ApplyOptions } from './apply.js';
 import { takeLock } from './lock.js';
 import { removeRecord, writeRecord } from '../state/records.js';
@@ -162,6 +163,10 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
       release = await lock();
       seen = await read();
     } else leased = quick;
+    if (event.kind === 'address-up' && leased > 0) {
+      const key = { ifname: iface, address: event.address.address };
+      leased = dryRun ? (tableTakenBy(seen, config, key.address.family, leased, { ifname: iface, address: key.address.text }) ? 0 : leased) : await leaseNotTaken(allocator, seen, config, key, leased, log);
+    }
   } catch (err) {
     await release?.();
     await returnUnused();

@@ -55,7 +55,8 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
       if (!value.startsWith('/') || value.includes('\0')) fail('an absolute path');
       return value;
     case 'int':
-      return checkInt(spec, value, fail, spec.key === 'protocol' ? 1 : 0, spec.key === 'protocol' ? 255 : undefined);
+      // lease_reclaim_grace 0 would release a lease between a hook's request and its address being added.
+      return checkInt(spec, value, fail, spec.key === 'protocol' || spec.key === 'lease_reclaim_grace' ? 1 : 0, spec.key === 'protocol' ? 255 : undefined);
     case 'bool':
       if (TRUE.has(value.toLowerCase())) return true;
       if (FALSE.has(value.toLowerCase())) return false;
@@ -135,6 +136,7 @@ export function parseConfig(text: string, file = '(config)'): Config {
     manageSlaac: values.manage_slaac as boolean,
     adoptAddresses: values.adopt_addresses as boolean,
     adoptGraceMs: values.adopt_grace_ms as number,
+    leaseReclaimGrace: values.lease_reclaim_grace as number,
   };
 }
 

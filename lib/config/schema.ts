@@ -54,6 +54,8 @@ export interface Config {
   adoptAddresses: boolean;
   /** Milliseconds an address waits for a hook before it is adopted. */
   adoptGraceMs: number;
+  /** Seconds a lease whose address is not on its interface is kept before the watcher releases it. */
+  leaseReclaimGrace: number;
 }
 
 type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool' | 'pins' | 'mask';
@@ -88,6 +90,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'dnsmasq_mode', kind: 'auto-bool', default: 'auto', doc: 'Per-uplink DNS: each interface\'s DNS servers go to dnsmasq\'s servers-file (`server=NS@IFACE`) and dhclient-script does not rewrite resolv.conf. auto: only while the dnsmasq of dnsmasq_pid_file reads dnsmasq_servers_file, else resolv.conf is written as without this tool; yes: always; no: never.' },
   { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
   { key: 'watch_kernel', kind: 'bool', default: 'yes', doc: 'The daemon follows kernel address, link and route events: removes our rules and releases the lease of an address or interface that vanished without a hook, renews leases of present addresses, re-applies tables a link down/up flushed.' },
+  { key: 'lease_reclaim_grace', kind: 'int', default: '120', doc: 'Seconds (at least 1) the watcher keeps a table lease whose address is not on its interface (an event that failed, a store from before a crash) before it releases it; a request for the lease starts the wait again, so a hook about to add its address keeps it.' },
   { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
   { key: 'adopt_addresses', kind: 'bool', default: 'yes', doc: 'The watcher adopts addresses no hook reported (NetworkManager\'s dhcp4-change, systemd-networkd, `ip addr add` by hand, links already up when the daemon starts): a global address on an up, non-ignored interface with carrier gets a table, with the default routes the kernel has for that interface in main as its gateways; main is left as it is.' },
   { key: 'adopt_grace_ms', kind: 'int', default: '2000', doc: 'Milliseconds a new address waits for a hook before the watcher adopts it (addresses present when the daemon starts are taken over at once).' },

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
 import { fileKeys, liveConfig, type LiveConfig } from '../config/live.js';
 import type { Config } from '../config/schema.js';
@@ -7,7 +7,9 @@ import type { Service } from './service.js';
 import type { HookKind } from '../proc/hook-process.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
-// (systemd runs it as a simple service) until SIGTERM or SIGINT, then closes
+// (systemd runs it as a simple service, socket-activated: it serves the
+// socket systemd passes, lib/daemon/activation.ts, and makes its own when
+// started without one) until SIGTERM or SIGINT, then closes
 // each one cleanly (the allocator flushes its store). Services: the table
 // allocator (before the socket listens, it claims the tables the kernel uses
 // that its store lacks), the event service (hooks' jobs, lib/dispatch), the
@@ -24,7 +26,7 @@ export type HandoverHooks = Partial<Record<HookKind, HandoverHook>>;
 /** Starts every service of the daemon, in order. */
 async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutMs: number | undefined, hooks: HandoverHooks): Promise<Service[]> {
   const config = live.current();
-  const { claimSocketPath, serveSocket } = await import('./socket.js');
+  const { claimSocketPath, prepareSocketDir, serveSocket } = await import('./socket.js');
   const { startAllocator } = await import('../allocator/allocator.js');
   const { startEventService } = await import('../dispatch/service.js');
   const started: Service[] = [];
@@ -33,9 +35,17 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
     started.push(s);
     return s;
   };
+  // Started by multihomed-routing.socket: systemd listens already, and only one of us runs.
+  const { takeListenFds } = await import('./activation.js');
+  const inherited = takeListenFds(process.env, process.pid);
   try {
-    // Socket path first: a second daemon must refuse before it touches the store.
-    await claimSocketPath(config.socketPath);
+    if (inherited) {
+      prepareSocketDir(dirname(config.socketPath)); // the same guard: root's directory, 0700
+      ctx.log.info('socket inherited from systemd', { fd: inherited.fd, ...(inherited.extra ? { ignored_fds: inherited.extra } : {}) });
+    } else {
+      // Socket path first: a second daemon must refuse before it touches the store.
+      await claimSocketPath(config.socketPath);
+    }
     const allocator = await start(
       startAllocator({
         config, log: ctx.log,
@@ -47,7 +57,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
       }),
     );
     const events = await start(startEventService({ config: live, log: ctx.log, allocator }));
-    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command } });
+    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command }, ...(inherited ? { fd: inherited.fd } : {}) });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {

@@ -37,6 +37,11 @@ export interface SocketOptions {
   /** A connection silent this long (also mid-line) is closed. */
   idleTimeoutMs?: number;
   maxConnections?: number;
+  /**
+   * A listening socket inherited from systemd (lib/daemon/activation.ts):
+   * served as it is; `path` is only what it should be bound to.
+   */
+  fd?: number;
 }
 
 export interface SocketServer {
@@ -108,7 +113,7 @@ export async function claimSocketPath(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-function listen(server: Server, path: string): Promise<void> {
+function listen(server: Server, at: string | { fd: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     // No window in which the socket has wider permissions than 0600.
     const umask = process.umask(0o177);
@@ -116,7 +121,7 @@ function listen(server: Server, path: string): Promise<void> {
       process.umask(umask);
       reject(err);
     });
-    server.listen(path, () => {
+    server.listen(at, () => {
       process.umask(umask);
       server.removeAllListeners('error');
       resolve();
@@ -215,8 +220,19 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
   }
 
   const server = createServer({ allowHalfOpen: false }, handle);
-  await listen(server, options.path);
-  chmodSync(options.path, 0o600);
+  if (options.fd === undefined) {
+    await listen(server, options.path);
+    chmodSync(options.path, 0o600);
+  } else {
+    // systemd made it (SocketMode=0600) and removes it; it may be bound elsewhere than socket_path, where hooks connect.
+    await listen(server, { fd: options.fd }).catch((err: Error) => {
+      throw new SocketStartError(`refusing to start: the descriptor ${options.fd} systemd passed is not a listening socket (${err.message})`);
+    });
+    const bound = server.address();
+    if (typeof bound === 'string' && bound !== options.path) {
+      log.warn('the socket systemd passed is not socket_path: hooks connect to socket_path', { bound, socket_path: options.path });
+    }
+  }
 
   return {
     async close() {

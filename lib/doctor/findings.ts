@@ -34,6 +34,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'dnsmasq-not-running': 'dnsmasq_mode = yes but no dnsmasq runs',
   'dns-per-uplink-off': 'dnsmasq_mode = auto and no dnsmasq reads our servers-file: per-uplink DNS is off, dhclient-script writes resolv.conf (advice: how to turn it on)',
   'daemon-down': 'the daemon (table allocator) does not answer on its socket',
+  'store-unwritable': 'the lease store cannot be written (read-only or full file system): leases live in the daemon\'s memory only',
   'hook-missing': 'a hook is not installed where ifupdown, dhclient or udev look for it',
   'hook-broken': 'a hook is installed but points at an executable that does not exist',
   'nm-dispatcher-missing': "NetworkManager is present but Debian's dispatcher script 01-ifupdown is not",

@@ -4,7 +4,7 @@
 // managers' state. The only part of doctor that touches the system.
 
 import { accessSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { listLeases } from '../allocator/client.js';
 import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
@@ -12,6 +12,7 @@ import { ipFromValue } from '../net/address.js';
 import { indexState } from '../plan/index.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
+import { readView } from '../watch/view.js';
 import { candidateAddresses } from './candidates.js';
 import { dnsmasqReads } from '../dns/dnsmasq-conf.js';
 import { parseCmdline, realConfFs } from '../dns/mode.js';
@@ -146,6 +147,26 @@ async function readForwarding(run: Runner, kernel: KernelState, config: Config, 
   return { ipForward, sources, ...(nft?.exitCode === 0 ? { nftJson: nft.stdout } : {}) };
 }
 
+/** Whether the lease store can be written: the daemon's word first (a full disk shows only on writing), else the directory's permission. */
+function readStoreProblem(config: Config): HostSnapshot['storeProblem'] {
+  try {
+    const view = readView(config.runDir);
+    const alive = view !== undefined && attempt(() => process.kill(view.pid, 0)) !== undefined;
+    if (view?.store && alive) return { path: view.store.path, error: view.store.error, seenBy: 'daemon' };
+  } catch {
+    // no view to trust: probe below
+  }
+  let dir = dirname(config.storePath);
+  while (!exists(dir) && dirname(dir) !== dir) dir = dirname(dir); // the daemon makes what is missing
+  try {
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { path: config.storePath, error: `${e.code ?? e.message}: ${dir} cannot be written`, seenBy: 'doctor' };
+  }
+}
+
 /** Reads everything doctor judges. */
 export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> {
   const { config } = options;
@@ -172,6 +193,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
       kernel.links.map((l) => [l.ifname, readText(`/proc/sys/net/ipv4/conf/${l.ifname}/rp_filter`)?.trim() ?? '']),
     ),
   };
+  const storeProblem = readStoreProblem(config);
   const nmPresent = ['/usr/sbin/NetworkManager', '/usr/lib/systemd/system/NetworkManager.service', '/lib/systemd/system/NetworkManager.service', '/etc/NetworkManager/NetworkManager.conf'].some(exists);
   return {
     kernel,
@@ -187,6 +209,7 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
     },
     hooks: Object.fromEntries(Object.entries(HOOK_PATHS).map(([name, path]) => [name, readHook(path)])) as HostSnapshot['hooks'],
     networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
+    ...(storeProblem ? { storeProblem } : {}),
     netplan: readNetplan(),
     forwarding: await readForwarding(run, kernel, config, probes[4]),
   };

@@ -72,6 +72,11 @@ export interface HostSnapshot {
     udevRule: HookFile;
     nmDispatcher: HookFile;
   };
+  /**
+   * The lease store cannot be written: as the daemon found it (its view),
+   * or, without that, the store's directory refusing write access (EROFS).
+   */
+  storeProblem?: { path: string; error: string; seenBy: 'daemon' | 'doctor' };
   /** Interfaces systemd-networkd says it configures (`/run/systemd/netif/links`). */
   networkd: { ifname: string; networkFile?: string }[];
   /** A forwarding host's bridges (docs/forwarding.md); absent when not read. */

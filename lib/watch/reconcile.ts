@@ -17,8 +17,9 @@
 //   the grace period → address-up (source kernel, adopted: adopt.ts).
 // - A lease whose address is on its interface is renewed once half its time
 //   is gone; a lease seen held in this daemon's life whose address is gone is
-//   released; one never seen held is left to time-based expiry (a hook may
-//   be about to add its address). An entry without a lease claims its table.
+//   released; one never seen held is left to reclaim.ts, which releases it
+//   after lease_reclaim_grace (a hook may be about to add its address). An
+//   entry without a lease claims its table.
 //
 // Every event carries a check the executor re-evaluates on the state read
 // under the routing lock: a hook may have changed things in between.

@@ -47,6 +47,16 @@ export interface DaemonView {
   leases: LeaseView[];
   /** The most recent repairs, newest last. */
   repairs: RepairView[];
+  /** The lease store cannot be written (read-only, full): leases live in memory only. */
+  store?: StoreView;
+}
+
+export interface StoreView {
+  path: string;
+  code: string;
+  error: string;
+  /** Unix seconds. */
+  since: number;
 }
 
 export const viewPath = (runDir: string) => join(runDir, 'daemon-view.json');
@@ -75,7 +85,10 @@ export function readView(runDir: string): DaemonView | undefined {
     (l): l is LeaseView => isObj(l) && typeof l.ifname === 'string' && typeof l.address === 'string' && (l.family === 4 || l.family === 6) && isInt(l.table) && isInt(l.expires) && typeof l.held === 'boolean',
   );
   const repairs = v.repairs.filter((r): r is RepairView => isObj(r) && isInt(r.at) && typeof r.ifname === 'string' && typeof r.found === 'string' && typeof r.did === 'string');
-  return { ...(v as unknown as DaemonView), leases, repairs };
+  const s = v.store;
+  const store = isObj(s) && typeof s.path === 'string' && typeof s.code === 'string' && typeof s.error === 'string' && isInt(s.since) ? (s as unknown as StoreView) : undefined;
+  const { store: _, ...rest } = v as unknown as DaemonView;
+  return { ...rest, leases, repairs, ...(store ? { store } : {}) };
 }
 
 /**
@@ -96,6 +109,9 @@ export function formatView(view: DaemonView | undefined, alive: boolean, now: nu
   const lines = [
     `daemon ${alive ? `pid ${view.pid}` : `NOT RUNNING (pid ${view.pid} gone)`}, view at ${time(view.updated)} (${Math.max(0, now - view.updated)} s ago), ${view.passes} passes, ${view.events} kernel events${view.monitorRestarts ? `, ip monitor restarted ${view.monitorRestarts}×` : ''}`,
   ];
+  if (view.store) {
+    lines.push(`  LEASE STORE NOT WRITABLE since ${time(view.store.since)}: ${view.store.path}: ${view.store.error}; leases are kept in memory only`);
+  }
   if (!view.leases.length) lines.push('  no leases');
   for (const l of view.leases) {
     const left = l.expires - now;

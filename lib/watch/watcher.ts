@@ -28,6 +28,7 @@ import type { KernelState } from '../state/types.js';
 import { Coalescer } from './coalesce.js';
 import { isRelevant, parseMonitorLine } from './monitor.js';
 import { checkFails, leaseKey, reconcile, type WatchMemory } from './reconcile.js';
+import { reclaimUnused, type Absence } from './reclaim.js';
 import { readRecords } from '../state/records.js';
 import { writeView, type DaemonView, type LeaseView, type RepairView } from './view.js';
 
@@ -95,6 +96,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   const manageSlaac = () => options.manageSlaac ?? current().manageSlaac;
   const started = now();
   let memory: WatchMemory = { held: new Set(), snapshots: new Map() };
+  let absent = new Map<string, Absence>();
   const repairs: RepairView[] = [];
   let monitorRestarts = 0;
   let closed = false;
@@ -120,7 +122,8 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       const key = leaseKey(l.addr_family, l.ifname, l.address);
       return { ifname: l.ifname, address: l.address, family: l.addr_family, table: l.table, expires: l.lease_expires, held: present.has(key), ...(present.get(key) ? { slaac: true } : {}) };
     });
-    const body = { leases, repairs, monitorRestarts };
+    const problem = writer.problem;
+    const body = { leases, repairs, monitorRestarts, ...(problem ? { store: { path: config.storePath, ...problem } } : {}) };
     const text = JSON.stringify(body);
     const t = now();
     lastState = state;
@@ -164,9 +167,13 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac: manageSlaac(), ...(adopt ? { adopt } : {}) });
       firstPass = false;
       memory = result.memory;
+      // Leases nobody uses go after lease_reclaim_grace (reclaim.ts).
+      const reclaim = reclaimUnused({ state, leases: table.list(), absent, actions: result.actions, now: now(), graceS: config.leaseReclaimGrace });
+      absent = reclaim.absent;
+      const actions = [...result.actions, ...reclaim.releases];
       let save = false;
       let routingChanged = false;
-      for (const action of result.actions) {
+      for (const action of actions) {
         if (closed) break;
         switch (action.kind) {
           case 'renew': {
@@ -177,15 +184,19 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
             break;
           }
           case 'claim': {
-            const got = table.claim({ ifname: action.ifname, address: action.address, addr_family: action.family }, action.table, now());
-            if (got) record({ ifname: action.ifname, address: action.address, found: `${action.why} (${action.table})`, did: 'lease claimed for that table' });
-            else log.warn(`${action.why}: table ${action.table} cannot be claimed (leased to another address); the next event for it moves it`, { iface: action.ifname, address: action.address });
+            // The address is live and complete in that table: the kernel is the truth, a store lease of another key for it goes.
+            const got = table.reassign({ ifname: action.ifname, address: action.address, addr_family: action.family }, action.table, now());
+            const dropped = got?.dropped.map((l) => `${l.ifname} ${l.address}`).join(', ');
+            if (got) record({ ifname: action.ifname, address: action.address, found: `${action.why} (${action.table})`, did: `lease claimed for that table${dropped ? ` (dropped the store's lease of ${dropped})` : ''}` });
+            else log.warn(`${action.why}: table ${action.table} is outside table_range, not leased`, { iface: action.ifname, address: action.address });
             save = save || !!got;
             break;
           }
           case 'release': {
             const l = action.lease;
-            if (table.release({ ifname: l.ifname, address: l.address, addr_family: l.addr_family })) {
+            const key = { ifname: l.ifname, address: l.address, addr_family: l.addr_family };
+            if (table.get(key)?.lease_expires !== l.lease_expires) break; // requested since the pass read it: a hook is using it
+            if (table.release(key)) {
               record({ ifname: l.ifname, address: l.address, found: action.why, did: `lease of table ${l.table} released` });
               save = true;
             }
@@ -217,12 +228,13 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       }
       if (options.forwarding && (routingChanged || forwardingChanged())) await syncForwardingAfterRouting(config, log);
       clearTimeout(recheckTimer);
-      const recheckMs = Math.min((result.recheckInS ?? Infinity) * 1000 + 1000, result.adoptInMs ?? Infinity);
+      const recheckInS = Math.min(result.recheckInS ?? Infinity, reclaim.recheckInS ?? Infinity);
+      const recheckMs = Math.min(recheckInS * 1000 + 1000, result.adoptInMs ?? Infinity);
       if (recheckMs !== Infinity && !closed) recheckTimer = setTimeout(() => coalescer.runSoon(), recheckMs);
-      log.debug('watcher pass', { actions: result.actions.length, kinds: [...new Set(result.actions.map((a) => a.kind))].join(',') || undefined });
-      if (save) await writer.save().catch((err: Error) => log.error(`lease store not writable: ${err.message}`));
+      log.debug('watcher pass', { actions: actions.length, kinds: [...new Set(actions.map((a) => a.kind))].join(',') || undefined });
+      if (save) await writer.save().catch(() => {}); // a store that cannot be written is reported by the allocator's writer, once
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
-      publish(result.actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, result.actions.length > 0);
+      publish(actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, actions.length > 0);
     } catch (err) {
       failed = true;
       log.error(`watcher pass failed: ${(err as Error).message}`);

@@ -4,35 +4,16 @@
 // refuses malformed and oversized jobs and keeps serving.
 
 import fs from 'node:fs';
-import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DISPATCH_TIMEOUT_MS } from '../../lib/dispatch/dispatch.js';
 import { encodeJob } from '../../lib/dispatch/wire.js';
 import { parseInterfaceAddress } from '../../lib/net/address.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
-import { cli, CONFIG, EXE, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
+import { cli, CONFIG, exchange, EXE, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const up = { IFACE: 'eth0', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '192.0.2.10/24', IF_GATEWAY: '192.0.2.1' };
 const down = { ...up, MODE: 'stop', PHASE: 'post-down' };
 const OTHER_CONFIG = '/run/mhr-delegate-other.conf';
-
-/** One line to the socket, the reply line (or what came before the close). */
-function exchange(socket: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = createConnection(socket);
-    let got = '';
-    c.on('connect', () => c.write(line));
-    c.on('data', (b) => {
-      got += b.toString();
-      if (got.includes('\n')) {
-        c.destroy();
-        resolve(got.trim());
-      }
-    });
-    c.on('close', () => resolve(got.trim()));
-    c.on('error', reject);
-  });
-}
 
 describe('hooks dispatch their jobs to the daemon', () => {
   let bed: TestBed;

@@ -28,6 +28,7 @@ const LAYOUT = [
   '/usr/local/sbin/multihomed-routing',
   '/usr/local/share/man/man8/multihomed-routing.8',
   '/etc/systemd/system/multihomed-routing.service',
+  '/etc/systemd/system/multihomed-routing.socket',
   '/etc/multihomed-routing/multihomed-routing.conf',
   '/etc/network/if-up.d/multihomed-routing',
   '/etc/network/if-post-down.d/multihomed-routing',

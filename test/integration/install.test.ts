@@ -14,6 +14,7 @@ const BINARY = path.join(ROOT, 'dist/multihomed-routing');
 
 const BIN = '/usr/local/sbin/multihomed-routing';
 const UNIT = '/etc/systemd/system/multihomed-routing.service';
+const SOCKET = '/etc/systemd/system/multihomed-routing.socket';
 const CONF = '/etc/multihomed-routing/multihomed-routing.conf';
 const IFUP = '/etc/network/if-up.d/multihomed-routing';
 const IFDOWN = '/etc/network/if-post-down.d/multihomed-routing';
@@ -68,7 +69,7 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`, `644 ${UDEV}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `644 ${SOCKET}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`, `644 ${UDEV}`].sort());
     expect(fs.readFileSync(real(MAN), 'utf8')).toMatch(/^'\\" t\n(\.\\".*\n)*\.TH MULTIHOMED\\-ROUTING 8 /);
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
     // The ifupdown hook: the daemon's hand-over first, else the executable (hooks/ifupdown/hook.sh).
@@ -150,7 +151,7 @@ describe('install.sh', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const conf = '/etc/netns/mhr-x/multihomed-routing/multihomed-routing.conf';
     expect(files()).toEqual([
-      `644 ${conf}`, `644 ${UNIT}`, '755 /opt/mhr/sbin/multihomed-routing', '644 /opt/mhr/share/man/man8/multihomed-routing.8',
+      `644 ${conf}`, `644 ${UNIT}`, `644 ${SOCKET}`, '755 /opt/mhr/sbin/multihomed-routing', '644 /opt/mhr/share/man/man8/multihomed-routing.8',
       '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
       '644 /etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing', '644 /etc/netns/mhr-x/dnsmasq.d/multihomed-routing.conf',
       '644 /etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules',
@@ -179,10 +180,49 @@ describe('install.sh', () => {
 
   test('--print renders each installed file as install.sh writes it (the package build uses it)', async () => {
     expect((await install()).exitCode).toBe(0);
-    for (const [name, file] of [['udev-rule', UDEV], ['ifupdown-hook', IFUP], ['dhclient-hook', DHCLIENT], ['unit', UNIT], ['config', CONF]] as const) {
+    for (const [name, file] of [['udev-rule', UDEV], ['ifupdown-hook', IFUP], ['dhclient-hook', DHCLIENT], ['unit', UNIT], ['socket-unit', SOCKET], ['config', CONF]] as const) {
       const printed = await execa(INSTALL, ['--binary', BINARY, '--print', name], { env: { DESTDIR: destdir } });
       expect(printed.stdout + '\n', name).toBe(fs.readFileSync(real(file), 'utf8'));
     }
+  });
+
+  test('the units pass systemd-analyze verify; the socket listens before the network managers start', async () => {
+    // verify wants ExecStart to exist: a prefix inside the scratch root, the real executable in it.
+    const prefix = path.join(destdir, 'usr');
+    fs.mkdirSync(path.join(prefix, 'sbin'), { recursive: true });
+    fs.symlinkSync(BINARY, path.join(prefix, 'sbin/multihomed-routing'));
+    const units = path.join(destdir, 'units');
+    fs.mkdirSync(units);
+    const text: Record<string, string> = {};
+    for (const [name, file] of [['unit', 'multihomed-routing.service'], ['socket-unit', 'multihomed-routing.socket']] as const) {
+      text[file] = (await execa(INSTALL, ['--binary', BINARY, '--prefix', prefix, '--print', name], { env: { DESTDIR: destdir } })).stdout + '\n';
+      fs.writeFileSync(path.join(units, file), text[file]!);
+    }
+    const files = Object.keys(text).map((f) => path.join(units, f));
+    const v = await execa('systemd-analyze', ['verify', '--man=no', ...files], { reject: false });
+    expect(v.exitCode, v.stderr).toBe(0);
+    expect(v.stderr + v.stdout).toBe(''); // unknown keys are only warned about
+    // the check is real: a misspelt key is reported
+    fs.writeFileSync(files[1]!, text['multihomed-routing.socket']!.replace('Before=', 'Befor='));
+    expect((await execa('systemd-analyze', ['verify', '--man=no', ...files], { reject: false })).stderr).toMatch(/Unknown key 'Befor'/);
+    const socket = text['multihomed-routing.socket']!;
+    expect(socket).toMatch(/^Before=sockets\.target networking\.service NetworkManager\.service shutdown\.target$/m);
+    expect(socket).toMatch(/^ListenStream=\/run\/multihomed-routing\/allocator\/allocator\.sock$/m);
+    expect(socket).toMatch(/^SocketMode=0600$/m);
+    expect(socket).toMatch(/^DirectoryMode=0700$/m);
+    expect(socket).toMatch(/^WantedBy=sockets\.target$/m);
+    const service = text['multihomed-routing.service']!;
+    expect(service).toMatch(/^Requires=multihomed-routing\.socket$/m);
+    expect(service).toMatch(/^Before=network\.target networking\.service NetworkManager\.service shutdown\.target$/m);
+  });
+
+  test('the socket unit listens where an edited config says', async () => {
+    fs.mkdirSync(path.dirname(real(CONF)), { recursive: true });
+    fs.writeFileSync(real(CONF), `${defaults}socket_path = /run/mhr-x/sock/daemon.sock\n`);
+    expect((await install()).exitCode).toBe(0);
+    const socket = fs.readFileSync(real(SOCKET), 'utf8');
+    expect(socket).toContain('\nListenStream=/run/mhr-x/sock/daemon.sock\n');
+    expect(socket).toContain('\nExecStartPre=/bin/mkdir -p /run/mhr-x\n');
   });
 
   test('--dry-run without --binary says it would build', async () => {

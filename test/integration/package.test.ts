@@ -21,6 +21,7 @@ const NAME = 'multihomed-routing';
 const FILES = [
   '755 /usr/sbin/multihomed-routing',
   '644 /lib/systemd/system/multihomed-routing.service',
+  '644 /lib/systemd/system/multihomed-routing.socket',
   '644 /lib/udev/rules.d/99-multihomed-routing.rules',
   '644 /etc/multihomed-routing/multihomed-routing.conf',
   '755 /etc/network/if-up.d/multihomed-routing',
@@ -140,7 +141,7 @@ describe('dpkg -i and dpkg --purge in a test-bed host', () => {
     const pid = (await waitFor('daemon pid file', () => readPidFile(bed.host.path('/run/multihomed-routing.pid'))))!;
     expect(isAlive(pid)).toBe(true);
     await waitFor('allocator socket', () => exists('/run/multihomed-routing/allocator/allocator.sock'));
-    const v = await bed.host.exec(['systemd-analyze', 'verify', `${NAME}.service`], { reject: false });
+    const v = await bed.host.exec(['systemd-analyze', 'verify', `${NAME}.socket`, `${NAME}.service`], { reject: false });
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
   }, 180_000);
 

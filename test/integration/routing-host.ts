@@ -3,6 +3,7 @@
 // whose every path is private to the host (/run), and the allocator daemon.
 
 import fs from 'node:fs';
+import { createConnection } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ExecResult, HostNetns, IpRoute, IpRule, SpawnedProcess, TestBed } from '../helpers/testbed.js';
@@ -116,4 +117,22 @@ export async function networkManagerDispatcher(): Promise<string> {
     }
   }
   return fs.readFileSync(NM_CACHE, 'utf8');
+}
+
+/** One line to the daemon's socket, the reply line (or what came before the close). */
+export function exchange(socket: string, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let got = '';
+    c.on('connect', () => c.write(line));
+    c.on('data', (b) => {
+      got += b.toString();
+      if (got.includes('\n')) {
+        c.destroy();
+        resolve(got.trim());
+      }
+    });
+    c.on('close', () => resolve(got.trim()));
+    c.on('error', reject);
+  });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tmp from 'tmp';
 import { describe, expect, it } from 'vitest';
-import { claimFromKernel, kernelLeases, type KernelLease } from '../../../lib/allocator/kernel-claims.js';
+import { claimFromKernel, kernelLeases, tableTakenBy, type KernelLease } from '../../../lib/allocator/kernel-claims.js';
 import { LeaseTable } from '../../../lib/allocator/leases.js';
 import { startAllocator } from '../../../lib/allocator/allocator.js';
 import { parseConfig } from '../../../lib/config/parse.js';
@@ -37,27 +37,56 @@ const kernel = state({
 describe('the leases the kernel shows', () => {
   it('every table of ours in range with an interface and an address, complete or not', () => {
     expect(kernelLeases(kernel, config)).toEqual([
-      { ifname: 'eth0', address: '10.0.0.2', family: 4, table: 10000 },
-      { ifname: 'eth1', address: '10.1.0.2', family: 4, table: 10003 },
+      { ifname: 'eth0', address: '10.0.0.2', family: 4, table: 10000, live: true },
+      { ifname: 'eth1', address: '10.1.0.2', family: 4, table: 10003, live: true },
     ]);
   });
 
   it('claims what the store lacks, keeps what it has, reports a table another key holds', () => {
     const table = new LeaseTable(config);
     table.load([{ ifname: 'eth1', address: '10.1.0.2', addr_family: 4, table: 10003, lease_expires: NOW + 60 }]);
-    const found = [...kernelLeases(kernel, config), { ifname: 'eth7', address: '10.7.0.2', family: 4 as const, table: 10003 }];
-    const { claimed, conflicts } = claimFromKernel(table, found, NOW);
+    const found = [...kernelLeases(kernel, config), { ifname: 'eth7', address: '10.7.0.2', family: 4 as const, table: 10003, live: false }];
+    const { claimed, conflicts, dropped } = claimFromKernel(table, found, NOW);
+    expect(dropped).toEqual([]);
     expect(claimed).toEqual([{ ifname: 'eth0', address: '10.0.0.2', addr_family: 4, table: 10000, lease_expires: NOW + config.leaseTime }]);
-    expect(conflicts).toEqual([{ ifname: 'eth7', address: '10.7.0.2', family: 4, table: 10003 }]);
+    expect(conflicts).toEqual([{ ifname: 'eth7', address: '10.7.0.2', family: 4, table: 10003, live: false }]);
     // the store's lease is untouched, and a new address gets neither table
     expect(table.list().find((l) => l.ifname === 'eth1')!.lease_expires).toBe(NOW + 60);
     const next = table.request({ ifname: 'eth5', address: '10.5.0.2', addr_family: 4 }, NOW);
     expect(next.ok && next.lease.table).toBe(10001);
   });
 
+  it('a live address owns the table the kernel routes it through: the store lease giving it to another key is dropped', () => {
+    // The store after a kill -9 in the deferred-write window: eth9's lease of
+    // 10003 was released and eth1 got it in memory, the file still says eth9;
+    // eth0's lease sits on another table than the kernel's.
+    const table = new LeaseTable(config);
+    table.load([
+      { ifname: 'eth9', address: '10.9.0.2', addr_family: 4, table: 10003, lease_expires: NOW + 60 },
+      { ifname: 'eth0', address: '10.0.0.2', addr_family: 4, table: 10001, lease_expires: NOW + 60 },
+    ]);
+    const { claimed, dropped, conflicts } = claimFromKernel(table, kernelLeases(kernel, config), NOW);
+    expect(conflicts).toEqual([]);
+    expect(dropped.map((l) => [l.ifname, l.table])).toEqual([['eth9', 10003]]);
+    expect(claimed.map((l) => [l.ifname, l.table])).toEqual([['eth0', 10000], ['eth1', 10003]]);
+    expect(table.list().map((l) => [l.ifname, l.table])).toEqual([['eth0', 10000], ['eth1', 10003]]);
+    // eth9 comes back: a free table, not the one eth1 is routed through; 10001 (eth0's old lease) is free again
+    const back = table.request({ ifname: 'eth9', address: '10.9.0.2', addr_family: 4 }, NOW);
+    expect(back.ok && back.lease.table).toBe(10001);
+  });
+
+  it('tableTakenBy names the live owner of a table, never the asker, never a stale entry', () => {
+    expect(tableTakenBy(kernel, config, 4, 10003, { ifname: 'eth9', address: '10.9.0.2' })).toEqual({ ifname: 'eth1', address: '10.1.0.2' });
+    expect(tableTakenBy(kernel, config, 4, 10003, { ifname: 'eth1', address: '10.1.0.2' })).toBeUndefined();
+    expect(tableTakenBy(kernel, config, 4, 10004, { ifname: 'eth9', address: '10.9.0.2' })).toBeUndefined();
+    expect(tableTakenBy(kernel, config, 6, 10003, { ifname: 'eth9', address: '10.9.0.2' })).toBeUndefined();
+    const gone = state({ links: [link(1, 'lo'), link(3, 'eth1')], rules: ['10000 from 10.1.0.2 lookup 10003 proto 201', '15000 oif eth1 lookup 10003 proto 201'] });
+    expect(tableTakenBy(gone, config, 4, 10003, { ifname: 'eth9', address: '10.9.0.2' })).toBeUndefined();
+  });
+
   it('an empty kernel claims nothing', () => {
     const table = new LeaseTable(config);
-    expect(claimFromKernel(table, kernelLeases(state({ links: [link(1, 'lo')] }), config), NOW)).toEqual({ claimed: [], conflicts: [] });
+    expect(claimFromKernel(table, kernelLeases(state({ links: [link(1, 'lo')] }), config), NOW)).toEqual({ claimed: [], dropped: [], conflicts: [] });
     expect(table.size).toBe(0);
   });
 });

@@ -28,6 +28,7 @@ describe('config', () => {
     ['table_range = 250-260', /not covering tables 253-255/],
     ['lease_time = soon', /f.conf:1: lease_time: expected a whole number/],
     ['protocol = 300', /protocol: expected a whole number 1-255/],
+    ['lease_reclaim_grace = 0', /lease_reclaim_grace: expected a whole number 1-4294967294/],
     ['syslog = maybe', /syslog: expected yes or no, found "maybe"/],
     ['socket_path = relative.sock', /socket_path: expected an absolute path/],
     ['\n\nnonsense', /f.conf:3: nonsense: expected `key = value`/],
