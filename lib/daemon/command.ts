@@ -64,11 +64,12 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
       const { startWatcher } = await import('../watch/watcher.js');
       await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip, forwarding: true }));
     }
+    // The hand-over only saves hooks a runtime start: without it they reach the daemon over the socket.
     const { startHandover } = await import('./handover.js');
     await start(startHandover({
       dir: join(config.runDir, 'hook'), config: live.current, configPath: ctx.options.configPath, log: ctx.log, syslog: events.syslog, hooks,
       dispatch: events.runLocal, configCurrent: events.configCurrent,
-    }));
+    })).catch((err: Error) => ctx.log.error(`hook hand-over not started, hooks use the socket: ${err.message}`));
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running
     throw err;

@@ -98,7 +98,8 @@ async function whenHandingOver(during: () => void, run: () => Promise<Awaited<Re
 
 beforeAll(async () => {
   bed = await createTestBed({ name: 'handover', routers: [{ hostIfname: 'eth0', ipv4: { subnet: '192.168.1.0/24', address: '192.168.1.1' } }] });
-  ({ exe, daemon } = await setUpHookedHost(bed));
+  // The hook and the executable are compared: a hook slowed by load must not race the watcher's adoption of its address.
+  ({ exe, daemon } = await setUpHookedHost(bed, 'adopt_addresses = no\n'));
   await waitFor('the hand-over FIFO', () => existsSync(bed.host.path(`${HOOK_DIR}/daemon.pid`)), 20_000, 50);
   shim = renderShim(bed.dir);
   expect(shim).toContain(`mhr_handover='${HOOK_DIR}'`);
