@@ -2,6 +2,8 @@
 // table is the single source for the parser, the installed default file and
 // the README's reference (`multihomed-routing config defaults`).
 
+import type { HealthConfig } from './health.js';
+
 export interface Config {
   /** Unix socket of the table allocator; its directory is kept 0700. */
   socketPath: string;
@@ -40,9 +42,11 @@ export interface Config {
   watchKernel: boolean;
   /** The watcher gives SLAAC addresses their own table (RA default mirrored). */
   manageSlaac: boolean;
+  /** Upstream health probes of the daemon (health_* keys, lib/config/health.ts). */
+  health: HealthConfig;
 }
 
-type Kind = 'path' | 'int' | 'range' | 'list' | 'bool';
+type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'health';
 
 export interface KeySpec {
   key: string;
@@ -71,5 +75,14 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
   { key: 'watch_kernel', kind: 'bool', default: 'yes', doc: 'The daemon follows kernel address, link and route events: removes our rules and releases the lease of an address or interface that vanished without a hook, renews leases of present addresses, re-applies tables a link down/up flushed.' },
   { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
+  { key: 'health_check', kind: 'health', default: 'yes', doc: 'The daemon probes every managed address through its own uplink (source = the address) and ranks an uplink whose upstream stopped answering after the healthy ones in the unbound band; no: nothing is probed, the band keeps plain priority order.' },
+  { key: 'health_targets', kind: 'health', default: '1.1.1.1 1.0.0.1 8.8.8.8 9.9.9.9 208.67.222.222 2606:4700:4700::1111 2001:4860:4860::8888', doc: 'Addresses probed, each address family through its own uplinks; a round probes the next ones in turn.' },
+  { key: 'health_methods', kind: 'health', default: 'icmp dns', doc: 'Probe methods, tried in this order until one answers; a target then keeps the method that answered. icmp (echo), dns (a query over UDP; any reply counts), tcp or tcp:PORT (a connect to port 443 or PORT; a refusal counts).' },
+  { key: 'health_interval_ms', kind: 'health', default: '1000', doc: 'Milliseconds between probe rounds of one uplink (one probe packet per round while targets answer).' },
+  { key: 'health_timeout_ms', kind: 'health', default: '1000', doc: 'Milliseconds a probe waits for its answer.' },
+  { key: 'health_down', kind: 'health', default: '3', doc: 'Lost rounds in a row that make an uplink down (detection: at most interval × down + timeout).' },
+  { key: 'health_up', kind: 'health', default: '4', doc: 'Answered rounds in a row that bring a down uplink back.' },
+  { key: 'health_reliability', kind: 'health', default: '1', doc: 'Targets a round probes; all must answer for the round to count as answered.' },
+  { key: 'health_override', kind: 'health', default: '', doc: 'Per-interface settings, PATTERN:key=value,… words (keys check, targets, methods, interval_ms, timeout_ms, down, up, reliability; list values joined by +), first matching pattern wins, e.g. wwan*:interval_ms=5000 for a metered modem (detection then takes up to 5 × down + timeout seconds).' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1); not where standard error is already the journal (JOURNAL_STREAM).' },
 ];

@@ -21,6 +21,8 @@ export interface JobDeps {
   allocator?: TableAllocator;
   /** The daemon's ip channel; without one, each event opens its own. */
   ip?: IpChannel;
+  /** The daemon's health probes: uplinks whose upstream is down. */
+  down?: () => ReadonlySet<string>;
   /** Tests: what applies one event. */
   handle?: (event: RoutingEvent, deps: HandleDeps) => Promise<HandleResult>;
 }
@@ -35,7 +37,7 @@ const NOT_DONE: Record<HookName, string> = {
 export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
   const { config, log } = deps;
   const handle = deps.handle ?? handleEvent;
-  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.ip ? { ip: deps.ip } : {}) };
+  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.ip ? { ip: deps.ip } : {}), ...(deps.down ? { down: deps.down } : {}) };
   let failed: string | undefined;
   for (const event of job.events) {
     try {

@@ -16,7 +16,7 @@ import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle
 import type { Config } from '../config/schema.js';
 import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, createSyslog, type Logger } from '../log/log.js';
-import type { RoutingEvent } from '../plan/event.js';
+import type { PlanEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
 import { runJob } from './handler.js';
 import { encodeOutcome, MAX_EVENT_BYTES, parseEventRequest, type EventReply } from './wire.js';
@@ -39,13 +39,15 @@ export interface EventServiceOptions {
   allocator: Pick<AllocatorService, 'local'>;
   /** Tests: argv that starts ip. */
   ip?: readonly string[];
+  /** Uplinks whose upstream is down (the health probes): every plan ranks them after the healthy ones. */
+  down?: () => ReadonlySet<string>;
 }
 
 export interface EventService extends Service {
   /** The socket's `event` command (lib/daemon/socket.ts). */
   readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
-  /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
-  handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
+  /** handleEvent through the queue and the ip processes (the watcher's repairs and the health probes' re-ranking use it). */
+  handle(event: PlanEvent, deps: HandleDeps): Promise<HandleResult>;
   readonly ip: IpChannel;
 }
 
@@ -67,6 +69,7 @@ export function startEventService(options: EventServiceOptions): EventService {
   const allocator = options.allocator.local;
   const configStamp = stampOf(options.configPath);
   const syslog = createSyslog();
+  const down = options.down ? { down: options.down } : {};
 
   async function run(o: Record<string, unknown>): Promise<EventReply> {
     const parsed = parseEventRequest(o);
@@ -90,7 +93,7 @@ export function startEventService(options: EventServiceOptions): EventService {
       const jobLog = createLogger({ source: job.hook, verbose: job.verbose, syslog: config.syslog, sink: syslog, write: (l) => lines.push(l) });
       let out = '';
       jobLog.debug('applied by the daemon', { pid: process.pid });
-      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip });
+      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, ...down });
       trace('event handled');
       return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
     });
@@ -99,7 +102,7 @@ export function startEventService(options: EventServiceOptions): EventService {
   return {
     name: 'events',
     command: { maxBytes: MAX_EVENT_BYTES, run },
-    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip })),
+    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip, ...down })),
     ip,
     async close() {
       await queue.run(async () => {});

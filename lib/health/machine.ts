@@ -1,0 +1,134 @@
+// The health of one uplink (one managed address) as a pure state machine,
+// fed one probe round at a time. No clock, no sockets: the prober
+// (prober.ts) sends what `planRound` asks and hands the answers to
+// `recordRound`, which says whether the health changed and why.
+//
+// A round probes `reliability` targets, taken in turn from the target list,
+// and is good when all of them answered. `down` bad rounds in a row make
+// the uplink down, `up` good rounds in a row make it up again; a first good
+// round takes it from unknown to up (unknown ranks like up, so that changes
+// no route). Each target keeps the method that last answered it (one packet
+// per target per round); a target with none known yet, or whose method just
+// failed, is tried with each method in turn within the round, so targets that
+// drop ICMP but answer DNS keep the uplink up.
+
+import { methodText, type Method } from '../config/health.js';
+
+export type Health = 'unknown' | 'up' | 'down';
+
+export interface Thresholds {
+  /** Bad rounds in a row that make an uplink down. */
+  down: number;
+  /** Good rounds in a row that bring a down uplink back. */
+  up: number;
+  /** Targets a round probes; all must answer for a good round. */
+  reliability: number;
+}
+
+/** What one target answered in a round. */
+export interface TargetAnswer {
+  target: string;
+  /** The method that answered; undefined: none did. */
+  method?: Method;
+  rttMs?: number;
+  /** Probe packets sent (one per method tried). */
+  sent: number;
+}
+
+export interface Sample {
+  /** Milliseconds (any clock, the prober's). */
+  at: number;
+  sent: number;
+  lost: number;
+}
+
+export interface Tracker {
+  health: Health;
+  /** When the health last changed (ms). */
+  since: number;
+  goodRun: number;
+  badRun: number;
+  /** Targets lost during the current bad run: the evidence of a down transition. */
+  lostInRun: string[];
+  /** Index of the next target in rotation. */
+  cursor: number;
+  /** Per target, the method that last answered it. */
+  known: Record<string, string>;
+  lastRttMs?: number;
+  /** Targets that answered in their latest round. */
+  answering: string[];
+  /** Rounds of the last minute, oldest first. */
+  samples: Sample[];
+}
+
+export interface Transition {
+  from: Health;
+  to: Health;
+  /** e.g. `down after 3 rounds lost (1.1.1.1, 8.8.8.8)`. */
+  evidence: string;
+}
+
+export const WINDOW_MS = 60_000;
+
+export const initialTracker = (now: number): Tracker => ({
+  health: 'unknown', since: now, goodRun: 0, badRun: 0, lostInRun: [], cursor: 0, known: {}, answering: [], samples: [],
+});
+
+/** The targets of the next round, each with the methods to try in order. */
+export function planRound(t: Tracker, targets: readonly string[], methods: readonly Method[], th: Thresholds): { target: string; methods: Method[] }[] {
+  const n = Math.min(Math.max(1, th.reliability), targets.length);
+  const out: { target: string; methods: Method[] }[] = [];
+  for (let i = 0; i < n; i++) {
+    const target = targets[(t.cursor + i) % targets.length]!;
+    const known = methods.find((m) => methodText(m) === t.known[target]);
+    out.push({ target, methods: known ? [known] : [...methods] });
+  }
+  return out;
+}
+
+/** Folds one round's answers into the tracker; a transition when the health changed. */
+export function recordRound(t: Tracker, answers: readonly TargetAnswer[], th: Thresholds, targetCount: number, now: number): { tracker: Tracker; transition?: Transition } {
+  const answered = answers.filter((a) => a.method);
+  const lost = answers.filter((a) => !a.method).map((a) => a.target);
+  const good = answers.length > 0 && answered.length >= Math.min(Math.max(1, th.reliability), targetCount);
+  const known = { ...t.known };
+  for (const a of answers) {
+    if (a.method) known[a.target] = methodText(a.method);
+    else delete known[a.target]; // the next visit tries every method again
+  }
+  const sent = answers.reduce((s, a) => s + a.sent, 0);
+  const samples = [...t.samples.filter((s) => s.at > now - WINDOW_MS), { at: now, sent, lost: sent - answered.length }];
+  const rtts = answered.map((a) => a.rttMs).filter((r): r is number => r !== undefined);
+  const next: Tracker = {
+    ...t,
+    goodRun: good ? t.goodRun + 1 : 0,
+    badRun: good ? 0 : t.badRun + 1,
+    lostInRun: good ? [] : [...new Set([...t.lostInRun, ...lost])],
+    cursor: targetCount ? (t.cursor + answers.length) % targetCount : 0,
+    known,
+    ...(rtts.length ? { lastRttMs: Math.min(...rtts) } : {}),
+    answering: answered.map((a) => a.target),
+    samples,
+  };
+  let to: Health | undefined;
+  let evidence = '';
+  if (t.health !== 'down' && next.badRun >= th.down) {
+    to = 'down';
+    evidence = `down after ${next.badRun} rounds lost (${next.lostInRun.join(', ')})`;
+  } else if (t.health === 'down' && next.goodRun >= th.up) {
+    to = 'up';
+    evidence = `up after ${next.goodRun} rounds answered (${answered.map((a) => `${a.target} ${methodText(a.method!)}`).join(', ')})`;
+  } else if (t.health === 'unknown' && good) {
+    to = 'up';
+    evidence = `up: ${answered.map((a) => `${a.target} ${methodText(a.method!)}`).join(', ')} answered`;
+  }
+  if (!to) return { tracker: next };
+  return { tracker: { ...next, health: to, since: now }, transition: { from: t.health, to, evidence } };
+}
+
+/** Loss over the window, as a fraction of the probe packets sent (undefined: none sent). */
+export function lossOf(t: Tracker, now: number): number | undefined {
+  const recent = t.samples.filter((s) => s.at > now - WINDOW_MS);
+  const sent = recent.reduce((s, x) => s + x.sent, 0);
+  return sent ? recent.reduce((s, x) => s + x.lost, 0) / sent : undefined;
+}
