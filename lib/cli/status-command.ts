@@ -1,6 +1,7 @@
 import { readState } from '../state/read.js';
 import { buildStatus, formatStatus } from '../status/status.js';
 import { formatView, readView, type DaemonView } from '../watch/view.js';
+import { formatHealth, readHealthView, type HealthView } from '../health/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
 
 function alive(pid: number): boolean {
@@ -15,7 +16,9 @@ function alive(pid: number): boolean {
 /**
  * `status [--json]`: every managed address with its table, rules, routes and
  * degraded flag, then (human form) the daemon's view: live leases, held or
- * expiring, and what it repaired. `status --daemon [--json]`: the view alone.
+ * expiring, and what it repaired, and the health of each uplink (the daemon's
+ * probes; in --json as each address's `health`). `status --daemon [--json]`:
+ * the daemon's view alone.
  */
 export const statusCommand: Command = {
   summary: "show every managed address (table, rules, routes, degraded) and the daemon's view (leases, repairs)",
@@ -38,13 +41,27 @@ export const statusCommand: Command = {
       ctx.out(flags['--json'] ? `${JSON.stringify(view ? { ...view, running } : null, null, 2)}\n` : formatView(view, running, now));
       return 0;
     }
+    let health: HealthView | undefined;
+    let healthError: string | undefined;
+    try {
+      health = readHealthView(config.runDir);
+    } catch (err) {
+      healthError = (err as Error).message;
+    }
+    const healthAlive = health ? alive(health.pid) : false;
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config);
     if (flags['--json']) {
-      ctx.out(`${JSON.stringify(list, null, 2)}\n`);
+      // A stale view (its daemon gone) says nothing about now: no health then.
+      const of = (a: { ifname: string; address: string }) => (healthAlive ? health?.uplinks.find((u) => u.ifname === a.ifname && a.address.split('/')[0] === u.address) : undefined);
+      const withHealth = list.map((a) => {
+        const h = of(a);
+        return h ? { ...a, health: { state: h.health, since: h.since, last_rtt_ms: h.lastRttMs, loss: h.loss, answering: h.answering, targets: h.targets, why: h.why } } : a;
+      });
+      ctx.out(`${JSON.stringify(withHealth, null, 2)}\n`);
       return 0;
     }
-    ctx.out(`${formatStatus(list)}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
+    ctx.out(`${formatStatus(list)}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}${healthError ? `health: ${healthError}\n` : formatHealth(health, healthAlive, now)}`);
     return 0;
   },
 };

@@ -8,7 +8,8 @@ import type { Service } from './service.js';
 // that its store lacks), the event service (hooks' jobs, lib/dispatch), the
 // socket serving both (lib/daemon/socket.ts), then the kernel watcher
 // (lib/watch, config watch_kernel), which renews, claims and releases leases
-// in-process.
+// in-process; then, unless health_check = no, the upstream health probes
+// (lib/health), whose down uplinks every plan of the daemon ranks last.
 
 /** Starts every service of the daemon, in order. */
 async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
@@ -35,13 +36,18 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
         },
       }),
     );
-    const events = await start(startEventService({ config, configPath: ctx.options.configPath, log: ctx.log, allocator }));
+    let health: { downKeys(): ReadonlySet<string> } | undefined;
+    const events = await start(startEventService({ config, configPath: ctx.options.configPath, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set() }));
     const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command } });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {
       const { startWatcher } = await import('../watch/watcher.js');
       await start(startWatcher({ config, log: ctx.log, allocator, manageSlaac: config.manageSlaac, handle: events.handle, ip: events.ip }));
+    }
+    if (config.health.check) {
+      const { startHealth } = await import('../health/service.js');
+      health = await start(startHealth({ config, log: ctx.log, allocator, handle: events.handle, ip: events.ip }));
     }
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running

@@ -7,10 +7,11 @@
 // and is good when all of them answered. `down` bad rounds in a row make
 // the uplink down, `up` good rounds in a row make it up again; a first good
 // round takes it from unknown to up (unknown ranks like up, so that changes
-// no route). Each target keeps the method that last answered it (one packet
-// per target per round); a target with none known yet, or whose method just
-// failed, is tried with each method in turn within the round, so targets that
-// drop ICMP but answer DNS keep the uplink up.
+// no route). Each round sends one packet per target: the method that last
+// answered that target. When it gets no answer, the next round asks the
+// same target with the next method before the rotation moves on, so targets
+// that drop ICMP but answer DNS cost one bad round each, once, and never
+// make an uplink down; a real outage still fails every round.
 
 import { methodText, type Method } from '../config/health.js';
 
@@ -52,8 +53,10 @@ export interface Tracker {
   lostInRun: string[];
   /** Index of the next target in rotation. */
   cursor: number;
-  /** Per target, the method that last answered it. */
+  /** Per target, the method to ask it with next (the one that last answered, or the next after a failure). */
   known: Record<string, string>;
+  /** Per target of the current round, the methods that failed in a row on this visit. */
+  tries: Record<string, number>;
   lastRttMs?: number;
   /** Targets that answered in their latest round. */
   answering: string[];
@@ -71,7 +74,7 @@ export interface Transition {
 export const WINDOW_MS = 60_000;
 
 export const initialTracker = (now: number): Tracker => ({
-  health: 'unknown', since: now, goodRun: 0, badRun: 0, lostInRun: [], cursor: 0, known: {}, answering: [], samples: [],
+  health: 'unknown', since: now, goodRun: 0, badRun: 0, lostInRun: [], cursor: 0, known: {}, tries: {}, answering: [], samples: [],
 });
 
 /** The targets of the next round, each with the methods to try in order. */
@@ -80,22 +83,33 @@ export function planRound(t: Tracker, targets: readonly string[], methods: reado
   const out: { target: string; methods: Method[] }[] = [];
   for (let i = 0; i < n; i++) {
     const target = targets[(t.cursor + i) % targets.length]!;
-    const known = methods.find((m) => methodText(m) === t.known[target]);
-    out.push({ target, methods: known ? [known] : [...methods] });
+    out.push({ target, methods: [methods.find((m) => methodText(m) === t.known[target]) ?? methods[0]!] });
   }
   return out;
 }
 
-/** Folds one round's answers into the tracker; a transition when the health changed. */
-export function recordRound(t: Tracker, answers: readonly TargetAnswer[], th: Thresholds, targetCount: number, now: number): { tracker: Tracker; transition?: Transition } {
+/**
+ * Folds one round's answers into the tracker (`tried`: the method each
+ * target was asked with, as planRound gave them, for the ones that did not
+ * answer); a transition when the health changed.
+ */
+export function recordRound(t: Tracker, answers: readonly TargetAnswer[], th: Thresholds, methods: readonly Method[], targetCount: number, now: number): { tracker: Tracker; transition?: Transition } {
   const answered = answers.filter((a) => a.method);
   const lost = answers.filter((a) => !a.method).map((a) => a.target);
   const good = answers.length > 0 && answered.length >= Math.min(Math.max(1, th.reliability), targetCount);
   const known = { ...t.known };
+  const tries: Record<string, number> = {};
   for (const a of answers) {
-    if (a.method) known[a.target] = methodText(a.method);
-    else delete known[a.target]; // the next visit tries every method again
+    if (a.method) {
+      known[a.target] = methodText(a.method);
+      continue;
+    }
+    // The next method, asked at the next round unless every method failed on this visit.
+    const at = Math.max(0, methods.findIndex((m) => methodText(m) === t.known[a.target]));
+    known[a.target] = methodText(methods[(at + 1) % methods.length]!);
+    tries[a.target] = (t.tries[a.target] ?? 0) + 1;
   }
+  const stay = Object.values(tries).some((n) => n < methods.length);
   const sent = answers.reduce((s, a) => s + a.sent, 0);
   const samples = [...t.samples.filter((s) => s.at > now - WINDOW_MS), { at: now, sent, lost: sent - answered.length }];
   const rtts = answered.map((a) => a.rttMs).filter((r): r is number => r !== undefined);
@@ -104,8 +118,9 @@ export function recordRound(t: Tracker, answers: readonly TargetAnswer[], th: Th
     goodRun: good ? t.goodRun + 1 : 0,
     badRun: good ? 0 : t.badRun + 1,
     lostInRun: good ? [] : [...new Set([...t.lostInRun, ...lost])],
-    cursor: targetCount ? (t.cursor + answers.length) % targetCount : 0,
+    cursor: targetCount && !stay ? (t.cursor + answers.length) % targetCount : t.cursor,
     known,
+    tries: stay ? tries : {},
     ...(rtts.length ? { lastRttMs: Math.min(...rtts) } : {}),
     answering: answered.map((a) => a.target),
     samples,

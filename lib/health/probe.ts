@@ -37,7 +37,12 @@ const failed: ProbeResult = { ok: false };
 async function icmp(p: Probe): Promise<ProbeResult> {
   const wait = Math.max(0.1, p.timeoutMs / 1000).toFixed(1);
   const started = performance.now();
-  const r = await run(['ping', `-${p.family}`, '-n', '-q', '-c', '1', '-W', wait, '-I', p.source, p.target], { reject: false, timeoutMs: p.timeoutMs + 1000 });
+  let r;
+  try {
+    r = await run(['ping', `-${p.family}`, '-n', '-q', '-c', '1', '-W', wait, '-I', p.source, p.target], { reject: false, timeoutMs: p.timeoutMs + 1000 });
+  } catch {
+    return failed; // no ping: the next method answers for the target
+  }
   if (r.exitCode !== 0) return failed;
   const m = /= ([\d.]+)\//.exec(r.stdout);
   return { ok: true, rttMs: m ? Number(m[1]) : performance.now() - started };
