@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { listLeases } from '../allocator/client.js';
 import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
+import { readHealthView, type UplinkHealth } from '../health/view.js';
 import { readState } from '../state/read.js';
 import { candidateAddresses } from './candidates.js';
 import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from './parse.js';
@@ -116,6 +117,18 @@ function readNetplan(): HostSnapshot['netplan'] {
   return out;
 }
 
+/** The health view, when the daemon that wrote it still runs (a stale one says nothing about now). */
+function liveHealth(runDir: string): { health?: UplinkHealth[] } {
+  try {
+    const view = readHealthView(runDir);
+    if (!view) return {};
+    process.kill(view.pid, 0);
+    return { health: view.uplinks };
+  } catch {
+    return {};
+  }
+}
+
 /** Reads everything doctor judges. */
 export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> {
   const { config } = options;
@@ -158,5 +171,6 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
     hooks: Object.fromEntries(Object.entries(HOOK_PATHS).map(([name, path]) => [name, readHook(path)])) as HostSnapshot['hooks'],
     networkd: readNetworkd(new Map(kernel.links.map((l) => [l.ifindex, l.ifname]))),
     netplan: readNetplan(),
+    ...liveHealth(config.runDir),
   };
 }

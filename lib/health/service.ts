@@ -9,6 +9,7 @@
 // Uplinks come from the kernel (uplinks.ts), re-read every few seconds and
 // after every re-ranking; each has its own loop of rounds, one at a time.
 
+import { rmSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
 import type { HandleDeps, HandleResult } from '../apply/handle.js';
 import { flushMasqueraded } from '../conntrack/flush.js';
@@ -25,7 +26,7 @@ import { readState } from '../state/read.js';
 import { initialTracker, lossOf, planRound, recordRound, type TargetAnswer, type Tracker, type Transition } from './machine.js';
 import { sendProbe, type Prober } from './probe.js';
 import { uplinksOf, type Uplink } from './uplinks.js';
-import { writeHealthView, type UplinkHealth } from './view.js';
+import { healthViewPath, writeHealthView, type UplinkHealth } from './view.js';
 
 export interface HealthServiceOptions {
   config: Config;
@@ -215,6 +216,7 @@ export function startHealth(options: HealthServiceOptions): HealthService {
       clearTimeout(refreshTimer);
       for (const p of probed.values()) p.wake?.();
       await Promise.allSettled(loops);
+      rmSync(healthViewPath(config.runDir), { force: true }); // no daemon, no health: status says so rather than show the last one
     },
   };
 }

@@ -13,8 +13,9 @@ import { missingTable } from './missing-table.js';
 import { networkdManaged } from './networkd-managed.js';
 import { replyPath } from './reply-path.js';
 import { rpFilterStrict } from './rp-filter-strict.js';
+import { upstreamDown } from './upstream-down.js';
 
-export const CHECKS: readonly Check[] = [replyPath, rpFilterStrict, mainDefault, managed, missingTable, daemonDown, dnsmasq, hooks, networkdManaged];
+export const CHECKS: readonly Check[] = [replyPath, rpFilterStrict, mainDefault, managed, missingTable, daemonDown, upstreamDown, dnsmasq, hooks, networkdManaged];
 
 /** Runs every check; findings in a stable order (errors first, then by check). */
 export function diagnose(snap: HostSnapshot, config: DoctorConfig): Finding[] {
