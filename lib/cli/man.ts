@@ -82,6 +82,11 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
     'Table T holds the on-link route and the default route through the gateway of I, with the preferred source A. Every rule and route carries the protocol number from the configuration (`protocol`, 201), and only those are ever deleted. Table numbers are leased from the daemon, so an address gets the same table after a renewal, a restart or a reboot.',
   );
 
+  p('.SH UPSTREAM HEALTH');
+  para(
+    'The daemon probes every managed address through its own uplink (source = the address: ICMP echo through ping(8), a DNS query over UDP, or a TCP connect), one probe packet per second per uplink by default, to well-known anycast resolvers. After `health_down` lost rounds in a row (3: detected within 4 s) an uplink is down: its `iif lo` rule moves after every healthy uplink\'s, and the flows the host masqueraded out of its address are deleted from conntrack(8) so they reconnect through the next one. After `health_up` answered rounds (4) it returns to its rank. Its other rules stay: bound traffic and the probes keep using it. With every uplink down the plain priority order stays. `status` shows each uplink\'s health, `doctor` explains a down one; see the health_* keys below and docs/health.md.',
+  );
+
   p('.SH COMMANDS');
   for (const c of [...commands].sort((a, b) => a.name.localeCompare(b.name))) {
     p('.TP', `.B ${roff(c.name)}`, roff(`${c.summary}.`));

@@ -24,7 +24,12 @@ iface eth1 inet static
     address ${A1}/24
     gateway 10.1.0.1
 `;
-const CONFIG_TEXT = `health_targets = ${TARGETS.join(' ')}\n`;
+// hc0: a local source the host masquerades (like a container bridge), never managed.
+const CONFIG_TEXT = `health_targets = ${TARGETS.join(' ')}\nignore_interfaces = lo hc*\n`;
+const NATED = '192.168.99.1';
+const SERVER = `require('net').createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(8080, '198.51.100.1')`;
+const CLIENT = `const s = require('net').connect({ host: '198.51.100.1', port: 8080, localAddress: '${NATED}' });
+s.on('connect', () => setInterval(() => s.write('x'), 300)); s.on('error', () => {}); s.on('close', () => process.exit(0));`;
 
 interface HealthJson { state: string; since: number; last_rtt_ms?: number; loss?: number; answering: string[]; why?: string }
 
@@ -178,6 +183,36 @@ describe('upstream health', () => {
     expect(await counted(r0, A1)).toBe(0);
     expect(await counted(r1, A0)).toBe(0);
   });
+
+  test('a TCP flow masqueraded through the dead uplink is flushed from conntrack at failover; a new one takes eth1', async () => {
+    await bed.host.exec(['ip', 'link', 'add', 'hc0', 'type', 'veth', 'peer', 'name', 'hc1']);
+    await bed.host.exec(['ip', 'addr', 'add', `${NATED}/32`, 'dev', 'hc0']);
+    await bed.host.exec(['ip', 'link', 'set', 'hc0', 'up']);
+    await bed.host.exec(['nft', '-f', '-'], { input: `table ip hnat {\n chain post {\n  type nat hook postrouting priority 100;\n  ip saddr ${NATED} masquerade\n }\n}\n` });
+    const server = bed.internet.spawn([process.execPath, '-e', SERVER], { logName: 'tcp-server' });
+    const flows = async (via: string) => (await bed.host.exec(['conntrack', '-L', '-p', 'tcp', '--dport', '8080', '--src-nat', '--reply-dst', via], { reject: false })).stdout.split('\n').filter((l) => l.includes('dport=8080')).length;
+    const client = bed.host.spawn([process.execPath, '-e', CLIENT], { logName: 'tcp-client' });
+    try {
+      await waitFor('the flow masqueraded to eth0', async () => (await flows(A0)) > 0, 5000, 100);
+      await setWan(r0, false);
+      try {
+        await waitFor('eth0 down', async () => (await stateOf('eth0')) === 'down', 8000, 100);
+        await waitFor('the flush', () => /[1-9]\d* masqueraded flows of the failed uplink flushed from conntrack/.test(daemonLog()), 3000, 100);
+        expect(await flows(A0)).toBe(0);
+        // A new connection from the same source goes out (masqueraded) through eth1.
+        await bed.host.exec([process.execPath, '-e', `require('net').connect({ host: '198.51.100.1', port: 8080, localAddress: '${NATED}' }).on('connect', function () { this.end(); }).on('close', () => process.exit(0))`], { timeoutMs: 5000 });
+        expect(await flows(A1)).toBeGreaterThan(0);
+      } finally {
+        await setWan(r0, true);
+      }
+      await waitFor('eth0 up again', async () => (await stateOf('eth0')) === 'up', 12_000, 100);
+    } finally {
+      client.kill();
+      server.kill();
+      await bed.host.exec(['nft', 'delete', 'table', 'ip', 'hnat'], { reject: false });
+      await bed.host.exec(['ip', 'link', 'del', 'hc0'], { reject: false });
+    }
+  }, 40_000);
 
   test('health_check = no: no probe packets at any router, no health in status', async () => {
     await rh.stopDaemon();
