@@ -13,6 +13,7 @@ const suites = {
   routing: () => runJsonScript('build/bench/routing.mjs'),
   dhcp: () => runJsonScript('build/bench/dhcp.mjs'),
   hotplug: () => runJsonScript('build/bench/hotplug.mjs'),
+  health: () => runJsonScript('build/bench/health.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

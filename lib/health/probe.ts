@@ -48,14 +48,14 @@ async function icmp(p: Probe): Promise<ProbeResult> {
   return { ok: true, rttMs: m ? Number(m[1]) : performance.now() - started };
 }
 
-/** A query for the root's NS records: any reply with our id counts, whatever its rcode. */
+/** A query for the root's SOA (one short record back): any reply with our id counts, whatever its rcode. */
 export function dnsQuery(id: number): Buffer {
   const b = Buffer.alloc(17);
   b.writeUInt16BE(id, 0);
   b.writeUInt16BE(0x0100, 2); // recursion desired
   b.writeUInt16BE(1, 4); // one question
   b[12] = 0; // the root name
-  b.writeUInt16BE(2, 13); // NS
+  b.writeUInt16BE(6, 13); // SOA
   b.writeUInt16BE(1, 15); // IN
   return b;
 }

@@ -6,8 +6,9 @@
 // uplink (lib/conntrack). The set of down uplinks is what every plan of the
 // daemon ranks with, so a hook's event in between keeps the order.
 //
-// Uplinks come from the kernel (uplinks.ts), re-read every few seconds and
-// after every re-ranking; each has its own loop of rounds, one at a time.
+// Uplinks come from the kernel (uplinks.ts), re-read every 5 s (a new one is
+// unknown until then, which ranks like up); each has its own loop of
+// rounds, one at a time.
 
 import { rmSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
@@ -53,7 +54,7 @@ interface Probed {
 }
 
 /** How often the uplinks are re-read from the kernel and the view rewritten. */
-const REFRESH_MS = 3000;
+const REFRESH_MS = 5000;
 
 export function startHealth(options: HealthServiceOptions): HealthService {
   const { config, log } = options;

@@ -28,8 +28,8 @@ iface eth1 inet static
 const CONFIG_TEXT = `health_targets = ${TARGETS.join(' ')}\nignore_interfaces = lo hc*\n`;
 const NATED = '192.168.99.1';
 const SERVER = `require('net').createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(8080, '198.51.100.1')`;
-const CLIENT = `const s = require('net').connect({ host: '198.51.100.1', port: 8080, localAddress: '${NATED}' });
-s.on('connect', () => setInterval(() => s.write('x'), 300)); s.on('error', () => {}); s.on('close', () => process.exit(0));`;
+const CLIENT = `(function go() { let up = false; const s = require('net').connect({ host: '198.51.100.1', port: 8080, localAddress: '${NATED}' });
+s.on('connect', () => { up = true; setInterval(() => s.write('x'), 300); }); s.on('error', () => {}); s.on('close', () => (up ? process.exit(0) : setTimeout(go, 200))); })();`;
 
 interface HealthJson { state: string; since: number; last_rtt_ms?: number; loss?: number; answering: string[]; why?: string }
 
@@ -144,17 +144,23 @@ describe('upstream health', () => {
     expect(await unboundDev()).toBe('eth0');
   }, 20_000);
 
-  test('targets that drop ICMP but answer DNS keep the uplink up; dropping DNS too takes it down', async () => {
+  test('targets that drop DNS fall back to ICMP, targets that then drop ICMP but answer DNS keep the uplink up; dropping both takes it down', async () => {
     const since = (await health()).eth0!.since;
-    await nft(r0, `add rule inet hdrop drops ip daddr { ${TARGETS.join(', ')} } meta l4proto icmp drop\n`);
+    const drop = (what: string) => nft(r0, `add rule inet hdrop drops ip daddr { ${TARGETS.join(', ')} } ${what} drop\n`);
+    const flush = () => r0.exec(['nft', 'flush', 'chain', 'inet', 'hdrop', 'drops']);
     try {
-      await new Promise((res) => setTimeout(res, 6000));
+      await drop('udp dport 53');
+      await new Promise((res) => setTimeout(res, 5000));
       expect((await health()).eth0).toMatchObject({ state: 'up', since });
-      await nft(r0, `add rule inet hdrop drops ip daddr { ${TARGETS.join(', ')} } udp dport 53 drop\n`);
+      await flush(); // every target now answers by ICMP…
+      await drop('meta l4proto icmp'); // …and stops: back to DNS
+      await new Promise((res) => setTimeout(res, 5000));
+      expect((await health()).eth0).toMatchObject({ state: 'up', since });
+      await drop('udp dport 53');
       await waitFor('eth0 down', async () => (await stateOf('eth0')) === 'down', 8000, 100);
       expect(await unboundDev()).toBe('eth1');
     } finally {
-      await r0.exec(['nft', 'flush', 'chain', 'inet', 'hdrop', 'drops']);
+      await flush();
     }
     await waitFor('eth0 up again', async () => (await stateOf('eth0')) === 'up', 12_000, 100);
     expect(await unboundDev()).toBe('eth0');

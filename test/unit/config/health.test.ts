@@ -3,11 +3,11 @@ import { settingsFor } from '../../../lib/config/health.js';
 import { parseConfig } from '../../../lib/config/parse.js';
 
 describe('health_* keys', () => {
-  it('defaults: on, the anycast resolvers, icmp then dns, 1 s rounds', () => {
+  it('defaults: on, the anycast resolvers, dns then icmp, 1 s rounds', () => {
     const h = parseConfig('').health;
     expect(h).toMatchObject({ check: true, intervalMs: 1000, timeoutMs: 1000, down: 3, up: 4, reliability: 1, overrides: [] });
     expect(h.targets).toEqual(['1.1.1.1', '1.0.0.1', '8.8.8.8', '9.9.9.9', '208.67.222.222', '2606:4700:4700::1111', '2001:4860:4860::8888']);
-    expect(h.methods).toEqual([{ name: 'icmp' }, { name: 'dns' }]);
+    expect(h.methods).toEqual([{ name: 'dns' }, { name: 'icmp' }]);
   });
 
   it('reads every key and the per-interface overrides (first match wins)', () => {
