@@ -1,7 +1,7 @@
 import { readState } from '../state/read.js';
 import { buildStatus, formatStatus } from '../status/status.js';
-import { formatView, readView, type DaemonView } from '../watch/view.js';
-import { formatHealth, readHealthView, type HealthView } from '../health/view.js';
+import { formatView, readView } from '../watch/view.js';
+import { formatHealth, readHealthView } from '../health/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
 
 function alive(pid: number): boolean {
@@ -10,6 +10,15 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A view file read: its value, or why it could not be read (status shows that instead). */
+function attempt<T>(read: () => T): { value?: T; error?: string } {
+  try {
+    return { value: read() };
+  } catch (err) {
+    return { error: (err as Error).message };
   }
 }
 
@@ -28,26 +37,14 @@ export const statusCommand: Command = {
     if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
     const config = ctx.config();
     const now = Math.floor(Date.now() / 1000);
-    let view: DaemonView | undefined;
-    let viewError: string | undefined;
-    try {
-      view = readView(config.runDir);
-    } catch (err) {
-      viewError = (err as Error).message;
-    }
+    const { value: view, error: viewError } = attempt(() => readView(config.runDir));
     const running = view ? alive(view.pid) : false;
     if (flags['--daemon']) {
       if (viewError) throw new Error(viewError);
       ctx.out(flags['--json'] ? `${JSON.stringify(view ? { ...view, running } : null, null, 2)}\n` : formatView(view, running, now));
       return 0;
     }
-    let health: HealthView | undefined;
-    let healthError: string | undefined;
-    try {
-      health = readHealthView(config.runDir);
-    } catch (err) {
-      healthError = (err as Error).message;
-    }
+    const { value: health, error: healthError } = attempt(() => readHealthView(config.runDir));
     const healthAlive = health ? alive(health.pid) : false;
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config);

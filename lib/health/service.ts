@@ -62,7 +62,7 @@ export function startHealth(options: HealthServiceOptions): HealthService {
   const probed = new Map<string, Probed>();
   const down = new Set<string>();
   let closed = false;
-  const loops: Promise<void>[] = [];
+  const loops = new Set<Promise<void>>();
   const now = () => Date.now();
 
   const sleep = (p: Probed, ms: number) =>
@@ -185,7 +185,10 @@ export function startHealth(options: HealthServiceOptions): HealthService {
       }
       const p: Probed = { uplink: u, tracker: initialTracker(now()), gone: false };
       probed.set(u.key, p);
-      if (u.settings.check && u.targets.length) loops.push(loop(p));
+      if (u.settings.check && u.targets.length) {
+        const running = loop(p).finally(() => loops.delete(running));
+        loops.add(running);
+      }
     }
     for (const [key, p] of probed) {
       if (seen.has(key)) continue;
@@ -216,7 +219,7 @@ export function startHealth(options: HealthServiceOptions): HealthService {
       closed = true;
       clearTimeout(refreshTimer);
       for (const p of probed.values()) p.wake?.();
-      await Promise.allSettled(loops);
+      await Promise.allSettled([...loops]);
       rmSync(healthViewPath(config.runDir), { force: true }); // no daemon, no health: status says so rather than show the last one
     },
   };
