@@ -14,6 +14,8 @@ import { createTestBed, waitFor, type Router, type TestBed } from '../helpers/te
 import { CONFIG, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const TARGETS = ['1.1.1.1', '8.8.8.8'];
+/** IPv6: answers ICMP only (the targets' dnsmasq listens on IPv4), so DNS falls back to ICMP. */
+const TARGET6 = '2606:4700:4700::1111';
 const A0 = '10.0.0.2';
 const A1 = '10.1.0.2';
 const INTERFACES = `
@@ -23,15 +25,21 @@ iface eth0 inet static
 iface eth1 inet static
     address ${A1}/24
     gateway 10.1.0.1
+iface eth0 inet6 static
+    address 2001:db8:10::2/64
+    gateway 2001:db8:10::1
+iface eth1 inet6 static
+    address 2001:db8:11::2/64
+    gateway 2001:db8:11::1
 `;
 // hc0: a local source the host masquerades (like a container bridge), never managed.
-const CONFIG_TEXT = `health_targets = ${TARGETS.join(' ')}\nignore_interfaces = lo hc*\n`;
+const CONFIG_TEXT = `health_targets = ${TARGETS.join(' ')} ${TARGET6}\nignore_interfaces = lo hc*\n`;
 const NATED = '192.168.99.1';
 const SERVER = `require('net').createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(8080, '198.51.100.1')`;
 const CLIENT = `(function go() { let up = false; const s = require('net').connect({ host: '198.51.100.1', port: 8080, localAddress: '${NATED}' });
 s.on('connect', () => { up = true; setInterval(() => s.write('x'), 300); }); s.on('error', () => {}); s.on('close', () => (up ? process.exit(0) : setTimeout(go, 200))); })();`;
 
-interface HealthJson { state: string; since: number; last_rtt_ms?: number; loss?: number; answering: string[]; why?: string }
+interface HealthJson { family?: number; state: string; since: number; last_rtt_ms?: number; loss?: number; answering: string[]; why?: string }
 
 describe('upstream health', () => {
   let bed: TestBed;
@@ -39,12 +47,12 @@ describe('upstream health', () => {
   let r0: Router;
   let r1: Router;
 
-  const unboundDev = async () => (await bed.host.routeGet(bed.internet.address4)).dev;
-  const health = async (): Promise<Record<string, HealthJson | undefined>> => {
-    const list = (await rh.status()) as unknown as { ifname: string; health?: HealthJson }[];
-    return Object.fromEntries(list.map((a) => [a.ifname, a.health]));
+  const unboundDev = async (family: 4 | 6 = 4) => (await bed.host.routeGet(family === 4 ? bed.internet.address4 : bed.internet.address6)).dev;
+  const health = async (family: 4 | 6 = 4): Promise<Record<string, HealthJson | undefined>> => {
+    const list = (await rh.status()) as unknown as { ifname: string; family: number; health?: HealthJson }[];
+    return Object.fromEntries(list.filter((a) => a.family === family).map((a) => [a.ifname, a.health]));
   };
-  const stateOf = async (ifname: string) => (await health())[ifname]?.state;
+  const stateOf = async (ifname: string, family: 4 | 6 = 4) => (await health(family))[ifname]?.state;
   const daemonLog = () => {
     const f = path.join(bed.dir, 'host', 'daemon.out');
     return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
@@ -67,12 +75,13 @@ describe('upstream health', () => {
     bed = await createTestBed({
       name: 'health',
       routers: [
-        { hostIfname: 'eth0', ipv4: { subnet: '10.0.0.0/24', address: '10.0.0.1' } },
-        { hostIfname: 'eth1', ipv4: { subnet: '10.1.0.0/24', address: '10.1.0.1' } },
+        { hostIfname: 'eth0', ipv4: { subnet: '10.0.0.0/24', address: '10.0.0.1' }, ipv6: { subnet: '2001:db8:10::/64', address: '2001:db8:10::1' } },
+        { hostIfname: 'eth1', ipv4: { subnet: '10.1.0.0/24', address: '10.1.0.1' }, ipv6: { subnet: '2001:db8:11::/64', address: '2001:db8:11::1' } },
       ],
     });
     [r0, r1] = [bed.routers[0]!, bed.routers[1]!];
     for (const t of TARGETS) await bed.internet.exec(['ip', 'addr', 'add', `${t}/32`, 'dev', 'lo']);
+    await bed.internet.exec(['ip', '-6', 'addr', 'add', `${TARGET6}/128`, 'dev', 'lo']);
     // DNS at the targets: no upstream, so it answers REFUSED, which is an answer.
     bed.internet.spawn(['dnsmasq', '-k', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', `--listen-address=${TARGETS.join(',')}`, '--user=root', '--pid-file='], { logName: 'target-dns' });
     for (const r of [r0, r1]) {
@@ -82,7 +91,8 @@ describe('upstream health', () => {
     rh = await setUpRoutingHost(bed, INTERFACES, CONFIG_TEXT);
     await bed.host.ifup('eth1');
     await bed.host.ifup('eth0');
-    await waitFor('both uplinks up', async () => (await stateOf('eth0')) === 'up' && (await stateOf('eth1')) === 'up', 15_000, 200);
+    const allUp = async () => (await stateOf('eth0')) === 'up' && (await stateOf('eth1')) === 'up' && (await stateOf('eth0', 6)) === 'up' && (await stateOf('eth1', 6)) === 'up';
+    await waitFor('both uplinks up, both families', allUp, 15_000, 200);
   });
   afterAll(() => bed?.destroy());
 
@@ -94,7 +104,7 @@ describe('upstream health', () => {
     expect(h.last_rtt_ms).toBeGreaterThan(0);
     expect(await unboundDev()).toBe('eth0');
     const text = (await cli(bed.host, ['status'])).stdout;
-    expect(text).toMatch(/health, view at .*\n(.*\n)? {2}eth0 10\.0\.0\.2: up since .*, rtt [\d.]+ ms, loss 0% \(1 min\), answering: /);
+    expect(text).toMatch(/health, view at .*\n(.*\n)* {2}eth0 10\.0\.0\.2: up since .*, rtt [\d.]+ ms, loss 0% \(1 min\), answering: /);
   });
 
   test('router 0 loses its WAN: unbound traffic moves to eth1 within the detection time, bound traffic still uses eth0, and back after recovery', async () => {
@@ -108,6 +118,10 @@ describe('upstream health', () => {
       await waitFor('unbound traffic via eth1', async () => (await unboundDev()) === 'eth1', 10_000, 50);
       failover = Date.now() - t0;
       expect(await stateOf('eth0')).toBe('down');
+      // Each family is probed on its own: IPv6 moves too (its target answers ICMP only).
+      await waitFor('unbound IPv6 via eth1', async () => (await unboundDev(6)) === 'eth1', 5000, 50);
+      expect(await stateOf('eth0', 6)).toBe('down');
+      expect(await bed.host.ping(bed.internet.address6)).toBe(true);
       expect(await band()).toBe(before); // re-ranked, nothing withdrawn
       expect(await bed.host.ping(bed.internet.address4)).toBe(true);
       // Bound traffic (and the probes) still leave by eth0.
@@ -123,6 +137,7 @@ describe('upstream health', () => {
       await setWan(r0, true);
       await waitFor('unbound traffic back on eth0', async () => (await unboundDev()) === 'eth0', 15_000, 50);
       failback = Date.now() - t1;
+      await waitFor('unbound IPv6 back on eth0', async () => (await unboundDev(6)) === 'eth0', 10_000, 50);
     }
     expect(await stateOf('eth0')).toBe('up');
     expect(daemonLog()).toMatch(/eth0 10\.0\.0\.2: up after 4 rounds answered .*; unbound traffic now via eth0/);
