@@ -107,11 +107,12 @@ export function startHealth(options: HealthServiceOptions): HealthService {
     const u = p.uplink;
     p.why = t.evidence;
     const wasDown = down.has(u.key);
+    const family = () => [...probed.values()].filter((x) => x.uplink.family === u.family);
+    const wasAllDown = family().every((x) => down.has(x.uplink.key));
     if (t.to === 'down') down.add(u.key);
     else down.delete(u.key);
     const moved = wasDown !== down.has(u.key);
-    const all = [...probed.values()].filter((x) => x.uplink.family === u.family);
-    const allDown = all.every((x) => down.has(x.uplink.key));
+    const allDown = family().every((x) => down.has(x.uplink.key));
     const effect = !moved ? '' : allDown ? '; every uplink is down: plain priority order stays' : `; unbound traffic now via ${firstOfBand(u.family)}`;
     (t.to === 'down' ? log.warn : log.info)(`${u.ifname} ${u.address}: ${t.evidence}${effect}`, { iface: u.ifname, address: u.address, health: t.to });
     writeView();
@@ -121,11 +122,16 @@ export function startHealth(options: HealthServiceOptions): HealthService {
     } catch (err) {
       log.error(`unbound band not re-ranked after a health change: ${(err as Error).message}`, { iface: u.ifname });
     }
-    if (t.to === 'down' && !allDown) {
-      const f = await flushMasqueraded(u.family, u.address, log);
-      if (f.deleted !== undefined) log.info(`${f.deleted} masqueraded flows of the failed uplink flushed from conntrack`, { iface: u.ifname, address: u.address });
-      else if (f.error !== 'conntrack not installed') log.warn('conntrack flush failed', { iface: u.ifname, error: f.error });
-    }
+    // Flows masqueraded out of a dead uplink that unbound traffic no longer takes: this one, or,
+    // leaving "every uplink down" (plain order: they went out of the first), all still down.
+    const dead = t.to === 'down' ? (allDown ? [] : [u]) : wasAllDown ? family().filter((x) => down.has(x.uplink.key)).map((x) => x.uplink) : [];
+    for (const d of dead) await flush(d);
+  }
+
+  async function flush(d: Uplink) {
+    const f = await flushMasqueraded(d.family, d.address, log);
+    if (f.deleted !== undefined) log.info(`${f.deleted} masqueraded flows of the failed uplink flushed from conntrack`, { iface: d.ifname, address: d.address });
+    else if (f.error !== 'conntrack not installed') log.warn('conntrack flush failed', { iface: d.ifname, error: f.error });
   }
 
   async function loop(p: Probed) {
