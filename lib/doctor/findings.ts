@@ -33,7 +33,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'dnsmasq-pid-file': 'a dnsmasq reads our servers-file, but dnsmasq_pid_file does not name it (it is never told to reload)',
   'dnsmasq-not-running': 'dnsmasq_mode is on but no dnsmasq runs',
   'daemon-down': 'the daemon (table allocator) does not answer on its socket',
-  'upstream-down': "an uplink's link is up but its upstream does not answer the daemon's health probes (unbound traffic ranks it last)",
+  'upstream-down': "an uplink's link is up but its upstream does not answer the daemon's health probes (unbound traffic ranks it last while another uplink is up)",
   'hook-missing': 'a hook is not installed where ifupdown, dhclient or udev look for it',
   'hook-broken': 'a hook is installed but points at an executable that does not exist',
   'nm-dispatcher-missing': "NetworkManager is present but Debian's dispatcher script 01-ifupdown is not",

@@ -147,3 +147,15 @@ export function lossOf(t: Tracker, now: number): number | undefined {
   const sent = recent.reduce((s, x) => s + x.sent, 0);
   return sent ? recent.reduce((s, x) => s + x.lost, 0) / sent : undefined;
 }
+
+/**
+ * The uplink lost its carrier: the kernel already routes around it
+ * (ignore_routes_with_linkdown), and when the carrier returns it must take its
+ * rank at once, as without probes. Back to unknown (ranks like up), with
+ * fresh counts; the probes judge it again from there.
+ */
+export function carrierLost(t: Tracker, now: number): { tracker: Tracker; transition?: Transition } {
+  const tracker: Tracker = { ...t, health: 'unknown', goodRun: 0, badRun: 0, lostInRun: [], tries: {}, answering: [] };
+  if (t.health === 'unknown') return { tracker };
+  return { tracker: { ...tracker, since: now }, transition: { from: t.health, to: 'unknown', evidence: 'carrier lost: unknown until the probes answer again (the kernel routes around it meanwhile)' } };
+}

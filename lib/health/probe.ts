@@ -22,6 +22,8 @@ export interface Probe {
   target: string;
   method: Method;
   timeoutMs: number;
+  /** Bind to this device instead (ICMP only): the address is on several interfaces, so its `from` rule cannot tell them apart. */
+  device?: string;
 }
 
 export interface ProbeResult {
@@ -39,7 +41,7 @@ async function icmp(p: Probe): Promise<ProbeResult> {
   const started = performance.now();
   let r;
   try {
-    r = await run(['ping', `-${p.family}`, '-n', '-q', '-c', '1', '-W', wait, '-I', p.source, p.target], { reject: false, timeoutMs: p.timeoutMs + 1000 });
+    r = await run(['ping', `-${p.family}`, '-n', '-q', '-c', '1', '-W', wait, '-I', p.device ?? p.source, p.target], { reject: false, timeoutMs: p.timeoutMs + 1000 });
   } catch {
     return failed; // no ping: the next method answers for the target
   }

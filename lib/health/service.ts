@@ -23,8 +23,9 @@ import type { Logger } from '../log/log.js';
 import type { PlanEvent } from '../plan/event.js';
 import { parseIp } from '../net/address.js';
 import { rankTables } from '../plan/ranking.js';
+import { parseAddrJson } from '../state/parse.js';
 import { readState } from '../state/read.js';
-import { initialTracker, lossOf, planRound, recordRound, type TargetAnswer, type Tracker, type Transition } from './machine.js';
+import { carrierLost, initialTracker, lossOf, planRound, recordRound, type TargetAnswer, type Tracker, type Transition } from './machine.js';
 import { sendProbe, type Prober } from './probe.js';
 import { uplinksOf, type Uplink } from './uplinks.js';
 import { healthViewPath, writeHealthView, type UplinkHealth } from './view.js';
@@ -71,16 +72,35 @@ export function startHealth(options: HealthServiceOptions): HealthService {
       p.wake = () => { clearTimeout(t); p.wake = undefined; resolve(); };
     });
 
+  /** Links as the kernel shows them, read at most twice a second for all uplinks (the daemon's ip process, no fork). */
+  let links: { at: number; carrier: Map<string, boolean> } | undefined;
+  async function hasCarrier(ifname: string): Promise<boolean> {
+    if (!links || now() - links.at > 500) {
+      const at = now();
+      const { links: json } = await options.ip.read(4, ['links']);
+      links = { at, carrier: new Map(parseAddrJson(json).map((l) => [l.ifname, l.carrier])) };
+    }
+    return links.carrier.get(ifname) ?? true; // unknown: the probes decide
+  }
+
   async function round(p: Probed) {
     const { uplink: u } = p;
     const s = u.settings;
-    const plan = planRound(p.tracker, u.targets, s.methods, s);
+    if (!(await hasCarrier(u.ifname))) {
+      const r = carrierLost(p.tracker, now());
+      p.tracker = r.tracker;
+      if (r.transition) await transition(p, r.transition);
+      return;
+    }
+    // An address held by several interfaces: only a probe bound to the device tells them apart (ping -I DEV).
+    const methods = u.shared ? [{ name: 'icmp' as const }] : s.methods;
+    const plan = planRound(p.tracker, u.targets, methods, s);
     const answers = await Promise.all(
       plan.map(async ({ target, methods }): Promise<TargetAnswer> => {
         let sent = 0;
         for (const method of methods) {
           sent++;
-          const r = await probe({ source: u.address, family: u.family, target, method, timeoutMs: s.timeoutMs });
+          const r = await probe({ source: u.address, family: u.family, target, method, timeoutMs: s.timeoutMs, ...(u.shared ? { device: u.ifname } : {}) });
           if (r.ok) return { target, method, sent, ...(r.rttMs !== undefined ? { rttMs: r.rttMs } : {}) };
           if (closed || p.gone) break;
         }
@@ -88,33 +108,56 @@ export function startHealth(options: HealthServiceOptions): HealthService {
       }),
     );
     if (closed || p.gone) return;
-    const r = recordRound(p.tracker, answers, s, s.methods, u.targets.length, now());
+    const r = recordRound(p.tracker, answers, s, methods, u.targets.length, now());
     p.tracker = r.tracker;
     if (r.transition) await transition(p, r.transition);
   }
 
   /** The uplink unbound traffic of a family now takes: the first of the band. */
   function firstOfBand(family: 4 | 6): string {
+    const eff = demoted();
     const items = [...probed.values()].filter((p) => p.uplink.family === family).map((p) => ({
-      ifname: p.uplink.ifname, address: parseIp(p.uplink.address).value, table: p.uplink.table, down: down.has(p.uplink.key),
+      ifname: p.uplink.ifname, address: parseIp(p.uplink.address).value, table: p.uplink.table, down: eff.has(p.uplink.key),
     }));
     const ranks = rankTables(config.interfacePriority, items);
     const first = items.find((i) => ranks.get(i.table) === 0);
     return first ? first.ifname : 'nothing';
   }
 
+  /**
+   * The down uplinks the band ranks last: those of a family in which some
+   * uplink is up. Without one (every judged uplink down, the rest unknown)
+   * nothing proves the targets reachable at all (filtered, or the host is
+   * offline), so the plain priority order stays.
+   */
+  function demoted(): Set<string> {
+    const out = new Set<string>();
+    for (const f of [4, 6] as const) {
+      const fam = [...probed.values()].filter((x) => x.uplink.family === f);
+      if (!fam.some((x) => x.tracker.health === 'up')) continue;
+      for (const x of fam) if (down.has(x.uplink.key)) out.add(x.uplink.key);
+    }
+    return out;
+  }
+
   async function transition(p: Probed, t: Transition) {
     const u = p.uplink;
     p.why = t.evidence;
-    const wasDown = down.has(u.key);
-    const family = () => [...probed.values()].filter((x) => x.uplink.family === u.family);
-    const wasAllDown = family().every((x) => down.has(x.uplink.key));
+    const current = p.tracker;
+    p.tracker = { ...current, health: t.from }; // what was demoted before this round
+    const before = demoted();
+    p.tracker = current;
     if (t.to === 'down') down.add(u.key);
     else down.delete(u.key);
-    const moved = wasDown !== down.has(u.key);
-    const allDown = family().every((x) => down.has(x.uplink.key));
-    const effect = !moved ? '' : allDown ? '; every uplink is down: plain priority order stays' : `; unbound traffic now via ${firstOfBand(u.family)}`;
-    (t.to === 'down' ? log.warn : log.info)(`${u.ifname} ${u.address}: ${t.evidence}${effect}`, { iface: u.ifname, address: u.address, health: t.to });
+    const after = demoted();
+    const moved = before.size !== after.size || [...after].some((k) => !before.has(k));
+    const fam = [...probed.values()].filter((x) => x.uplink.family === u.family);
+    const noneUp = !fam.some((x) => x.tracker.health === 'up');
+    const effect = noneUp && down.has(u.key)
+      ? '; no uplink answers its probes: plain priority order stays'
+      : moved ? `; unbound traffic now via ${firstOfBand(u.family)}` : '';
+    // Info: a health change is the network's doing, not a fault of ours (doctor explains a down one).
+    log.info(`${u.ifname} ${u.address}: ${t.evidence}${effect}`, { iface: u.ifname, address: u.address, health: t.to });
     writeView();
     if (!moved) return;
     try {
@@ -122,10 +165,8 @@ export function startHealth(options: HealthServiceOptions): HealthService {
     } catch (err) {
       log.error(`unbound band not re-ranked after a health change: ${(err as Error).message}`, { iface: u.ifname });
     }
-    // Flows masqueraded out of a dead uplink that unbound traffic no longer takes: this one, or,
-    // leaving "every uplink down" (plain order: they went out of the first), all still down.
-    const dead = t.to === 'down' ? (allDown ? [] : [u]) : wasAllDown ? family().filter((x) => down.has(x.uplink.key)).map((x) => x.uplink) : [];
-    for (const d of dead) await flush(d);
+    // Flows masqueraded out of an uplink unbound traffic has just left: they reconnect through the new one.
+    for (const x of fam) if (after.has(x.uplink.key) && !before.has(x.uplink.key)) await flush(x.uplink);
   }
 
   async function flush(d: Uplink) {
@@ -220,7 +261,7 @@ export function startHealth(options: HealthServiceOptions): HealthService {
 
   return {
     name: 'health',
-    downKeys: () => down,
+    downKeys: demoted,
     async close() {
       closed = true;
       clearTimeout(refreshTimer);

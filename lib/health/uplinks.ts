@@ -23,6 +23,8 @@ export interface Uplink {
   settings: HealthSettings;
   /** Targets of the uplink's family; empty: nothing to probe (health off). */
   targets: string[];
+  /** Another managed interface holds the same address (USB modems): probes bind to the device, ICMP only. */
+  shared: boolean;
 }
 
 /** The uplinks in the kernel state; `servers`: name servers per interface (the dnsmasq servers-file). */
@@ -38,7 +40,8 @@ export function uplinksOf(state: KernelState, config: Config, health: HealthConf
       const ip = tryParseIp(s, e.family);
       if (ip && !targets.includes(ip.text) && !(e.prefix && prefixContains(e.prefix, ip))) targets.push(ip.text);
     }
-    out.push({ key: healthKey(e.family, e.ifname, e.address.text), family: e.family, ifname: e.ifname, address: e.address.text, table: e.table, settings, targets });
+    out.push({ key: healthKey(e.family, e.ifname, e.address.text), family: e.family, ifname: e.ifname, address: e.address.text, table: e.table, settings, targets, shared: false });
   }
+  for (const u of out) u.shared = out.some((o) => o !== u && o.family === u.family && o.address === u.address);
   return out;
 }

@@ -10,12 +10,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestBed, waitFor, type Router, type TestBed } from '../helpers/testbed.js';
+import { createTestBed, HEALTH_TARGETS, waitFor, type Router, type TestBed } from '../helpers/testbed.js';
 import { CONFIG, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const TARGETS = ['1.1.1.1', '8.8.8.8'];
 /** IPv6: answers ICMP only (the targets' dnsmasq listens on IPv4), so DNS falls back to ICMP. */
 const TARGET6 = '2606:4700:4700::1111';
+if (![...TARGETS, TARGET6].every((t) => HEALTH_TARGETS.includes(t))) throw new Error('the test bed holds the targets');
 const A0 = '10.0.0.2';
 const A1 = '10.1.0.2';
 const INTERFACES = `
@@ -80,8 +81,7 @@ describe('upstream health', () => {
       ],
     });
     [r0, r1] = [bed.routers[0]!, bed.routers[1]!];
-    for (const t of TARGETS) await bed.internet.exec(['ip', 'addr', 'add', `${t}/32`, 'dev', 'lo']);
-    await bed.internet.exec(['ip', '-6', 'addr', 'add', `${TARGET6}/128`, 'dev', 'lo']);
+    // The targets are on the internet's lo (testbed.ts HEALTH_TARGETS).
     // DNS at the targets: no upstream, so it answers REFUSED, which is an answer.
     bed.internet.spawn(['dnsmasq', '-k', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--bind-interfaces', `--listen-address=${TARGETS.join(',')}`, '--user=root', '--pid-file='], { logName: 'target-dns' });
     for (const r of [r0, r1]) {
@@ -189,7 +189,7 @@ describe('upstream health', () => {
       await waitFor('both down', async () => (await stateOf('eth0')) === 'down' && (await stateOf('eth1')) === 'down', 12_000, 100);
       expect(await unboundDev()).toBe('eth0');
       expect((await bed.host.rules()).filter((r) => r.protocol === '201').length).toBe(rulesBefore);
-      expect(daemonLog()).toMatch(/every uplink is down: plain priority order stays/);
+      expect(daemonLog()).toMatch(/no uplink answers its probes: plain priority order stays/);
     } finally {
       await setWan(r1, true);
       await setWan(r0, true);

@@ -1,6 +1,6 @@
 // An uplink whose carrier is up but whose upstream the daemon's health
-// probes find dead: unbound traffic has moved off it (or, with every uplink
-// down, keeps plain priority order). Explains what the probes saw and how to
+// probes find dead: unbound traffic has moved off it (a warning), or, with
+// no uplink of the family up, keeps plain priority order (a note). Explains what the probes saw and how to
 // look further.
 
 import type { Check } from '../check.js';
@@ -14,15 +14,16 @@ export const upstreamDown: Check = {
     const out: Finding[] = [];
     for (const u of uplinks) {
       if (u.health !== 'down') continue;
-      const healthy = uplinks.filter((x) => x.family === u.family && x.health !== 'down' && x.health !== 'off').map((x) => x.ifname);
+      // Demoted only while another uplink of the family is up (lib/health/service.ts); with none up nothing changed.
+      const healthy = uplinks.filter((x) => x.family === u.family && x.health === 'up').map((x) => x.ifname);
       const since = new Date(u.since * 1000).toISOString().replace('.000Z', 'Z');
       out.push({
         id: 'upstream-down',
-        severity: 'warning',
+        severity: healthy.length ? 'warning' : 'info',
         subject: `${u.ifname} ${u.address}`,
         what: `The upstream behind ${u.ifname} ${u.address} is down since ${since}: ${u.why ?? 'its probes get no answer'}.`,
         why: `Its link is up, but nothing beyond it answers the probes sent from ${u.address} (${u.targets.join(', ')}): the router or modem lost its WAN, or its ISP is down. ${
-          healthy.length ? `Unbound traffic ranks it after ${healthy.join(', ')}` : 'Every uplink of the family is down, so the plain priority order stays'
+          healthy.length ? `Unbound traffic ranks it after ${healthy.join(', ')}` : 'No uplink of the family answers its probes (the host may be offline, or the targets filtered), so the plain priority order stays'
         }; traffic bound to its address or device still uses it.`,
         fix: [
           `ping -I ${u.address} ${u.targets[0] ?? '1.1.1.1'}   # does anything answer through it?`,

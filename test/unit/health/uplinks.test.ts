@@ -17,5 +17,16 @@ describe('the uplinks the health service probes', () => {
     expect(got.map((u) => [u.key, u.table, u.settings.intervalMs])).toEqual([['4 eth0 192.0.2.10', 10000, 1000], ['4 wwan0 100.64.5.7', 10001, 5000]]);
     // 192.0.2.1 is on-link (the CPE itself answers DNS with its WAN dead): not a target
     expect(got[0]!.targets).toEqual(['1.1.1.1', '1.0.0.1', '8.8.8.8', '9.9.9.9', '208.67.222.222', '203.0.113.53']);
+    expect(got.map((u) => u.shared)).toEqual([false, false]);
+  });
+
+  it('two modems holding the same address: each is probed bound to its device', () => {
+    const modems = state({
+      links: [link(4, 'usb0', '192.168.8.100/24'), link(5, 'usb1', '192.168.8.100/24')],
+      rules: ['10000 from 192.168.8.100 lookup 10040 proto 201', '15000 oif usb0 lookup 10040 proto 201', '10000 from 192.168.8.100 lookup 10041 proto 201', '15000 oif usb1 lookup 10041 proto 201'],
+      routes: ['default via 192.168.8.1 dev usb0 table 10040 proto 201 src 192.168.8.100', 'default via 192.168.8.1 dev usb1 table 10041 proto 201 src 192.168.8.100'],
+    });
+    const config = parseConfig('');
+    expect(uplinksOf(modems, config, config.health).map((u) => [u.ifname, u.shared])).toEqual([['usb0', true], ['usb1', true]]);
   });
 });

@@ -13,9 +13,9 @@ const cases: Case[] = [
     advice: [/down after 3 rounds lost \(1\.1\.1\.1, 8\.8\.8\.8\)/, /ranks it after wlan1/, /ping -I 192\.0\.2\.10 1\.1\.1\.1/, new RegExp(config.configPath!)],
   },
   {
-    name: 'every upstream dead',
+    name: 'every upstream dead: a note, nothing was changed',
     breakIt: (s) => (s.health = [uplink('eth0', '192.0.2.10', 'down'), uplink('wlan1', '198.51.100.10', 'down')]),
-    expected: ['warning upstream-down eth0 192.0.2.10', 'warning upstream-down wlan1 198.51.100.10'],
+    expected: ['info upstream-down eth0 192.0.2.10', 'info upstream-down wlan1 198.51.100.10'],
     advice: [/plain priority order stays/],
   },
   { name: 'all healthy', breakIt: (s) => (s.health = [uplink('eth0', '192.0.2.10', 'up')]), expected: [] },
