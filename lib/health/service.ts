@@ -18,6 +18,7 @@ import type { Config } from '../config/schema.js';
 import type { Service } from '../daemon/service.js';
 import { parseServersFile } from '../dns/servers-file.js';
 import type { IpChannel } from '../exec/ip-channel.js';
+import { run, type Runner } from '../exec/run.js';
 import { readFileIfExists } from '../fs/atomic.js';
 import type { Logger } from '../log/log.js';
 import type { PlanEvent } from '../plan/event.js';
@@ -39,6 +40,8 @@ export interface HealthServiceOptions {
   handle(event: PlanEvent, deps: HandleDeps): Promise<HandleResult>;
   /** Tests and benchmarks: what sends one probe. */
   probe?: Prober;
+  /** Tests: what runs conntrack. */
+  conntrack?: Runner;
 }
 
 export interface HealthService extends Service {
@@ -60,6 +63,7 @@ const REFRESH_MS = 5000;
 export function startHealth(options: HealthServiceOptions): HealthService {
   const { config, log } = options;
   const probe = options.probe ?? sendProbe;
+  const runConntrack = options.conntrack ?? run;
   const probed = new Map<string, Probed>();
   const down = new Set<string>();
   let closed = false;
@@ -169,10 +173,14 @@ export function startHealth(options: HealthServiceOptions): HealthService {
     for (const x of fam) if (after.has(x.uplink.key) && !before.has(x.uplink.key)) await flush(x.uplink);
   }
 
+  let conntrackMissingSaid = false;
   async function flush(d: Uplink) {
-    const f = await flushMasqueraded(d.family, d.address, log);
-    if (f.deleted !== undefined) log.info(`${f.deleted} masqueraded flows of the failed uplink flushed from conntrack`, { iface: d.ifname, address: d.address });
-    else if (f.error !== 'conntrack not installed') log.warn('conntrack flush failed', { iface: d.ifname, error: f.error });
+    const f = await flushMasqueraded(d.family, parseIp(d.address, d.family), runConntrack);
+    if (!f.error) log.info(`${f.deleted} masqueraded flows of the failed uplink flushed from conntrack`, { iface: d.ifname, address: d.address });
+    else if (/ENOENT/.test(f.error)) {
+      if (!conntrackMissingSaid) log.warn('conntrack (conntrack-tools) is not installed: flows masqueraded out of a failed uplink are not flushed and recover only when their applications reconnect');
+      conntrackMissingSaid = true;
+    } else if (!/0 flow entries/.test(f.error)) log.warn('conntrack flush failed', { iface: d.ifname, error: f.error });
   }
 
   async function loop(p: Probed) {

@@ -34,7 +34,7 @@ iface eth1 inet6 static
     gateway 2001:db8:11::1
 `;
 // hc0: a local source the host masquerades (like a container bridge), never managed.
-const CONFIG_TEXT = `health_targets = ${TARGETS.join(' ')} ${TARGET6}\nignore_interfaces = lo hc*\n`;
+const CONFIG_TEXT = `health_check = yes\nhealth_targets = ${TARGETS.join(' ')} ${TARGET6}\nignore_interfaces = lo hc*\n`;
 const NATED = '192.168.99.1';
 const SERVER = `require('net').createServer((s) => s.on('data', () => {}).on('error', () => {})).listen(8080, '198.51.100.1')`;
 const CLIENT = `(function go() { let up = false; const s = require('net').connect({ host: '198.51.100.1', port: 8080, localAddress: '${NATED}' });
@@ -237,7 +237,7 @@ describe('upstream health', () => {
 
   test('health_check = no: no probe packets at any router, no health in status', async () => {
     await rh.stopDaemon();
-    await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${CONFIG_TEXT}health_check = no\n`);
+    await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${CONFIG_TEXT.replace('health_check = yes', 'health_check = no')}`);
     try {
       await rh.startDaemon();
       const [c0, c1] = [await counted(r0, A0), await counted(r1, A1)];
