@@ -14,6 +14,7 @@ const suites = {
   dhcp: () => runJsonScript('build/bench/dhcp.mjs'),
   hotplug: () => runJsonScript('build/bench/hotplug.mjs'),
   script: () => runJsonScript('build/bench/script.mjs'),
+  health: () => runJsonScript('build/bench/health.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

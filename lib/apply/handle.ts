@@ -8,7 +8,7 @@ import { openHookIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import type { Logger } from '../log/log.js';
 import type { Family } from '../net/address.js';
 import type { Change, Plan } from '../plan/change.js';
-import type { RoutingEvent } from '../plan/event.js';
+import type { PlanEvent } from '../plan/event.js';
 import { indexState } from '../plan/index.js';
 import { isIgnored } from '../plan/ignore.js';
 import { planEvent } from '../plan/plan.js';
@@ -40,6 +40,8 @@ export interface HandleDeps {
    * ago; a hook may have changed it meanwhile).
    */
   precondition?: (state: KernelState) => string | undefined;
+  /** Uplinks whose upstream is down (the daemon's health probes), asked under the lock when planning. */
+  down?: () => ReadonlySet<string>;
 }
 
 export interface HandleResult {
@@ -60,11 +62,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
  * (it changes nothing of the other); a down, of an address or of the whole
  * interface, both (a lease of the other family may go with it).
  */
-export const familiesRead = (event: RoutingEvent): Family[] =>
-  event.kind === 'address-up' ? [event.address.address.family] : [4, 6];
+export const familiesRead = (event: PlanEvent): Family[] =>
+  event.kind === 'address-up' ? [event.address.address.family] : event.kind === 'rerank' ? [event.family] : [4, 6];
 
 /** The table this (interface, address) already has in the kernel, if any. */
-function tableInKernel(state: KernelState, config: Config, event: RoutingEvent): number {
+function tableInKernel(state: KernelState, config: Config, event: PlanEvent): number {
   if (event.kind !== 'address-up') return 0;
   const A = event.address.address;
   for (const e of indexState(state, config).entries.values()) {
@@ -82,7 +84,7 @@ function logChange(log: Logger, c: Change) {
  * daemon's ip channel, the state read and the changes go through a channel of
  * the event's own, closed when it is done (lib/exec/ip-channel.ts).
  */
-export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult> {
+export async function handleEvent(event: PlanEvent, deps: HandleDeps): Promise<HandleResult> {
   if (deps.ip) return handle(event, deps, () => deps.ip!);
   let own: IpChannel | undefined;
   try {
@@ -96,11 +98,11 @@ export async function handleEvent(event: RoutingEvent, deps: HandleDeps): Promis
   }
 }
 
-async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpChannel): Promise<HandleResult> {
+async function handle(event: PlanEvent, deps: HandleDeps, channel: () => IpChannel): Promise<HandleResult> {
   const { config, log, dryRun } = deps;
   const allocator = deps.allocator ?? socketAllocator(config, log);
   const iface = event.ifname;
-  const address = event.kind === 'interface-gone' ? undefined : `${event.address.address.text}/${event.address.prefix.length}`;
+  const address = 'address' in event ? `${event.address.address.text}/${event.address.prefix.length}` : undefined;
   if (isIgnored(config, iface)) {
     log.debug('interface ignored (ignore_interfaces)', { iface });
     return { table: 0, degraded: false, changes: 0 };
@@ -191,7 +193,7 @@ async function handle(event: RoutingEvent, deps: HandleDeps, channel: () => IpCh
         table = tableInKernel(state, config, event);
         if (table) log.warn('no lease from the allocator: keeping the table this address already has', { iface, address, table });
       }
-      plan = planEvent({ state, event, config, table });
+      plan = planEvent({ state, event, config, table, ...(deps.down ? { down: deps.down() } : {}) });
       trace(`planned ${plan.changes.length} changes`);
       if (plan.skipped) {
         log.info(`nothing to do: ${plan.skipped}`, { iface, address });

@@ -86,6 +86,11 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
     'DNS per uplink: with `dnsmasq_mode = auto` (the default) each interface\'s DNS servers go to the dnsmasq servers-file as `server=NS@IFACE` lines, and dhclient-script leaves /etc/resolv.conf alone, only while the dnsmasq named by `dnsmasq_pid_file` reads `dnsmasq_servers_file` (on its command line or in a configuration file it reads). Otherwise per-uplink DNS is off and dhclient-script writes resolv.conf as it would without multihomed-routing. `status` and `doctor` say which, and how to turn it on. An interface whose name a servers-file line cannot hold (`;`, `#`, quotes and the like) is routed, but its DNS is not configured: logged, and shown by `status`.',
   );
 
+  p('.SH UPSTREAM HEALTH');
+  para(
+    'The daemon probes every managed address through its own uplink (source = the address: a DNS query over UDP sent by the daemon itself, ICMP echo through ping(8) for targets that do not answer DNS, or a TCP connect), one probe packet per second per uplink by default, to well-known anycast resolvers. After `health_down` lost rounds in a row (3: detected within 4 s) an uplink is down: its `iif lo` rule moves after every healthy uplink\'s, and the flows the host masqueraded out of its address are deleted from conntrack(8) so they reconnect through the next one. After `health_up` answered rounds (4) it returns to its rank. Its other rules stay: bound traffic and the probes keep using it. While no uplink of the family answers, the plain priority order stays. `status` shows each uplink\'s health, `doctor` explains a down one; see the health_* keys below and docs/health.md.',
+  );
+
   p('.SH COMMANDS');
   for (const c of [...commands].sort((a, b) => a.name.localeCompare(b.name))) {
     p('.TP', `.B ${roff(c.name)}`, roff(`${c.summary}.`));

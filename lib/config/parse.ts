@@ -1,6 +1,7 @@
 import { KEYS, type Config, type KeySpec } from './schema.js';
 import { isDecimalDigits, isHexDigits, splitOn } from '../text/lex.js';
 import { parsePin } from './pins.js';
+import { HealthValueError, parseHealthKey, type HealthConfig } from './health.js';
 
 // The config file: `key = value` lines, `#` comments, blank lines. Values are
 // not quoted; lists are separated by white space. Unknown keys are errors, so
@@ -81,6 +82,13 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
       if (!mask || ((mask + low) & mask) !== 0) fail('a contiguous hex mask like 0x1f00 (not 0)');
       return mask;
     }
+    case 'health':
+      try {
+        return parseHealthKey(spec.key, value, splitOn(value, ' \t\r\f\v'));
+      } catch (err) {
+        if (err instanceof HealthValueError) return fail(err.message);
+        throw err;
+      }
     case 'range': {
       const dash = value.indexOf('-');
       const [first, last] = [value.slice(0, dash).trim(), value.slice(dash + 1).trim()];
@@ -137,6 +145,17 @@ export function parseConfig(text: string, file = '(config)'): Config {
     adoptAddresses: values.adopt_addresses as boolean,
     adoptGraceMs: values.adopt_grace_ms as number,
     leaseReclaimGrace: values.lease_reclaim_grace as number,
+    health: {
+      check: values.health_check as boolean,
+      targets: values.health_targets as HealthConfig['targets'],
+      methods: values.health_methods as HealthConfig['methods'],
+      intervalMs: values.health_interval_ms as number,
+      timeoutMs: values.health_timeout_ms as number,
+      down: values.health_down as number,
+      up: values.health_up as number,
+      reliability: values.health_reliability as number,
+      overrides: values.health_override as HealthConfig['overrides'],
+    },
   };
 }
 

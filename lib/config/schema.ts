@@ -2,6 +2,7 @@
 // table is the single source for the parser, the installed default file and
 // the README's reference (`multihomed-routing config defaults`).
 
+import type { HealthConfig } from './health.js';
 import type { Pin } from './pins.js';
 
 export interface Config {
@@ -56,9 +57,11 @@ export interface Config {
   adoptGraceMs: number;
   /** Seconds a lease whose address is not on its interface is kept before the watcher releases it. */
   leaseReclaimGrace: number;
+  /** Upstream health probes of the daemon (health_* keys, lib/config/health.ts). */
+  health: HealthConfig;
 }
 
-type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool' | 'pins' | 'mask';
+type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool' | 'pins' | 'mask' | 'health';
 
 export interface KeySpec {
   key: string;
@@ -94,5 +97,14 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
   { key: 'adopt_addresses', kind: 'bool', default: 'yes', doc: 'The watcher adopts addresses no hook reported (NetworkManager\'s dhcp4-change, systemd-networkd, `ip addr add` by hand, links already up when the daemon starts): a global address on an up, non-ignored interface with carrier gets a table, with the default routes the kernel has for that interface in main as its gateways; main is left as it is.' },
   { key: 'adopt_grace_ms', kind: 'int', default: '2000', doc: 'Milliseconds a new address waits for a hook before the watcher adopts it (addresses present when the daemon starts are taken over at once).' },
+  { key: 'health_check', kind: 'health', default: 'yes', doc: 'The daemon probes every managed address through its own uplink (source = the address) and ranks an uplink whose upstream stopped answering after the healthy ones in the unbound band; no: nothing is probed, the band keeps plain priority order.' },
+  { key: 'health_targets', kind: 'health', default: '1.1.1.1 1.0.0.1 8.8.8.8 9.9.9.9 208.67.222.222 2606:4700:4700::1111 2001:4860:4860::8888', doc: 'Addresses probed, each address family through its own uplinks; a round probes the next ones in turn.' },
+  { key: 'health_methods', kind: 'health', default: 'dns icmp', doc: 'Probe methods, tried in this order until one answers; a target then keeps the method that answered. dns (a query over UDP from the daemon itself; any reply counts), icmp (echo, through one ping(8) per probe: a process each time), tcp or tcp:PORT (a connect to port 443 or PORT; a refusal counts).' },
+  { key: 'health_interval_ms', kind: 'health', default: '1000', doc: 'Milliseconds between probe rounds of one uplink (one probe packet per round while targets answer).' },
+  { key: 'health_timeout_ms', kind: 'health', default: '1000', doc: 'Milliseconds a probe waits for its answer.' },
+  { key: 'health_down', kind: 'health', default: '3', doc: 'Lost rounds in a row that make an uplink down (detection: at most interval × down + timeout).' },
+  { key: 'health_up', kind: 'health', default: '4', doc: 'Answered rounds in a row that bring a down uplink back.' },
+  { key: 'health_reliability', kind: 'health', default: '1', doc: 'Targets a round probes; all must answer for the round to count as answered.' },
+  { key: 'health_override', kind: 'health', default: '', doc: 'Per-interface settings, PATTERN:key=value,… words (keys check, targets, methods, interval_ms, timeout_ms, down, up, reliability; list values joined by +), first matching pattern wins, e.g. wwan*:interval_ms=5000 for a metered modem (detection then takes up to 5 × down + timeout seconds).' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1); not where standard error is already the journal (JOURNAL_STREAM).' },
 ];

@@ -18,7 +18,9 @@ import type { HookKind } from '../proc/hook-process.js';
 // in-process. Last, the hook hand-over FIFO (lib/daemon/handover.ts): it
 // runs the hooks' own commands, which hooks/main.ts hands in (lib does not
 // import hooks/). SIGHUP (`systemctl reload`) re-reads the config file: the
-// next event and watcher pass use it (lib/config/live.ts).
+// next event and watcher pass use it (lib/config/live.ts). Unless
+// health_check = no, the upstream health probes (lib/health) run too: every
+// plan of the daemon ranks their down uplinks last.
 
 /** The hooks the daemon serves through the hand-over FIFO. */
 export type HandoverHooks = Partial<Record<HookKind, HandoverHook>>;
@@ -56,13 +58,18 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
         },
       }),
     );
-    const events = await start(startEventService({ config: live, log: ctx.log, allocator }));
+    let health: { downKeys(): ReadonlySet<string> } | undefined;
+    const events = await start(startEventService({ config: live, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set() }));
     const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command }, ...(inherited ? { fd: inherited.fd } : {}) });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {
       const { startWatcher } = await import('../watch/watcher.js');
       await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip, forwarding: true }));
+    }
+    if (config.health.check) {
+      const { startHealth } = await import('../health/service.js');
+      health = await start(startHealth({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip }));
     }
     // The hand-over only saves hooks a runtime start: without it they reach the daemon over the socket.
     const { startHandover } = await import('./handover.js');

@@ -23,6 +23,8 @@ export interface JobDeps {
   allocator?: TableAllocator;
   /** The daemon's ip channel; without one, each event opens its own. */
   ip?: IpChannel;
+  /** The daemon's health probes: uplinks whose upstream is down. */
+  down?: () => ReadonlySet<string>;
   /** Tests: what applies one event. */
   handle?: (event: RoutingEvent, deps: HandleDeps) => Promise<HandleResult>;
   /** What updates the reply marks after routing changed; by default the real one, unless `handle` is a test's. */
@@ -39,7 +41,7 @@ const NOT_DONE: Record<HookName, string> = {
 export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
   const { config, log } = deps;
   const handle = deps.handle ?? handleEvent;
-  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.ip ? { ip: deps.ip } : {}) };
+  const extra = { ...(deps.allocator ? { allocator: deps.allocator } : {}), ...(deps.ip ? { ip: deps.ip } : {}), ...(deps.down ? { down: deps.down } : {}) };
   let failed: string | undefined;
   let changed = false;
   for (const event of job.events) {

@@ -15,7 +15,7 @@ import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle
 import { stampOf, type LiveConfig } from '../config/live.js';
 import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, createSyslog, type Logger, type Syslog } from '../log/log.js';
-import type { RoutingEvent } from '../plan/event.js';
+import type { PlanEvent } from '../plan/event.js';
 import { trace } from '../trace/trace.js';
 import { syncForwardingAfterRouting } from '../forward/sync.js';
 import { runJob } from './handler.js';
@@ -43,13 +43,15 @@ export interface EventServiceOptions {
   allocator: Pick<AllocatorService, 'local'>;
   /** Tests: argv that starts ip. */
   ip?: readonly string[];
+  /** Uplinks whose upstream is down (the health probes): every plan ranks them after the healthy ones. */
+  down?: () => ReadonlySet<string>;
 }
 
 export interface EventService extends Service {
   /** The socket's `event` command (lib/daemon/socket.ts). */
   readonly command: { maxBytes: number; run(request: Record<string, unknown>): Promise<EventReply> };
-  /** handleEvent through the queue and the ip processes (the watcher's repairs use it). */
-  handle(event: RoutingEvent, deps: HandleDeps): Promise<HandleResult>;
+  /** handleEvent through the queue and the ip processes (the watcher's repairs and the health probes' re-ranking use it). */
+  handle(event: PlanEvent, deps: HandleDeps): Promise<HandleResult>;
   /**
    * A job made in this process (a handed-over hook's, lib/daemon/handover.ts) through the queue, its lines through `log`;
    * dropped when its turn comes and `wanted()` says the hook no longer waits (it works alone by then).
@@ -70,6 +72,7 @@ export function startEventService(options: EventServiceOptions): EventService {
   const ip = openIpChannel({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
   const allocator = options.allocator.local;
   const syslog = createSyslog();
+  const down = options.down ? { down: options.down } : {};
 
   async function run(o: Record<string, unknown>): Promise<EventReply> {
     const parsed = parseEventRequest(o);
@@ -97,7 +100,7 @@ export function startEventService(options: EventServiceOptions): EventService {
       jobLog.debug('applied by the daemon', { pid: process.pid });
       // The reply marks follow after the hook has its answer: queued behind this job, under the daemon's log.
       const forward = async () => void queue.run(() => syncForwardingAfterRouting(config, log));
-      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, forward });
+      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, forward, ...down });
       trace('event handled');
       return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
     });
@@ -106,14 +109,14 @@ export function startEventService(options: EventServiceOptions): EventService {
   return {
     name: 'events',
     command: { maxBytes: MAX_EVENT_BYTES, run },
-    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip })),
+    handle: (event, deps) => queue.run(() => handleEvent(event, { ...deps, ip, ...down })),
     runLocal: (job, jobLog, wanted = () => true) =>
       queue.run(async () => {
         if (!wanted()) {
           log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: job.hook, iface: job.events[0]?.ifname ?? job.dns?.ifname });
           return { failed: 'the hook stopped waiting' };
         }
-        return runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip });
+        return runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip, ...down });
       }),
     configCurrent: () => stampOf(live.path) === live.stamp(),
     syslog,

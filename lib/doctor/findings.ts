@@ -35,6 +35,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'dns-per-uplink-off': 'dnsmasq_mode = auto and no dnsmasq reads our servers-file: per-uplink DNS is off, dhclient-script writes resolv.conf (advice: how to turn it on)',
   'daemon-down': 'the daemon (table allocator) does not answer on its socket',
   'store-unwritable': 'the lease store cannot be written (read-only or full file system): leases live in the daemon\'s memory only',
+  'upstream-down': "an uplink's link is up but its upstream does not answer the daemon's health probes (unbound traffic ranks it last while another uplink is up)",
   'hook-missing': 'a hook is not installed where ifupdown, dhclient or udev look for it',
   'hook-broken': 'a hook is installed but points at an executable that does not exist',
   'nm-dispatcher-missing': "NetworkManager is present but Debian's dispatcher script 01-ifupdown is not",

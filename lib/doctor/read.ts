@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import { ipFromValue } from '../net/address.js';
 import { indexState } from '../plan/index.js';
+import { readHealthView, type UplinkHealth } from '../health/view.js';
 import { readState } from '../state/read.js';
 import type { KernelState } from '../state/types.js';
 import { readView } from '../watch/view.js';
@@ -167,6 +168,18 @@ function readStoreProblem(config: Config): HostSnapshot['storeProblem'] {
   }
 }
 
+/** The health view, when the daemon that wrote it still runs (a stale one says nothing about now). */
+function liveHealth(runDir: string): { health?: UplinkHealth[] } {
+  try {
+    const view = readHealthView(runDir);
+    if (!view) return {};
+    process.kill(view.pid, 0);
+    return { health: view.uplinks };
+  } catch {
+    return {};
+  }
+}
+
 /** Reads everything doctor judges. */
 export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> {
   const { config } = options;
@@ -212,5 +225,6 @@ export async function readHost(options: ReadHostOptions): Promise<HostSnapshot> 
     ...(storeProblem ? { storeProblem } : {}),
     netplan: readNetplan(),
     forwarding: await readForwarding(run, kernel, config, probes[4]),
+    ...liveHealth(config.runDir),
   };
 }

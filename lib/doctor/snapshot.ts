@@ -2,6 +2,7 @@
 // and judged by the pure checks in checks/. Unit tests build snapshots by
 // hand; the integration test reads a real one in a namespace.
 
+import type { UplinkHealth } from '../health/view.js';
 import type { KernelState } from '../state/types.js';
 
 /** `ip route get PROBE from A`: where replies (and sockets bound to A) would leave. */
@@ -88,6 +89,8 @@ export interface HostSnapshot {
     /** `nft -j list ruleset`, when nft ran. */
     nftJson?: string;
   };
+  /** The daemon's health probes (run_dir/health-view.json), when the daemon that wrote it runs. */
+  health?: UplinkHealth[];
   /** Interfaces named in /etc/netplan/*.yaml, with the renderer and the file. */
   netplan: { ifname: string; renderer: string; file: string }[];
 }

@@ -3,7 +3,7 @@
 // dhclient's new_*/old_*, udev's INTERFACE) into one of these; everything in
 // them is already parsed and validated.
 
-import type { IpAddress, IpInterfaceAddress, IpPrefix } from '../net/address.js';
+import type { Family, IpAddress, IpInterfaceAddress, IpPrefix } from '../net/address.js';
 
 /** Who configured the address: decides what we may move out of main. */
 export type EventSource = 'ifupdown' | 'NetworkManager' | 'dhclient' | 'kernel';
@@ -80,3 +80,15 @@ export interface InterfaceGone {
 }
 
 export type RoutingEvent = AddressUp | AddressDown | InterfaceGone;
+
+/** The daemon's health probes: an uplink's health changed, re-converge one family's band. */
+export interface Rerank {
+  kind: 'rerank';
+  source: 'health';
+  family: Family;
+  /** The uplink whose health changed (for the log). */
+  ifname: string;
+}
+
+/** What the planner takes: a hook's or the watcher's event, or the daemon's own re-ranking. */
+export type PlanEvent = RoutingEvent | Rerank;

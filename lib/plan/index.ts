@@ -29,6 +29,8 @@ export interface StateIndex {
   routesByTable: Map<string, Route[]>;
   /** family:dev → routes in main through that device. */
   mainByDev: Map<string, Route[]>;
+  /** Uplinks whose upstream is down (ranking.ts healthKey), from the daemon's health probes. */
+  down?: ReadonlySet<string>;
 }
 
 export const tableKey = (family: Family, table: number) => `${family}:${table}`;

@@ -14,22 +14,26 @@ import type { Config } from '../config/schema.js';
 import type { KernelState } from '../state/types.js';
 import type { Plan } from './change.js';
 import { planAddressDown, planInterfaceGone } from './down.js';
-import type { RoutingEvent } from './event.js';
+import type { PlanEvent } from './event.js';
+import { Builder } from './builder.js';
+import { rerank } from './ranking.js';
 import { indexState } from './index.js';
 import { planAddressUp } from './up.js';
 
 /** What one plan is made from. */
 export interface PlanInput {
   state: KernelState;
-  event: RoutingEvent;
+  event: PlanEvent;
   config: Config;
+  /** Uplinks whose upstream is down (ranking.ts healthKey): they rank after the healthy ones. */
+  down?: ReadonlySet<string>;
   /** Table leased for the event's address; 0 = no lease (fallback to main). Ignored for down events. */
   table: number;
 }
 
 /** Plans the changes one event needs. Pure: same input, same plan. */
 export function planEvent(input: PlanInput): Plan {
-  const idx = indexState(input.state, input.config);
+  const idx = { ...indexState(input.state, input.config), ...(input.down ? { down: input.down } : {}) };
   switch (input.event.kind) {
     case 'address-up':
       return planAddressUp(input.state, idx, input.event, input.config, input.table);
@@ -37,5 +41,10 @@ export function planEvent(input: PlanInput): Plan {
       return planAddressDown(input.state, idx, input.event, input.config);
     case 'interface-gone':
       return planInterfaceGone(input.state, idx, input.event, input.config);
+    case 'rerank': {
+      const b = new Builder();
+      rerank(b, input.config, idx, input.event.family);
+      return { changes: b.list(), table: 0, degraded: false, released: [] };
+    }
   }
 }

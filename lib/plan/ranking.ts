@@ -4,6 +4,11 @@
 // is managed, never on bring-up order, so every hook computes the same ranks
 // and the 91000 band stays dense (91000, 91001, …) per family: each event
 // re-converges the whole band.
+//
+// Upstream health (lib/health, the daemon's probes) only changes the order:
+// an uplink whose upstream is down ranks after every healthy or unknown one,
+// by priority among the down ones; when all are down, plain priority order
+// stays (the probe targets may be what is filtered). Nothing is withdrawn.
 
 import type { Config } from '../config/schema.js';
 import type { Family, IpAddress } from '../net/address.js';
@@ -18,7 +23,12 @@ export interface Rankable {
   /** Numeric value of the address (lower first among one interface's addresses). */
   address: bigint;
   table: number;
+  /** Its upstream is down (health probes). */
+  down?: boolean;
 }
+
+/** How a down uplink is named in the set the planner gets: family, interface, address. */
+export const healthKey = (family: Family, ifname: string, address: string) => `${family} ${ifname} ${address}`;
 
 /** Index of the first pattern matching the name; unmatched names come last. */
 export function priorityIndex(patterns: readonly string[], ifname: string): number {
@@ -43,9 +53,11 @@ export function compareNatural(a: string, b: string): number {
 
 /** Sorts managed addresses into their `iif lo` order; returns table → rank (0-based). */
 export function rankTables(patterns: readonly string[], items: readonly Rankable[]): Map<number, number> {
-  const keyed = items.map((item) => ({ item, p: priorityIndex(patterns, item.ifname) }));
+  const demote = !items.every((i) => i.down);
+  const keyed = items.map((item) => ({ item, p: priorityIndex(patterns, item.ifname), d: demote && item.down ? 1 : 0 }));
   keyed.sort(
     (x, y) =>
+      x.d - y.d ||
       x.p - y.p ||
       compareNatural(x.item.ifname, y.item.ifname) ||
       (x.item.address < y.item.address ? -1 : x.item.address > y.item.address ? 1 : 0) ||
@@ -64,9 +76,13 @@ export function rerank(b: Builder, config: Config, idx: StateIndex, family: Fami
   for (const e of idx.entries.values()) {
     if (e.family !== family || b.removed.has(tableKey(family, e.table))) continue;
     if (target && e.table === target.table) continue;
-    items.push({ ifname: e.ifname ?? '', address: e.address?.value ?? 0n, table: e.table, entry: e });
+    const down = e.address !== undefined && !!idx.down?.has(healthKey(family, e.ifname ?? '', e.address.text));
+    items.push({ ifname: e.ifname ?? '', address: e.address?.value ?? 0n, table: e.table, entry: e, down });
   }
-  if (target) items.push({ ifname: target.ifname, address: target.address.value, table: target.table });
+  if (target) {
+    const down = !!idx.down?.has(healthKey(family, target.ifname, target.address.text));
+    items.push({ ifname: target.ifname, address: target.address.value, table: target.table, down });
+  }
   const ranks = rankTables(config.interfacePriority, items);
   for (const item of items) {
     if (!item.entry) continue;
@@ -74,7 +90,7 @@ export function rerank(b: Builder, config: Config, idx: StateIndex, family: Fami
     const subject = subjectOf(item.ifname, item.entry.address, item.table);
     const iifRules = item.entry.rules.filter((r) => r.iif === 'lo' && !r.src && !r.dst && !r.oif);
     if (iifRules.length === 1 && iifRules[0]!.priority === want) continue;
-    const reason = `unbound traffic: ${item.ifname} is number ${ranks.get(item.table)! + 1} in interface priority`;
+    const reason = `unbound traffic: ${item.ifname} is number ${ranks.get(item.table)! + 1} in interface priority${item.down && items.some((i) => !i.down) ? ' (its upstream is down: after the healthy uplinks)' : ''}`;
     for (const r of iifRules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason });
     b.adds.push({ kind: 'add-rule', rule: { family, priority: want, iif: 'lo', table: item.table, protocol: config.protocol }, subject, reason });
   }

@@ -36,7 +36,7 @@ export function planAddressUp(state: KernelState, idx: StateIndex, event: Addres
   if (e.soleLease) {
     const sweep = sweepBeforeUp(state, idx, config, e);
     if (sweep) {
-      const rest = planAddressUp(sweep.state, indexState(sweep.state, config), { ...event, soleLease: false }, config, leased);
+      const rest = planAddressUp(sweep.state, { ...indexState(sweep.state, config), ...(idx.down ? { down: idx.down } : {}) }, { ...event, soleLease: false }, config, leased);
       return { ...rest, changes: [...sweep.changes, ...rest.changes], released: [...sweep.released, ...rest.released] };
     }
   }

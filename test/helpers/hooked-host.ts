@@ -28,7 +28,8 @@ export async function setUpHookedHost(bed: TestBed, extraConfig = ''): Promise<H
   const exe = join(bed.dir, 'sbin/multihomed-routing');
   writeFileSync(exe, `#!/bin/sh\nexec '${process.execPath}' '${BUNDLE}' "$@"\n`);
   chmodSync(exe, 0o755);
-  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${extraConfig}`);
+  // health_check = no: background probes would move the routers' counters other tests compare (test/integration/health.test.ts turns it on).
+  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', `syslog = no\nstore_path = /run/multihomed-routing/leases.json\nhealth_check = no\n${extraConfig}`);
   await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', renderShim(bed.dir));
   const daemon = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
   await waitFor('the daemon socket', () => existsSync(bed.host.path('/run/multihomed-routing/allocator/allocator.sock')), 10_000, 50);

@@ -45,7 +45,8 @@
  * `stopDnsmasq()` change or stop it mid-test.
  *
  * The INTERNET namespace (`bed.internet`): 198.51.100.1/32 and
- * 2001:db8:ffff::1/128 on lo; router i is reached over `r<i>` (100.64.i.1/24,
+ * 2001:db8:ffff::1/128 on lo, and the daemon's default health targets
+ * (1.1.1.1 … 2001:4860:4860::8888, answering ping); router i is reached over `r<i>` (100.64.i.1/24,
  * 2001:db8:fffe:i::1/64 on the internet side, .2/::2 on the router's `wan`),
  * so traffic from the host reaches it only through a router, and
  * `bed.internet` can tell which router a packet came through (`r<i>`).
@@ -108,6 +109,8 @@ export type { DhcpOptions, Dhcp6Options, DnsOptions, LoggedQuery };
 
 /** The internet's addresses: reachable from the host only through a router. */
 export const INTERNET_ADDRESS4 = '198.51.100.1';
+/** The default health_targets, held by the internet namespace too. */
+export const HEALTH_TARGETS = ['1.1.1.1', '1.0.0.1', '8.8.8.8', '9.9.9.9', '208.67.222.222', '2606:4700:4700::1111', '2001:4860:4860::8888'];
 export const INTERNET_ADDRESS6 = '2001:db8:ffff::1';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -786,6 +789,8 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
     await internet.exec(['ip', 'link', 'set', 'lo', 'up']);
     await internet.exec(['ip', 'addr', 'add', `${INTERNET_ADDRESS4}/32`, 'dev', 'lo']);
     await internet.exec(['ip', 'addr', 'add', `${INTERNET_ADDRESS6}/128`, 'dev', 'lo']);
+    // The daemon's default health targets answer (ICMP) here, as on the real internet.
+    for (const t of HEALTH_TARGETS) await internet.exec(['ip', 'addr', 'add', `${t}/${t.includes(':') ? 128 : 32}`, 'dev', 'lo']);
     await host.exec(['ip', 'link', 'set', 'lo', 'up']);
 
     for (const r of routers) await setUpRouter(r, host, internet);

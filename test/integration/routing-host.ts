@@ -41,7 +41,8 @@ export async function setUpRoutingHost(bed: TestBed, interfaces: string, extraCo
   const host = bed.host;
   await host.writeEtc(
     'multihomed-routing/multihomed-routing.conf',
-    `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${extraConfig}`,
+    // health_check = no unless extraConfig turns it on: background probes would move the routers' counters tests compare.
+    `syslog = no\nstore_path = /run/multihomed-routing/leases.json\nhealth_check = no\n${extraConfig}`,
   );
   // What install.sh writes (gen_ifupdown_hook), with the config's default path.
   const shim = `#!/bin/sh\nexec ${EXE} --config ${CONFIG} ifupdown\n`;

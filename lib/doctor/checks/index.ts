@@ -15,8 +15,9 @@ import { networkdManaged } from './networkd-managed.js';
 import { replyPath } from './reply-path.js';
 import { rpFilterStrict } from './rp-filter-strict.js';
 import { storeUnwritable } from './store-unwritable.js';
+import { upstreamDown } from './upstream-down.js';
 
-export const CHECKS: readonly Check[] = [replyPath, rpFilterStrict, mainDefault, managed, missingTable, daemonDown, storeUnwritable, dnsmasq, hooks, networkdManaged, forwarding];
+export const CHECKS: readonly Check[] = [replyPath, rpFilterStrict, mainDefault, managed, missingTable, daemonDown, storeUnwritable, upstreamDown, dnsmasq, hooks, networkdManaged, forwarding];
 
 /** Runs every check; findings in a stable order (errors first, then by check). */
 export function diagnose(snap: HostSnapshot, config: DoctorConfig): Finding[] {
