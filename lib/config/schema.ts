@@ -12,11 +12,17 @@ export interface Config {
   tableMax: number;
   /** Seconds a lease lives unless renewed or released. */
   leaseTime: number;
-  /** Rule priorities: `from A` (10000), `to P` (20000), `iif lo` base (91000). */
+  /** Rule priorities: `from A` (10000), `to P` (20000), band base `from all` (31000). */
   prefFrom: number;
   /** Priority of the `oif IFACE lookup TABLE` rules (sockets bound to a device). */
   prefOif: number;
   prefTo: number;
+  /** `lookup main suppress_prefixlength 0` (30000): main answers for all but its default routes. */
+  prefMain: number;
+  /** Reserved for `fwmark` rules (30100): replies of inbound connections. */
+  prefFwmark: number;
+  /** Reserved for pinning rules (30200). */
+  prefPin: number;
   prefDefault: number;
   /** `protocol` value marking our rules and routes; we only delete these. */
   protocol: number;
@@ -61,7 +67,10 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'rule_pref_from', kind: 'int', default: '10000', doc: 'Priority of the `from ADDRESS lookup TABLE` rules.' },
   { key: 'rule_pref_oif', kind: 'int', default: '15000', doc: 'Priority of the `oif IFACE lookup TABLE` rules: sockets bound to a device (SO_BINDTODEVICE, ping -I IFACE) use its table, also when two interfaces hold the same address.' },
   { key: 'rule_pref_to', kind: 'int', default: '20000', doc: 'Priority of the `to PREFIX lookup TABLE` rules.' },
-  { key: 'rule_pref_default', kind: 'int', default: '91000', doc: 'Base priority of the `iif lo lookup TABLE` rules; the interface order is added to it.' },
+  { key: 'rule_pref_main', kind: 'int', default: '30000', doc: 'Priority of the `lookup main suppress_prefixlength 0` rule (one per family while it has a managed address): main answers for everything more specific than a default route (LANs, container bridges, VPNs); its default routes are the last resort, after the band.' },
+  { key: 'rule_pref_fwmark', kind: 'int', default: '30100', doc: 'Priority of the `fwmark MARK/MASK lookup TABLE` rules: replies of inbound (also DNATed) connections leave by the uplink they came in on.' },
+  { key: 'rule_pref_pin', kind: 'int', default: '30200', doc: 'Priority of the pinning rules (`iif IFACE lookup TABLE`, `from PREFIX lookup TABLE`): sources pinned to an uplink.' },
+  { key: 'rule_pref_default', kind: 'int', default: '31000', doc: 'Base priority of the band, the `from all lookup TABLE` rules (unbound local and forwarded traffic); the interface order is added to it. The order must be rule_pref_from < rule_pref_oif < rule_pref_to < rule_pref_main < rule_pref_fwmark < rule_pref_pin < rule_pref_default, and the band (one rule per table of table_range) must end before main\'s rule at 32766.' },
   { key: 'protocol', kind: 'int', default: '201', doc: 'Protocol number marking our rules and routes (see /etc/iproute2/rt_protos); only these are ever deleted.' },
   { key: 'interface_priority', kind: 'list', default: 'eth* eno* end* ens* enp* enP* enX* enc* env* wlan* wl* enx* ww* usb* *', doc: 'Interface name patterns in priority order for unbound traffic (first match wins; within one pattern, names sort naturally): wired, then Wi-Fi, then USB NICs and modems, which udev names after their MAC (enx…).' },
   { key: 'ignore_interfaces', kind: 'list', default: 'lo docker* podman* cni* veth* br-* virbr* vnet* lxcbr* lxdbr* incusbr* cali* flannel* cilium* kube-* tailscale* wg* tun* tap* zt*', doc: 'Interface name patterns never managed (container, VM and Kubernetes bridges and tunnels, VPNs).' },

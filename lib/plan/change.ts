@@ -22,7 +22,7 @@ export interface RouteSpec {
 }
 
 /** A rule as we add or delete it: the kernel's rule selectors, a `lookup` table, our protocol. */
-export type RuleSpec = Pick<Rule, 'family' | 'priority' | 'src' | 'dst' | 'iif' | 'oif' | 'protocol'> & { table: number };
+export type RuleSpec = Pick<Rule, 'family' | 'priority' | 'src' | 'dst' | 'iif' | 'oif' | 'protocol' | 'suppressPrefixLength'> & { table: number };
 
 /** Which managed address a change is for (for the one log line per decision). */
 export interface Subject {

@@ -22,7 +22,9 @@ function ruleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
   if (r.dst) args.push('to', r.dst.text);
   if (r.iif !== undefined) args.push('iif', r.iif);
   if (r.oif !== undefined) args.push('oif', r.oif);
-  args.push('lookup', String(r.table), 'protocol', String(r.protocol));
+  args.push('lookup', String(r.table));
+  if (r.suppressPrefixLength !== undefined) args.push('suppress_prefixlength', String(r.suppressPrefixLength));
+  args.push('protocol', String(r.protocol));
   return args;
 }
 

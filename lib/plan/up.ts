@@ -148,11 +148,11 @@ function planTable(b: Builder, config: Config, idx: StateIndex, e: AddressUp, ta
     from: `replies and sockets bound to the address leave through its interface${note}`,
     oif: 'sockets bound to the device use its table',
     to: 'on-link destinations',
-    iif: `unbound traffic, interface priority ${rank + 1}`,
+    band: `unbound and forwarded traffic, interface priority ${rank + 1}`,
   };
   for (const s of wantRules) {
     if (haveKeys.has(ruleKey(s))) continue;
-    const which = s.src ? 'from' : s.oif ? 'oif' : s.dst ? 'to' : 'iif';
+    const which = s.src ? 'from' : s.oif ? 'oif' : s.dst ? 'to' : 'band';
     b.adds.push({ kind: 'add-rule', rule: s, subject, reason: why[which]! });
   }
 }

@@ -121,7 +121,7 @@ export function parseRouteJson(text: string, family: Family): Route[] {
 
 const KNOWN_RULE_KEYS = new Set([
   'priority', 'src', 'srclen', 'dst', 'dstlen', 'iif', 'oif', 'iif_detached', 'oif_detached',
-  'table', 'protocol', 'flags',
+  'table', 'protocol', 'flags', 'suppress_prefixlen',
 ]);
 
 /** Parses `ip -json -4|-6 rule show`. */
@@ -150,6 +150,7 @@ export function parseRuleJson(text: string, family: Family): Rule[] {
       if (typeof r.oif === 'string') rule.oif = r.oif;
       const table = numberOf(r.table, TABLE_NAMES);
       if (table !== undefined) rule.table = table;
+      if (typeof r.suppress_prefixlen === 'number') rule.suppressPrefixLength = r.suppress_prefixlen;
       rules.push(rule);
     } catch {
       // skip

@@ -72,6 +72,8 @@ export interface Rule {
   detached: boolean;
   /** Target of `lookup`; undefined for other actions (goto, blackhole, nop…). */
   table?: number;
+  /** `suppress_prefixlength N`: routes of the table with a prefix this short or shorter are not used. */
+  suppressPrefixLength?: number;
   protocol: number;
   /** The rule has selectors we never create (fwmark, not, uidrange, sport…). */
   foreignSelectors: boolean;

@@ -62,7 +62,7 @@ export const managed: Check = {
           severity: 'error',
           subject,
           what: `${s.address} on ${s.ifname} (table ${s.table}) is missing rules: ${missing.map((m) => m.slice(3, -5)).join(', ')}.`,
-          why: 'Each rule has a job: `from` pins replies, `oif` serves sockets bound to the device, `iif lo` orders unbound traffic. Someone deleted it, or the hook was interrupted.',
+          why: 'Each rule has a job: `from` pins replies, `oif` serves sockets bound to the device, the band (`from all`) orders unbound and forwarded traffic, main\'s suppress rule (`lookup main suppress_prefixlength 0`) keeps LAN, container and VPN routes ahead of the band. Someone deleted it, or the hook was interrupted.',
           fix: rerunHook(s.ifname, dynamic, s.family),
         });
       }
