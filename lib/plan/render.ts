@@ -2,7 +2,7 @@
 // `ip -batch -`) and into the text --dry-run prints.
 
 import { formatCommand } from '../exec/run.js';
-import { SCOPE_LINK } from '../state/types.js';
+import { SCOPE_LINK, TABLE_MAIN } from '../state/types.js';
 import type { Change, RouteSpec, RuleSpec } from './change.js';
 
 function routeArgs(verb: 'add' | 'del', r: RouteSpec): string[] {
@@ -22,7 +22,7 @@ function ruleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
   if (r.dst) args.push('to', r.dst.text);
   if (r.iif !== undefined) args.push('iif', r.iif);
   if (r.oif !== undefined) args.push('oif', r.oif);
-  args.push('lookup', String(r.table));
+  args.push('lookup', r.table === TABLE_MAIN ? 'main' : String(r.table));
   if (r.suppressPrefixLength !== undefined) args.push('suppress_prefixlength', String(r.suppressPrefixLength));
   args.push('protocol', String(r.protocol));
   return args;

@@ -3,6 +3,8 @@
 
 import { TABLE_LOCAL, TABLE_MAIN, type Rule } from './types.js';
 
+// Tables 253-255 (default, main, local) are the kernel's: never a band's.
+
 /**
  * A band rule: `from all lookup T`, unbound local and forwarded traffic by
  * interface priority. `iif lo lookup T` (any pref, 91000+ before the band
@@ -10,7 +12,7 @@ import { TABLE_LOCAL, TABLE_MAIN, type Rule } from './types.js';
  */
 export function isBandRule(r: Rule): boolean {
   return (
-    r.table !== undefined && r.table !== TABLE_MAIN && r.table !== TABLE_LOCAL && !r.foreignSelectors &&
+    r.table !== undefined && (r.table < 253 || r.table > TABLE_LOCAL) && !r.foreignSelectors &&
     r.suppressPrefixLength === undefined && !r.src && !r.dst && r.oif === undefined && (r.iif === undefined || r.iif === 'lo')
   );
 }

@@ -46,7 +46,7 @@ export const mainDefault: Check = {
     for (const family of [4, 6] as const) {
       const ours = snap.kernel.rules.filter((r) => r.family === family && r.protocol === config.protocol && isBandRule(r));
       if (!ours.length) continue;
-      const mainRule = snap.kernel.rules.find((r) => r.family === family && r.table === TABLE_MAIN && !r.src && !r.dst && !r.iif && !r.oif);
+      const mainRule = snap.kernel.rules.find((r) => r.family === family && r.table === TABLE_MAIN && r.suppressPrefixLength === undefined && !r.src && !r.dst && !r.iif && !r.oif);
       const mainPref = mainRule?.priority ?? MAIN_RULE_PREF;
       if (ours.every((r) => r.priority < mainPref)) continue;
       for (const r of snap.kernel.routes) {
