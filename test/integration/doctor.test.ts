@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, waitFor, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
-import { CONFIG, EXE, ROOT, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { CONFIG, EXE, ROOT, cli, ourRules, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -133,30 +133,44 @@ describe('doctor diagnoses broken states on a live host', () => {
     await expectHealthy();
   });
 
-  test('a default route in main shadows the iif lo rules; who added it; the advice removes it', async () => {
+  test('a default route in main is the last resort after the band: no finding; band rules of an older version (iif lo at 91000+) are shadowed, named, and moved by the next event', async () => {
     await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '1024']);
+    // The band (31000+) comes before main (32766): unbound traffic follows interface_priority.
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
+    await expectHealthy();
+
+    // The layout an older version left: `iif lo` at 91000+, after main, no suppress rule.
+    const status = await rh.status();
+    const tableOf = (ifname: string) => String(status.find((x) => x.ifname === ifname)!.table);
+    for (const [pref, ifname] of [['31000', 'eth0'], ['31001', 'wlan1']] as const) {
+      await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', tableOf(ifname)]);
+      await bed.host.exec(['ip', 'rule', 'add', 'pref', String(Number(pref) + 60000), 'iif', 'lo', 'lookup', tableOf(ifname), 'protocol', '201']);
+    }
+    await bed.host.exec(['ip', 'rule', 'del', 'pref', '30000', 'lookup', 'main', 'suppress_prefixlength', '0']);
     // Shadowing is real: unbound traffic leaves by wlan1 although eth0 comes first.
     expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('wlan1');
-    const f = await only('main-default');
+    const rep = await doctor();
+    const f = rep.findings.find((x) => x.id === 'main-default')!;
     expect(f.what).toContain('added by a DHCP client other than dhclient (proto dhcp');
-    expect(f.why).toContain('main is looked up at priority 32766, before our `iif lo` rules at 91000+');
-    await runFix(f);
+    expect(f.why).toContain('main is looked up at priority 32766, before our band rules at 91001');
+    expect(f.why).toContain('are moved by the next event or a daemon restart');
+    // Any event of the family moves the whole band and brings the suppress rule back.
+    await bed.host.exec(['sh', '-ec', 'ifdown eth0 && ifup eth0']);
     expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
-
-    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0']);
-    const boot = await only('main-default');
-    expect(boot.what).toContain("ifupdown's `gateway` line");
-    expect(boot.fix[0]).toBe('ip -4 route del default via 10.7.0.1 dev eth0');
-    await runFix(boot);
+    expect((await ourRules(bed.host, 4)).filter((r) => r.startsWith('3') || r.includes('iif'))).toEqual([
+      '30000 lookup main suppress_prefixlength 0', `31000 lookup ${(await rh.status()).find((x) => x.ifname === 'eth0')!.table}`, `31001 lookup ${tableOf('wlan1')}`,
+    ]);
+    await expectHealthy();
+    await bed.host.exec(['ip', 'route', 'del', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '1024']);
     await expectHealthy();
   });
 
   test('a managed address missing a rule, and rules pointing at a flushed table; the advice rebuilds them', async () => {
     const [eth0] = (await rh.status()).filter((s) => s.ifname === 'eth0');
-    await bed.host.exec(['ip', 'rule', 'del', 'pref', '91000', 'iif', 'lo', 'lookup', String(eth0!.table)]);
+    await bed.host.exec(['ip', 'rule', 'del', 'pref', '31000', 'lookup', String(eth0!.table)]);
     const inc = await only('incomplete');
     expect(inc.subject).toBe('eth0 10.7.0.2/24');
-    expect(inc.what).toContain('missing rules: iif lo');
+    expect(inc.what).toContain('missing rules: band');
     await runFix(inc);
     await expectHealthy();
 
@@ -171,7 +185,7 @@ describe('doctor diagnoses broken states on a live host', () => {
     // Every rule and route of the table gone, the lease still held: the address is managed in name only.
     const [again] = (await rh.status()).filter((s) => s.ifname === 'wlan1');
     await bed.host.exec(['ip', 'route', 'flush', 'table', String(again!.table)]);
-    for (const pref of ['10000', '15000', '20000', '91001']) await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', String(again!.table)]);
+    for (const pref of ['10000', '15000', '20000', '31001']) await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', String(again!.table)]);
     const rep = await doctor();
     expect(rep.problems).toEqual(['reply-path wlan1 10.7.1.2', 'missing-table wlan1 10.7.1.2']);
     const missing = rep.findings.find((f) => f.id === 'missing-table')!;
