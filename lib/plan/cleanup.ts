@@ -13,7 +13,8 @@
 //   the kernel's RA route). The defaults get metric = the interface's rank in
 //   the band (IPv6: 1024 + rank), so their order is the order unbound
 //   traffic had, and two uplinks never collide.
-// - Our `lookup main suppress_prefixlength 0` rules: main decides alone again. Two interfaces with the same
+// - Our `lookup main suppress_prefixlength 0` rules (main decides alone
+//   again) and `from A lookup main` rules of degraded addresses. Two interfaces with the same
 //   IPv4 prefix: the second prefix route gets the next free metric (ip route
 //   add would refuse a duplicate).
 // - Saved sysctls of every interface (run_dir/sysctl) are restored and
@@ -64,6 +65,9 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     for (const r of e.rules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'cleanup: remove every rule of ours' });
     for (const r of e.routes) b.dels.push({ kind: 'del-route', route: specOfRoute(r), subject, reason: 'cleanup: remove every route of ours' });
     entries.push({ family: e.family, table: e.table, ...(e.ifname ? { ifname: e.ifname } : {}), ...(e.address ? { address: e.address.text } : {}) });
+  }
+  for (const r of idx.fallbackRules) {
+    b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf('all', r.src?.network, TABLE_MAIN), reason: 'cleanup: remove the fallback rule of a degraded address' });
   }
   for (const r of idx.suppress) {
     b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf('all', undefined, TABLE_MAIN), reason: 'cleanup: main decides alone again' });
@@ -117,7 +121,7 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
   for (const ifname of [...sysctlIfnames].sort()) planRestore(b, state, ifname, !idx.links.has(ifname));
 
   const untouched = state.rules
-    .filter((r) => r.protocol === config.protocol && !idx.suppress.includes(r) && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
+    .filter((r) => r.protocol === config.protocol && !idx.suppress.includes(r) && !idx.fallbackRules.includes(r) && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
     .map((r) => `-${r.family} pref ${r.priority}${r.src ? ` from ${r.src.text}` : ''}${r.table !== undefined ? ` lookup ${r.table}` : ''}`);
   return { changes: b.list(), entries, untouched };
 }

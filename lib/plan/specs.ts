@@ -136,6 +136,14 @@ export function withRaGateways(idx: StateIndex, e: AddressUp): AddressUp {
   return gateways.length ? { ...e, gateways } : e;
 }
 
+/**
+ * The rule of a degraded address (no table): traffic from A looks main up
+ * whole (its fallback routes), where the band would send it out of another
+ * uplink with A as source.
+ */
+export const fallbackRule = (config: Config, A: IpAddress): RuleSpec =>
+  ({ family: A.family, priority: config.prefFrom, src: hostPrefix(A), table: TABLE_MAIN, protocol: config.protocol });
+
 /** The band rule of table `table` at `rank`: unbound local and forwarded traffic. */
 export const bandRule = (config: Config, family: Family, table: number, rank: number): RuleSpec =>
   ({ family, priority: config.prefDefault + rank, table, protocol: config.protocol });

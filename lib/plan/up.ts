@@ -1,7 +1,8 @@
 // The address-up planner: an address's table, rules and sysctls, what the
 // kernel and the caller put in main for it moved out, and (no lease, table 0)
 // the degraded fallback: routes in main with metric = ifindex and our
-// protocol (that protocol is how `status` sees "degraded"), no rules. Under
+// protocol (that protocol is how `status` sees "degraded"), no table, and
+// a `from A lookup main` rule (the band would send A's traffic elsewhere). Under
 // NetworkManager nothing is added to or removed from main: its metrics stand.
 
 import type { Config } from '../config/schema.js';
@@ -13,7 +14,7 @@ import type { AddressUp } from './event.js';
 import { isIgnored } from './ignore.js';
 import { indexState, tableKey, type StateIndex } from './index.js';
 import { rerank } from './ranking.js';
-import { asRouted, defaultMetric, desiredRoutes, desiredRules, routeMatches, ruleKey, specOfRoute, specOfRule, wholePrefixNote, withRaGateways } from './specs.js';
+import { asRouted, defaultMetric, desiredRoutes, desiredRules, fallbackRule, routeMatches, ruleKey, specOfRoute, specOfRule, wholePrefixNote, withRaGateways } from './specs.js';
 import { sweepBeforeUp } from './stale.js';
 import { planSysctls } from './sysctls.js';
 
@@ -108,12 +109,17 @@ export function planAddressUp(state: KernelState, idx: StateIndex, event: Addres
     }
   }
 
+  const mainFrom = fallbackRule(config, A);
+  const haveMainFrom = idx.fallbackRules.filter((r) => r.src?.network.text === A.text);
   if (fallback) {
     for (const s of desiredMain) {
       if (!mainRoutes.some((r) => routeMatches(r, s))) b.adds.push({ kind: 'add-route', route: s, subject, reason: `no table lease: fallback to main with metric = interface index (degraded)${note}` });
     }
+    if (!haveMainFrom.some((r) => ruleKey(r) === ruleKey(mainFrom))) b.adds.push({ kind: 'add-rule', rule: mainFrom, subject, reason: `no table lease: traffic from the address looks up main, not the band (degraded)${note}` });
+    for (const r of haveMainFrom) if (ruleKey(r) !== ruleKey(mainFrom)) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'fallback rule moved' });
     if (b.removed.size) rerank(b, config, idx, f);
   } else {
+    for (const r of haveMainFrom) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: `leased table ${table} replaces the fallback in main` });
     planTable(b, config, idx, e, table, note);
   }
   planSysctls(b, state, config, e.ifname, f, subject);

@@ -20,6 +20,14 @@ export function isBandRule(r: Rule): boolean {
 /** A band rule as older versions wrote it (`iif lo`): to be moved into the band. */
 export const isLegacyBandRule = (r: Rule) => isBandRule(r) && r.iif === 'lo';
 
+/** `from A lookup main` of our protocol: a degraded address (no table) uses main's fallback routes, not the band. */
+export function isFallbackRule(r: Rule, protocol: number): boolean {
+  return (
+    r.protocol === protocol && r.table === TABLE_MAIN && r.suppressPrefixLength === undefined && !r.foreignSelectors &&
+    !!r.src && !r.dst && r.iif === undefined && r.oif === undefined
+  );
+}
+
 /** `lookup main suppress_prefixlength 0` of our protocol: main answers for all but its default routes. */
 export function isMainSuppressRule(r: Rule, protocol: number): boolean {
   return (

@@ -31,7 +31,7 @@ export const managed: Check = {
           id: 'degraded',
           severity: 'warning',
           subject,
-          what: `${s.address} on ${s.ifname} runs on the fallback: routes in main with metric = interface index, no table, no rules.`,
+          what: `${s.address} on ${s.ifname} runs on the fallback: routes in main with metric = interface index, no table; traffic from it looks main up (\`from ${s.address.replace(/\/\d+$/, '')} lookup main\`).`,
           why: 'The hook got no table lease (the daemon was not answering or the table range is used up). Replies from this address are not pinned to its interface.',
           fix: ['multihomed-routing lease list   # is the daemon answering? are tables left?', ...rerunHook(s.ifname, dynamic, s.family)],
         });

@@ -154,6 +154,8 @@ describe('fallback without a lease (table 0)', () => {
     expect(plan.changes.map(cmd).filter((c) => !c.startsWith('sysctl'))).toEqual([
       'ip -4 route add 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2',
       'ip -4 route add default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2',
+      // The band would send traffic from the address out of another uplink: it looks main up.
+      'ip -4 rule add pref 10000 from 192.0.2.10/32 lookup main protocol 201',
       'ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
       'ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 3 metric 0',
     ]);
@@ -166,6 +168,14 @@ describe('fallback without a lease (table 0)', () => {
     expect(leased).toContain('ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2');
     expect(leased).toContain('ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2');
     expect(leased).toContain('ip -4 rule add pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201');
+    expect(leased).toContain('ip -4 rule del pref 10000 from 192.0.2.10/32 lookup main protocol 201');
+    const back = applyToState(fb, planEvent({ state: fb, event: e, config, table: 10000 }).changes);
+    expect(back.rules.filter((r) => r.table === 254 && r.src)).toEqual([]);
+  });
+
+  it('an address going down takes its fallback rule with it', () => {
+    const fb = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 0 }).changes);
+    expect(commands(fb, down('eth0', '192.0.2.10/24'), 0)).toContain('ip -4 rule del pref 10000 from 192.0.2.10/32 lookup main protocol 201');
   });
 });
 
@@ -185,8 +195,8 @@ describe('NetworkManager', () => {
     expect(got).toContain('ip -4 route add 10.9.0.0/16 via 192.0.2.254 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 50');
   });
 
-  it('adds nothing to main without a lease', () => {
-    expect(commands(nmState, e, 0)).toEqual([]);
+  it('adds no route to main without a lease, only the rule that sends traffic from the address to main', () => {
+    expect(commands(nmState, e, 0)).toEqual(['ip -4 rule add pref 10000 from 192.0.2.10/32 lookup main protocol 201']);
   });
 });
 

@@ -84,6 +84,7 @@ describe('a lease with a prefix of length 0', () => {
       changes: [
         'ip -4 address add 10.0.0.5/32 dev eth0 valid_lft 120 preferred_lft 120',
         'ip -4 route add default via 10.0.0.1 dev eth0 table 254 proto 201 src 10.0.0.5 metric 2 onlink',
+        'ip -4 rule add pref 10000 from 10.0.0.5/32 lookup main protocol 201',
       ],
     },
   ];
