@@ -10,9 +10,11 @@
 //                            ├─ host (ip_fwd) ─┤                                         ├─ internet
 //   lan 10.99.0.2  ─ lan0 ───┘                 └ eth2 ─ r1 (its RA comes first)
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBed, waitFor, type PlainNetns, type Router, type TestBed } from '../helpers/testbed.js';
-import { EXE, cli, ourRules, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { CONFIG as CONFIG_PATH, EXE, ROOT, cli, ourRules, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 let bed: TestBed;
 let rh: RoutingHost;
@@ -29,11 +31,11 @@ async function forwarded(r: Router | PlainNetns, family: 4 | 6): Promise<number>
 }
 
 /** Pings from `from` (a namespace) and says which routers forwarded it: 'r0', 'r1' (or both, or none). */
-async function leftBy(from: { ping: (to: string, o?: { count?: number; timeoutS?: number }) => Promise<boolean> }, to: string, family: 4 | 6): Promise<string> {
-  const before = await Promise.all(bed.routers.map((r) => forwarded(r, family)));
+async function leftBy(from: { ping: (to: string, o?: { count?: number; timeoutS?: number }) => Promise<boolean> }, to: string, family: 4 | 6, routers = bed.routers): Promise<string> {
+  const before = await Promise.all(routers.map((r) => forwarded(r, family)));
   const ok = await from.ping(to, { count: 3, timeoutS: 2 });
-  const after = await Promise.all(bed.routers.map((r) => forwarded(r, family)));
-  const used = bed.routers.map((_, i) => (after[i]! - before[i]! >= 6 ? `r${i}` : '')).filter(Boolean);
+  const after = await Promise.all(routers.map((r) => forwarded(r, family)));
+  const used = routers.map((_, i) => (after[i]! - before[i]! >= 6 ? `r${i}` : '')).filter(Boolean);
   return ok ? used.join('+') || 'none' : `no reply (${used.join('+') || 'none'})`;
 }
 
@@ -203,4 +205,70 @@ describe('unbound IPv6 with two SLAAC uplinks follows interface_priority, not th
     expect([...(await ourRules(bed.host, 4)), ...(await ourRules(bed.host, 6))]).toEqual([]);
     expect(await leftBy(bed.extra.ctr!, INTERNET4, 4)).toBe('r0');
   });
+});
+
+// Two DHCPv6 uplinks (dhclient -6 with our enter hook, dnsmasq DHCPv6 + RA): the
+// addresses are /128, their tables take the RA's gateways, main keeps the RA defaults.
+describe('unbound IPv6 with two DHCPv6 uplinks (dhclient -6) follows interface_priority too', () => {
+  let bed6: TestBed;
+  let rh6: RoutingHost;
+  const DHCP6 = (n: number) => ({ range: [`2001:db8:82:${n}::100`, `2001:db8:82:${n}::1ff`] as [string, string], leaseTime: '10m', raParam: '3,60' });
+  const shim = readFileSync(join(ROOT, 'hooks/dhclient/shim.sh'), 'utf8').replace("'@EXECUTABLE@'", `'${EXE}'`).replace("'@CONFIG@'", `'${CONFIG_PATH}'`);
+  const dev6 = async () => (await bed6.host.routeGet(INTERNET6)).dev;
+
+  beforeAll(async () => {
+    bed6 = await createTestBed({
+      name: 'band6',
+      routers: [
+        // eth1's router starts without DHCPv6/RA: eth2's comes first.
+        { hostIfname: 'eth1', ipv6: { subnet: '2001:db8:82:1::/64', address: '2001:db8:82:1::1' } },
+        { hostIfname: 'eth2', ipv6: { subnet: '2001:db8:82:2::/64', address: '2001:db8:82:2::1' }, dhcp6: DHCP6(2) },
+      ],
+    });
+    rh6 = await setUpRoutingHost(bed6, '', CONFIG);
+    await bed6.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim);
+    for (const dev of ['eth1', 'eth2']) await bed6.host.exec(['ip', 'link', 'set', dev, 'up']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rh6?.stopDaemon().catch(() => {});
+    bed6?.destroy();
+  });
+
+  it('eth2 leases first, eth1 later: unbound IPv6 leaves by eth1; carrier loss moves it to eth2 and back; a daemon restart changes nothing', async () => {
+    const raDefault = (dev: string) => waitFor(`the RA default of ${dev} in main`, async () => (await bed6.host.routes('main', 6)).some((r) => r.dst === 'default' && r.dev === dev && r.protocol === 'ra'), 20_000, 200);
+    await raDefault('eth2');
+    await bed6.host.dhclient('eth2', { family: 6 });
+    await expect.poll(dev6, { timeout: 10_000 }).toBe('eth2');
+    await bed6.routers[0]!.restartDnsmasq({ dhcp6: DHCP6(1) });
+    await raDefault('eth1');
+    await bed6.host.dhclient('eth1', { family: 6 });
+    const v6 = await rh6.status();
+    expect(v6.map((s) => `${s.ifname} ${s.family} ${s.degraded}`).sort()).toEqual(['eth1 6 false', 'eth2 6 false']);
+    const t = Object.fromEntries(v6.map((s) => [s.ifname, s.table]));
+    expect((await ourRules(bed6.host, 6)).filter((r) => /^3\d{4} /.test(r))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
+    await expect.poll(dev6, { timeout: 10_000 }).toBe('eth1');
+    expect(await leftBy(bed6.host, INTERNET6, 6, bed6.routers)).toBe('r0');
+
+    await bed6.routers[0]!.setLan(false);
+    try {
+      await expect.poll(dev6, { timeout: 10_000 }).toBe('eth2');
+      expect(await leftBy(bed6.host, INTERNET6, 6, bed6.routers)).toBe('r1');
+    } finally {
+      await bed6.routers[0]!.setLan(true);
+    }
+    await expect.poll(dev6, { timeout: 10_000 }).toBe('eth1');
+
+    const before = await ourRules(bed6.host, 6);
+    await rh6.stopDaemon();
+    await rh6.startDaemon();
+    const raIn = async () => Number(/^Icmp6InRouterAdvertisements\s+(\d+)/m.exec((await bed6.host.exec(['cat', '/proc/net/snmp6'])).stdout)![1]);
+    const seen = await raIn();
+    await waitFor('four more RAs', async () => (await raIn()) >= seen + 4, 30_000, 250);
+    expect(await ourRules(bed6.host, 6)).toEqual(before);
+    expect(await leftBy(bed6.host, INTERNET6, 6, bed6.routers)).toBe('r0');
+    const r = await cli(bed6.host, ['doctor', '--json']);
+    const findings = (JSON.parse(r.stdout) as { findings: { id: string; subject: string }[] }).findings;
+    expect(findings.filter((f) => f.id === 'main-default' || f.subject.startsWith('main') || f.id === 'incomplete')).toEqual([]);
+  }, 180_000);
 });
