@@ -15,10 +15,10 @@
 import type { Config } from '../config/schema.js';
 import type { Family, IpAddress } from '../net/address.js';
 import { ifnameMatches } from '../net/ifname.js';
-import { subjectOf, type Builder } from './builder.js';
-import { tableKey, type Entry, type StateIndex } from './index.js';
 import { isBandRule } from '../state/rules.js';
 import { TABLE_MAIN } from '../state/types.js';
+import { subjectOf, type Builder } from './builder.js';
+import { tableKey, type Entry, type StateIndex } from './index.js';
 import { bandRule, specOfRule } from './specs.js';
 
 /** One managed address, as the band orders it. */

@@ -3,7 +3,8 @@
 // the degraded fallback: routes in main with metric = ifindex and our
 // protocol (that protocol is how `status` sees "degraded"), no table, and
 // a `from A lookup main` rule (the band would send A's traffic elsewhere). Under
-// NetworkManager nothing is added to or removed from main: its metrics stand.
+// NetworkManager no route is added to or removed from main: its routes stay,
+// the last resort after the band (docs/routing.md).
 
 import type { Config } from '../config/schema.js';
 import { isLinkLocal } from '../net/address.js';
