@@ -77,7 +77,7 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
     roff('pref 15000   oif I lookup T    sockets bound to the device'),
     roff('pref 20000   to P lookup T     on-link destinations'),
     roff('pref 30000   lookup main suppress_prefixlength 0   (one per family)'),
-    roff('pref 31000+n from all lookup T   unbound and forwarded traffic, by priority'),
+    roff('pref 31000+n from all lookup T  unbound and forwarded, by priority'),
     '.fi', '.RE');
   para(
     'Table T holds the on-link route and the default route through the gateway of I, with the preferred source A. Every rule and route carries the protocol number from the configuration (`protocol`, 201), and only those are ever deleted. Table numbers are leased from the daemon, so an address gets the same table after a renewal, a restart or a reboot.',

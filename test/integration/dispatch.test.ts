@@ -236,7 +236,8 @@ describe('hooks dispatch their jobs to the daemon', () => {
       expect(alone.exitCode).toBe(0);
       expect(alone.stderr).toMatch(/warn: no table lease: the allocator is not answering iface=eth0 address=192\.0\.2\.10/);
       expect(alone.stderr).toMatch(/no routing table lease: fallback to the main table/);
-      expect(await ourRules(bed.host)).toEqual([]);
+      // No table: only the rule that keeps the address's own traffic in main (the fallback), no band.
+      expect(await ourRules(bed.host)).toEqual(['10000 from 192.0.2.10 lookup 254']);
       expect((await tableRoutes(bed.host, 'main')).join('\n')).toContain('default via 192.0.2.1 dev eth0 src 192.0.2.10 ours');
     } finally {
       process.kill(pid, 'SIGCONT');
