@@ -207,6 +207,7 @@ Wants=network-pre.target
 [Service]
 Type=simple
 ExecStart=$INSTALLED_BINARY --config $CONFIG_PATH daemon
+ExecReload=/bin/kill -HUP \$MAINPID
 Restart=on-failure
 RestartSec=2
 
@@ -361,7 +362,7 @@ check_run_deps() {
   have dhclient || note "dhclient (isc-dhcp-client) not installed: DHCP uplinks need it (or NetworkManager); the dhclient hook is installed anyway and is inert without it."
   have ifup || note "ifup (ifupdown) not installed: static uplinks in /etc/network/interfaces need it; the if-up.d hooks are inert without it (NetworkManager's 01-ifupdown dispatcher also runs them)."
   if ! have dnsmasq; then
-    note "dnsmasq not installed: per-uplink DNS (server=NS@IFACE) needs it as the host's resolver; see docs/dns.md. Without it set 'dnsmasq_mode = no' in $CONFIG_PATH so dhclient-script keeps writing resolv.conf."
+    note "dnsmasq not installed: per-uplink DNS is off and dhclient-script keeps writing resolv.conf (dnsmasq_mode = auto). To turn it on, install dnsmasq as the host's resolver reading the servers-file (docs/dns.md), or set 'dnsmasq_mode = yes' in $CONFIG_PATH; 'multihomed-routing status' says which."
   fi
 }
 
@@ -445,7 +446,7 @@ summary_install() {
   say "  - bring an uplink up again (ifdown/ifup IFACE, or renew its DHCP lease) so its hooks run"
   say "  - the config: $CONFIG_PATH (documented defaults; 'man $NAME')"
   if [ -e "$DESTDIR$SYSCONFDIR/dnsmasq.d/$NAME.conf" ]; then
-    say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf (docs/dns.md: the resolver set-up)"
+    say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf, then renew the leases: per-uplink DNS is on while it reads the servers-file (docs/dns.md: the resolver set-up)"
   fi
   for n in "${NOTES[@]}"; do say "  note: $n"; done
   say "  remove it all: ./install.sh --uninstall (add --purge for the config and state)"

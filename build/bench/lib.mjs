@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: timing child processes, percentiles and
 // a bare single-executable (the runtime floor every hook is compared with).
-import { spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, statfsSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, statfsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -103,4 +103,49 @@ export function runScratchDir(prefix) {
     if (statfsSync('/dev/shm').type === TMPFS_MAGIC) base = '/dev/shm';
   } catch {}
   return mkdtempSync(path.join(base, prefix));
+}
+
+/**
+ * A scratch network namespace for a benchmark with the daemon in it: its own
+ * config, socket, run_dir and store under a temp dir. `close()` stops the
+ * daemon and removes the namespace and the dir.
+ */
+export function daemonNamespace(label) {
+  const ns = `mhr-bench-${label}-${process.pid}`;
+  const dir = mkdtempSync(path.join(tmpdir(), `mhr-bench-${label}-`));
+  const conf = path.join(dir, 'c.conf');
+  const baseConf = `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${dir}/run\ndnsmasq_servers_file = ${dir}/run/servers.conf\ndnsmasq_pid_file = ${dir}/run/none.pid\n`;
+  const env = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  execFileSync('ip', ['netns', 'add', ns]);
+  const b = {
+    ns, dir, env, daemon: undefined,
+    ip: (...args) => execFileSync('ip', ['-n', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString(),
+    inNs: (argv, extraEnv = {}) => execFileSync('nsenter', [`--net=/run/netns/${ns}`, '--', ...argv], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    async startDaemon(extra = '') {
+      writeFileSync(conf, baseConf + extra);
+      b.daemon = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', exe, 'daemon'], { env, stdio: 'ignore' });
+      for (let i = 0; i < 200 && !existsSync(`${dir}/alloc/a.sock`); i++) await sleep(25);
+    },
+    async stopDaemon() {
+      const d = b.daemon;
+      b.daemon = undefined;
+      d?.kill('SIGTERM');
+      if (d && d.exitCode === null) await new Promise((r) => d.once('exit', r));
+    },
+    close() {
+      b.daemon?.kill('SIGTERM');
+      try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch {}
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  b.ip('link', 'set', 'lo', 'up');
+  return b;
+}
+
+/** utime + stime of a process, in clock ticks (100 per second). */
+export function cpuTicks(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
 }

@@ -5,7 +5,7 @@
 // and the interface's name servers) → lib/dispatch → outcome lines on
 // stdout for the shim:
 //   outcome=handled | outcome=unusable | outcome=pass
-//   resolv=keep                     (dnsmasq mode)
+//   resolv=keep                     (per-uplink DNS on: lib/dns/mode.ts)
 //   call=make_resolv_conf, call=set_hostname  (stock steps still wanted)
 // Exit status 0 with an outcome line: the shim acts on it. Anything else
 // (exit 1: invalid DHCP values, no config, routing failed) makes the shim
@@ -16,6 +16,7 @@ import type { Command, CommandContext } from '../../lib/cli/context.js';
 import type { Config } from '../../lib/config/schema.js';
 import type { DnsChange } from '../../lib/dns/update.js';
 import { createDispatcher } from '../../lib/dispatch/dispatch.js';
+import { dnsDecision, type DnsDecision } from '../../lib/dns/mode.js';
 import type { Job, Outcome } from '../../lib/dispatch/job.js';
 import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
 import { leftToScript } from '../../lib/dhcp/renewal.js';
@@ -30,6 +31,8 @@ export interface DhclientHookDeps {
   /** Applies a job: the daemon when it runs, else this process (lib/dispatch). */
   dispatch: (job: Job) => Promise<Outcome>;
   run: Runner;
+  /** Is per-uplink DNS on (does dnsmasq own resolv.conf)? */
+  dns?: (config: Config) => DnsDecision;
 }
 
 /** The runner (TIMEOUT's ping) is loaded only when used: a dispatched job loads no node:child_process. */
@@ -45,14 +48,14 @@ const V4_UP = new Set(['BOUND', 'RENEW', 'REBIND', 'REBOOT']);
  * case statement will not): set_hostname where it calls it, and
  * make_resolv_conf where it calls it unless dnsmasq owns DNS.
  */
-export function stockCalls(hook: DhclientHook, env: NodeJS.ProcessEnv, dnsmasqMode: boolean): string[] {
+export function stockCalls(hook: DhclientHook, env: NodeJS.ProcessEnv, dnsOn: boolean): string[] {
   const calls: string[] = [];
   const v4Up = V4_UP.has(hook.reason);
   const v6Up =
     hook.reason === 'BOUND6' ||
     ((hook.reason === 'RENEW6' || hook.reason === 'REBIND6') &&
       (env.new_dhcp6_name_servers !== env.old_dhcp6_name_servers || env.new_dhcp6_domain_search !== env.old_dhcp6_domain_search));
-  if (!dnsmasqMode && (v4Up || hook.reason === 'TIMEOUT' || v6Up)) calls.push('make_resolv_conf');
+  if (!dnsOn && (v4Up || hook.reason === 'TIMEOUT' || v6Up)) calls.push('make_resolv_conf');
   if (v4Up) calls.push('set_hostname');
   return calls;
 }
@@ -68,7 +71,10 @@ export async function runDhclientHook(ctx: CommandContext, deps?: DhclientHookDe
     log.error(`config: ${(err as Error).message}; leaving this event to dhclient-script`);
     return 1;
   }
-  if (config.dnsmasqMode) say('resolv=keep');
+  // Decided once for this run: dnsmasq owns resolv.conf only while per-uplink DNS is on.
+  const dns = (deps?.dns ?? dnsDecision)(config);
+  if (dns.on) say('resolv=keep');
+  else log.debug('per-uplink DNS off: dhclient-script writes resolv.conf', { why: dns.why });
 
   let hook: DhclientHook;
   try {
@@ -100,15 +106,16 @@ export async function runDhclientHook(ctx: CommandContext, deps?: DhclientHookDe
   trace('renewal checked');
 
   const d = deps ?? defaultsFor(ctx, config);
-  const dns = config.dnsmasqMode ? hook.dns : undefined;
+  // The servers go to the job either way: its writer decides again (on: written; off: this interface's removed).
+  const learned = hook.dns;
   const job = (events: RoutingEvent[], servers: DnsChange | undefined): Job => ({
     hook: 'dhclient-hook', events, dryRun: ctx.options.dryRun, verbose: ctx.options.verbose, ...(servers ? { dns: servers } : {}),
   });
   const handled = () => {
-    say(...stockCalls(hook, ctx.env, config.dnsmasqMode).map((c) => `call=${c}`), 'outcome=handled');
+    say(...stockCalls(hook, ctx.env, dns.on).map((c) => `call=${c}`), 'outcome=handled');
     return 0;
   };
-  if (!hook.probe) return (await d.dispatch(job(hook.events, dns))).failed === undefined ? handled() : 1;
+  if (!hook.probe) return (await d.dispatch(job(hook.events, learned))).failed === undefined ? handled() : 1;
 
   // TIMEOUT: the recorded lease is kept only if its first router answers; its servers wait for the answer.
   const applied = await d.dispatch(job(hook.events, undefined));
@@ -116,12 +123,12 @@ export async function runDhclientHook(ctx: CommandContext, deps?: DhclientHookDe
   const keep = applied.failed !== undefined || !up || ctx.options.dryRun ||
     (await d.run(['ping', '-q', '-n', '-c', '1', '-W', '2', '-I', hook.ifname, hook.probe.text], { reject: false, timeoutMs: 10_000 })).exitCode === 0;
   if (keep) {
-    await d.dispatch(job([], dns));
+    await d.dispatch(job([], learned));
     return applied.failed === undefined ? handled() : 1;
   }
   log.warn('recorded lease unusable: its router does not answer; removing it', { ...fields, router: hook.probe.text });
   const down: RoutingEvent = { kind: 'address-down', source: 'dhclient', ifname: hook.ifname, address: up.address, manageAddress: true, soleLease: true };
-  if ((await d.dispatch(job([down], dns && { ...dns, servers: [] }))).failed !== undefined) return 1;
+  if ((await d.dispatch(job([down], learned && { ...learned, servers: [] }))).failed !== undefined) return 1;
   say('outcome=unusable');
   return 0;
 }

@@ -15,7 +15,7 @@
 #                      dhclient-script does
 #   outcome=pass       not ours (PREINIT, MEDIUM, DEPREF6, ignored interface…):
 #                      dhclient-script goes on as usual
-#   resolv=keep        dnsmasq mode: make_resolv_conf becomes a no-op, so
+#   resolv=keep        per-uplink DNS on: make_resolv_conf becomes a no-op, so
 #                      /etc/resolv.conf is never rewritten by dhclient-script
 #   call=make_resolv_conf, call=set_hostname
 #                      dhclient-script's own functions that must still run

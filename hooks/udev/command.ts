@@ -79,7 +79,7 @@ export async function runUdevRemove(ctx: CommandContext, deps: UdevRemoveDeps = 
   await createDispatcher({ config, configPath, log, out: ctx.out })({
     hook: 'udev-remove',
     events: isIgnored(config, iface) ? [] : [{ kind: 'interface-gone', source: 'udev', ifname: iface }],
-    ...(config.dnsmasqMode ? { dns: { ifname: iface, removeAll: true } } : {}),
+    dns: { ifname: iface, removeAll: true },
     dryRun,
     verbose,
   });

@@ -83,6 +83,10 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
     'Table T holds the on-link route and the default route through the gateway of I, with the preferred source A. Every rule and route carries the protocol number from the configuration (`protocol`, 201), and only those are ever deleted. Table numbers are leased from the daemon, so an address gets the same table after a renewal, a restart or a reboot.',
   );
 
+  para(
+    'DNS per uplink: with `dnsmasq_mode = auto` (the default) each interface\'s DNS servers go to the dnsmasq servers-file as `server=NS@IFACE` lines, and dhclient-script leaves /etc/resolv.conf alone, only while the dnsmasq named by `dnsmasq_pid_file` reads `dnsmasq_servers_file` (on its command line or in a configuration file it reads). Otherwise per-uplink DNS is off and dhclient-script writes resolv.conf as it would without multihomed-routing. `status` and `doctor` say which, and how to turn it on. An interface whose name a servers-file line cannot hold (`;`, `#`, quotes and the like) is routed, but its DNS is not configured: logged, and shown by `status`.',
+  );
+
   p('.SH COMMANDS');
   for (const c of [...commands].sort((a, b) => a.name.localeCompare(b.name))) {
     p('.TP', `.B ${roff(c.name)}`, roff(`${c.summary}.`));
@@ -102,7 +106,7 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
   for (const [file, what] of HOOKS) tagged(`.I ${roff(file)}`, what);
 
   p('.SH CONFIGURATION');
-  para('The file holds `key = value` lines; `#` starts a comment; lists are separated by spaces. Every key is optional. `multihomed-routing config defaults` prints this list as a file, `multihomed-routing config check` validates the one in use.');
+  para('The file holds `key = value` lines; `#` starts a comment; lists are separated by spaces. Every key is optional. `multihomed-routing config defaults` prints this list as a file, `multihomed-routing config check` validates the one in use. The daemon re-reads it on SIGHUP (`systemctl reload multihomed-routing`): the next event uses it; a file that does not parse is logged and the config in use stays; socket_path, store_path, run_dir, table_range, lease_time, protocol and watch_kernel take effect only at a restart.');
   for (const k of KEYS) tagged(`.B ${roff(k.key)}`, `${k.doc} Default: ${k.default}.`);
 
   p('.SH DIAGNOSES');

@@ -1,6 +1,9 @@
+import { dnsDecision, howToTurnOn } from '../dns/mode.js';
+import { readDnsUnconfigured } from '../dns/unconfigured.js';
 import { readState } from '../state/read.js';
-import { buildStatus, formatStatus } from '../status/status.js';
-import { formatView, readView, type DaemonView } from '../watch/view.js';
+import { buildStatus, formatDns, formatStatus } from '../status/status.js';
+import { readRecords } from '../state/records.js';
+import { formatView, readView, withAdoptions, type DaemonView } from '../watch/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
 
 function alive(pid: number): boolean {
@@ -14,7 +17,8 @@ function alive(pid: number): boolean {
 
 /**
  * `status [--json]`: every managed address with its table, rules, routes and
- * degraded flag, then (human form) the daemon's view: live leases, held or
+ * degraded flag (and DNS not configured), then (human form) whether
+ * per-uplink DNS is on and the daemon's view: live leases, held or
  * expiring, and what it repaired. `status --daemon [--json]`: the view alone.
  */
 export const statusCommand: Command = {
@@ -27,8 +31,10 @@ export const statusCommand: Command = {
     const now = Math.floor(Date.now() / 1000);
     let view: DaemonView | undefined;
     let viewError: string | undefined;
+    const { records } = readRecords(config.runDir);
     try {
       view = readView(config.runDir);
+      if (view) view = withAdoptions(view, records);
     } catch (err) {
       viewError = (err as Error).message;
     }
@@ -39,12 +45,15 @@ export const statusCommand: Command = {
       return 0;
     }
     const state = await readState({ families: [4, 6], runDir: config.runDir });
-    const list = buildStatus(state, config);
+    const list = buildStatus(state, config, readDnsUnconfigured(config.runDir));
     if (flags['--json']) {
-      ctx.out(`${JSON.stringify(list, null, 2)}\n`);
+      // Addresses the daemon adopted (no hook reported them) say why.
+      const adopted = (s: (typeof list)[number]) => records.find((r) => r.table === s.table && r.family === s.family && r.ifname === s.ifname)?.adopted;
+      ctx.out(`${JSON.stringify(list.map((s) => (adopted(s) ? { ...s, adopted: adopted(s) } : s)), null, 2)}\n`);
       return 0;
     }
-    ctx.out(`${formatStatus(list)}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
+    const dns = formatDns(dnsDecision(config), howToTurnOn({ ...config, configPath: ctx.options.configPath }));
+    ctx.out(`${formatStatus(list)}\n${dns}\n${viewError ? `daemon: ${viewError}\n` : formatView(view, running, now)}`);
     return 0;
   },
 };

@@ -60,6 +60,11 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
       if (TRUE.has(value.toLowerCase())) return true;
       if (FALSE.has(value.toLowerCase())) return false;
       return fail('yes or no');
+    case 'auto-bool':
+      if (value.toLowerCase() === 'auto') return 'auto';
+      if (TRUE.has(value.toLowerCase())) return 'yes';
+      if (FALSE.has(value.toLowerCase())) return 'no';
+      return fail('auto, yes or no');
     case 'list':
       return splitOn(value, ' \t\r\f\v');
     case 'range': {
@@ -115,11 +120,13 @@ export function parseConfig(text: string, file = '(config)'): Config {
     ignoreInterfaces: values.ignore_interfaces as string[],
     dnsmasqServersFile: values.dnsmasq_servers_file as string,
     dnsmasqPidFile: values.dnsmasq_pid_file as string,
-    dnsmasqMode: values.dnsmasq_mode as boolean,
+    dnsmasqMode: values.dnsmasq_mode as Config['dnsmasqMode'],
     looseRpFilter: values.loose_rp_filter as boolean,
     syslog: values.syslog as boolean,
     watchKernel: values.watch_kernel as boolean,
     manageSlaac: values.manage_slaac as boolean,
+    adoptAddresses: values.adopt_addresses as boolean,
+    adoptGraceMs: values.adopt_grace_ms as number,
   };
 }
 

@@ -36,8 +36,8 @@ export interface Config {
   dnsmasqPidFile: string;
   /** Set rp_filter to loose (2) on managed interfaces, restore when done. */
   looseRpFilter: boolean;
-  /** Leave dhclient-script's resolv.conf alone (DNS goes through dnsmasq). */
-  dnsmasqMode: boolean;
+  /** Per-uplink DNS through dnsmasq (dhclient-script leaves resolv.conf alone): always, never, or where a dnsmasq reads our servers-file (lib/dns/mode.ts). */
+  dnsmasqMode: 'auto' | 'yes' | 'no';
   /** Where per-interface runtime state (saved sysctls, DNS) lives. */
   runDir: string;
   /** syslog via logger(1): set to false in containers without syslog. */
@@ -46,9 +46,13 @@ export interface Config {
   watchKernel: boolean;
   /** The watcher gives SLAAC addresses their own table (RA default mirrored). */
   manageSlaac: boolean;
+  /** The watcher adopts addresses that appear without a hook (lib/watch/adopt.ts). */
+  adoptAddresses: boolean;
+  /** Milliseconds an address waits for a hook before it is adopted. */
+  adoptGraceMs: number;
 }
 
-type Kind = 'path' | 'int' | 'range' | 'list' | 'bool';
+type Kind = 'path' | 'int' | 'range' | 'list' | 'bool' | 'auto-bool';
 
 export interface KeySpec {
   key: string;
@@ -76,9 +80,11 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'ignore_interfaces', kind: 'list', default: 'lo docker* podman* cni* veth* br-* virbr* vnet* lxcbr* lxdbr* incusbr* cali* flannel* cilium* kube-* tailscale* wg* tun* tap* zt*', doc: 'Interface name patterns never managed (container, VM and Kubernetes bridges and tunnels, VPNs).' },
   { key: 'dnsmasq_servers_file', kind: 'path', default: '/run/multihomed-routing/dnsmasq-servers.conf', doc: 'dnsmasq servers-file we write (`server=NS@IFACE`).' },
   { key: 'dnsmasq_pid_file', kind: 'path', default: '/run/dnsmasq/dnsmasq.pid', doc: 'pid file of the dnsmasq that reads the servers-file; it alone gets SIGHUP.' },
-  { key: 'dnsmasq_mode', kind: 'bool', default: 'yes', doc: 'DNS servers go to dnsmasq per interface; dhclient-script does not rewrite resolv.conf.' },
+  { key: 'dnsmasq_mode', kind: 'auto-bool', default: 'auto', doc: 'Per-uplink DNS: each interface\'s DNS servers go to dnsmasq\'s servers-file (`server=NS@IFACE`) and dhclient-script does not rewrite resolv.conf. auto: only while the dnsmasq of dnsmasq_pid_file reads dnsmasq_servers_file, else resolv.conf is written as without this tool; yes: always; no: never.' },
   { key: 'loose_rp_filter', kind: 'bool', default: 'yes', doc: 'Set rp_filter=2 (loose) on managed interfaces and restore the old value afterwards.' },
   { key: 'watch_kernel', kind: 'bool', default: 'yes', doc: 'The daemon follows kernel address, link and route events: removes our rules and releases the lease of an address or interface that vanished without a hook, renews leases of present addresses, re-applies tables a link down/up flushed.' },
   { key: 'manage_slaac', kind: 'bool', default: 'yes', doc: 'The watcher gives IPv6 SLAAC addresses (autoconfigured from router advertisements) on managed interfaces a table, with the RA default router mirrored into it.' },
+  { key: 'adopt_addresses', kind: 'bool', default: 'yes', doc: 'The watcher adopts addresses no hook reported (NetworkManager\'s dhcp4-change, systemd-networkd, `ip addr add` by hand, links already up when the daemon starts): a global address on an up, non-ignored interface with carrier gets a table, with the default routes the kernel has for that interface in main as its gateways; main is left as it is.' },
+  { key: 'adopt_grace_ms', kind: 'int', default: '2000', doc: 'Milliseconds a new address waits for a hook before the watcher adopts it (addresses present when the daemon starts are taken over at once).' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1); not where standard error is already the journal (JOURNAL_STREAM).' },
 ];

@@ -1,4 +1,6 @@
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
+import { fileKeys, liveConfig, type LiveConfig } from '../config/live.js';
+import type { Config } from '../config/schema.js';
 import type { Service } from './service.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
@@ -8,11 +10,12 @@ import type { Service } from './service.js';
 // that its store lacks), the event service (hooks' jobs, lib/dispatch), the
 // socket serving both (lib/daemon/socket.ts), then the kernel watcher
 // (lib/watch, config watch_kernel), which renews, claims and releases leases
-// in-process.
+// in-process. SIGHUP (`systemctl reload`) re-reads the config file: the
+// next event and watcher pass use it (lib/config/live.ts).
 
 /** Starts every service of the daemon, in order. */
-async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefined): Promise<Service[]> {
-  const config = ctx.config();
+async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutMs: number | undefined): Promise<Service[]> {
+  const config = live.current();
   const { claimSocketPath, serveSocket } = await import('./socket.js');
   const { startAllocator } = await import('../allocator/allocator.js');
   const { startEventService } = await import('../dispatch/service.js');
@@ -35,13 +38,13 @@ async function startServices(ctx: CommandContext, idleTimeoutMs: number | undefi
         },
       }),
     );
-    const events = await start(startEventService({ config, configPath: ctx.options.configPath, log: ctx.log, allocator }));
+    const events = await start(startEventService({ config: live, log: ctx.log, allocator }));
     const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command } });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {
       const { startWatcher } = await import('../watch/watcher.js');
-      await start(startWatcher({ config, log: ctx.log, allocator, manageSlaac: config.manageSlaac, handle: events.handle, ip: events.ip }));
+      await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip }));
     }
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running
@@ -62,6 +65,20 @@ async function closeServices(ctx: CommandContext, services: readonly Service[]):
     }
   }
   return clean;
+}
+
+/** SIGHUP: re-read the config; one that does not parse leaves the one in use. */
+function reload(ctx: CommandContext, live: LiveConfig) {
+  const r = live.reload();
+  if (!r.ok) {
+    ctx.log.error(`config not reloaded, the daemon keeps the one in use: ${r.error}`);
+    return;
+  }
+  const keys = (ks: readonly (keyof Config)[]) => fileKeys(ks).join(' ') || 'none';
+  ctx.log.info('config reloaded', { path: live.path, changed: keys(r.changed) });
+  if (r.restart.length) {
+    ctx.log.warn(`config reloaded, but ${keys(r.restart)} take effect only when the daemon restarts; until then hooks work alone`, { path: live.path });
+  }
 }
 
 const waitForSignal = () =>
@@ -90,15 +107,27 @@ export const daemonCommand: Command = {
     }
     const signal = waitForSignal(); // listen before starting: a quick SIGTERM still closes cleanly
     let services: Service[];
+    let live: LiveConfig;
     try {
-      services = await startServices(ctx, idleTimeoutMs);
+      live = liveConfig(ctx.options.configPath, ctx.config());
     } catch (err) {
+      ctx.log.error((err as Error).message);
+      return 1;
+    }
+    const onHup = () => reload(ctx, live);
+    process.on('SIGHUP', onHup); // also replaces Node's default for SIGHUP: exit
+    try {
+      services = await startServices(ctx, live, idleTimeoutMs);
+    } catch (err) {
+      process.off('SIGHUP', onHup);
       ctx.log.error((err as Error).message);
       return 1;
     }
     ctx.log.info('daemon started', { pid: process.pid, services: services.map((s) => s.name).join(',') });
     const received = await signal;
     ctx.log.info('daemon stopping', { signal: received });
-    return (await closeServices(ctx, services)) ? 0 : 1;
+    const clean = await closeServices(ctx, services);
+    process.off('SIGHUP', onHup);
+    return clean ? 0 : 1;
   },
 };

@@ -1,5 +1,6 @@
 // The one handler of a hook's job: its events through handleEvent, then its
-// name servers into the dnsmasq servers-file, every decision logged. The
+// name servers into the dnsmasq servers-file (when per-uplink DNS is on,
+// lib/dns/mode.ts), every decision logged. The
 // daemon calls it warm (its queue, ip processes and in-process allocator in
 // `deps`, lib/dispatch/service.ts); a hook with no daemon calls it cold
 // (lib/dispatch/dispatch.ts).
@@ -46,9 +47,13 @@ export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
       break;
     }
   }
-  if (job.dns && config.dnsmasqMode) {
+  if (job.dns) {
     try {
-      await applyDnsChange(job.dns, { serversFile: config.dnsmasqServersFile, pidFile: config.dnsmasqPidFile, log, dryRun: job.dryRun });
+      const dns = await applyDnsChange(job.dns, {
+        mode: config.dnsmasqMode, serversFile: config.dnsmasqServersFile, pidFile: config.dnsmasqPidFile, runDir: config.runDir, log, dryRun: job.dryRun,
+      });
+      // Routing stands; this uplink answers no DNS until renamed (status shows it).
+      if (dns.notConfigured) log.error(`DNS not configured: ${dns.notConfigured}`, { iface: job.dns.ifname });
     } catch (err) {
       log.error(`dnsmasq servers not updated: ${(err as Error).message}`, { iface: job.dns.ifname });
     }

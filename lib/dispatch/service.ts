@@ -9,11 +9,10 @@
 // each event still takes the routing lock file, so a hook that fell back to
 // working alone (daemon busy or gone) never interleaves with the daemon.
 
-import { statSync } from 'node:fs';
 import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
-import type { Config } from '../config/schema.js';
+import { stampOf, type LiveConfig } from '../config/live.js';
 import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, createSyslog, type Logger } from '../log/log.js';
 import type { RoutingEvent } from '../plan/event.js';
@@ -32,9 +31,12 @@ export class SerialQueue {
 }
 
 export interface EventServiceOptions {
-  config: Config;
-  /** The file the daemon's config came from: jobs planned with another are refused (the hook then works alone). */
-  configPath: string;
+  /**
+   * The daemon's config and the file it came from: jobs planned with another
+   * file, or with this one changed since it was (re)loaded, are refused (the
+   * hook then works alone). SIGHUP re-reads it (lib/config/live.ts).
+   */
+  config: LiveConfig;
   log: Logger;
   allocator: Pick<AllocatorService, 'local'>;
   /** Tests: argv that starts ip. */
@@ -51,21 +53,12 @@ export interface EventService extends Service {
 
 const refuse = (error: string): EventReply => ({ version: 1, cmd: 'response', error });
 
-const stampOf = (path: string) => {
-  try {
-    const st = statSync(path);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
-  } catch {
-    return 'missing';
-  }
-};
-
 export function startEventService(options: EventServiceOptions): EventService {
-  const { config, log } = options;
+  const { log } = options;
+  const live = options.config;
   const queue = new SerialQueue();
   const ip = openIpChannel({ ...(options.ip ? { ip: options.ip } : {}), onRestart: (family, why) => log.debug('ip session replaced', { family, why }) });
   const allocator = options.allocator.local;
-  const configStamp = stampOf(options.configPath);
   const syslog = createSyslog();
 
   async function run(o: Record<string, unknown>): Promise<EventReply> {
@@ -75,8 +68,9 @@ export function startEventService(options: EventServiceOptions): EventService {
       return refuse(parsed.error);
     }
     const { job, configPath, expiresAt } = parsed.value;
-    if (configPath !== options.configPath || stampOf(configPath) !== configStamp) {
-      return refuse(`the daemon runs with ${options.configPath} as it was when it started; the hook has ${configPath}${configPath === options.configPath ? ' (changed since)' : ''}`);
+    if (configPath !== live.path || stampOf(configPath) !== live.stamp()) {
+      const same = configPath === live.path;
+      return refuse(`the daemon runs with ${live.path} as it was when it last read it; the hook has ${configPath}${same ? ' (changed since: systemctl reload multihomed-routing, or SIGHUP, makes the daemon read it again)' : ''}`);
     }
     trace('event queued');
     return queue.run(async () => {
@@ -87,6 +81,7 @@ export function startEventService(options: EventServiceOptions): EventService {
       }
       // The job's lines as the hook would write them, for its reply; syslog as the hook would (under its name).
       const lines: string[] = [];
+      const config = live.current();
       const jobLog = createLogger({ source: job.hook, verbose: job.verbose, syslog: config.syslog, sink: syslog, write: (l) => lines.push(l) });
       let out = '';
       jobLog.debug('applied by the daemon', { pid: process.pid });

@@ -12,6 +12,9 @@ export type ReloadResult =
   /** The pid file names something that is not dnsmasq: left alone. */
   | { kind: 'refused'; pid?: number; why: string };
 
+/** The dnsmasq of a pid file, or why there is none to talk to. */
+export type FoundDnsmasq = { kind: 'found'; pid: number } | Exclude<ReloadResult, { kind: 'signalled' }>;
+
 export interface ReloadDeps {
   /** Where /proc is (tests use a fake tree). */
   procRoot?: string;
@@ -20,10 +23,8 @@ export interface ReloadDeps {
 
 const errno = (err: unknown) => (err as NodeJS.ErrnoException).code;
 
-/** SIGHUPs the dnsmasq whose pid is in `pidFile`, after checking it is dnsmasq. */
-export function reloadDnsmasq(pidFile: string, deps: ReloadDeps = {}): ReloadResult {
-  const procRoot = deps.procRoot ?? '/proc';
-  const kill = deps.kill ?? ((pid, signal) => process.kill(pid, signal));
+/** The dnsmasq whose pid is in `pidFile`, checked to be dnsmasq (its comm and its executable's name). */
+export function findDnsmasq(pidFile: string, procRoot = '/proc'): FoundDnsmasq {
   let text: string;
   try {
     text = readFileSync(pidFile, 'utf8');
@@ -58,6 +59,15 @@ export function reloadDnsmasq(pidFile: string, deps: ReloadDeps = {}): ReloadRes
   if (exe !== undefined && !/^dnsmasq( \(deleted\))?$/.test(exe)) {
     return { kind: 'refused', pid, why: `pid ${pid} from ${pidFile} runs ${JSON.stringify(exe)}, not dnsmasq` };
   }
+  return { kind: 'found', pid };
+}
+
+/** SIGHUPs the dnsmasq whose pid is in `pidFile`, after checking it is dnsmasq. */
+export function reloadDnsmasq(pidFile: string, deps: ReloadDeps = {}): ReloadResult {
+  const kill = deps.kill ?? ((pid, signal) => process.kill(pid, signal));
+  const found = findDnsmasq(pidFile, deps.procRoot);
+  if (found.kind !== 'found') return found;
+  const { pid } = found;
   try {
     kill(pid, 'SIGHUP');
   } catch (err) {

@@ -7,8 +7,11 @@ import type { Family, IpAddress } from '../net/address.js';
 import type { Logger } from '../log/log.js';
 import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
 import { withLockFile } from '../fs/lock.js';
+import type { ConfFs } from './dnsmasq-conf.js';
+import { dnsDecision, type DnsDecision, type DnsMode } from './mode.js';
 import { reloadDnsmasq, type ReloadDeps, type ReloadResult } from './reload.js';
-import { parseServersFile, renderServersFile, setInterfaceServers, type ServersModel } from './servers-file.js';
+import { checkServersIfname, parseServersFile, renderServersFile, ServersFileError, setInterfaceServers, type ServersModel } from './servers-file.js';
+import { noteDnsUnconfigured } from './unconfigured.js';
 
 export interface DnsUpdateRequest {
   ifname: string;
@@ -123,6 +126,49 @@ export function clearServers(options: DnsUpdateOptions): Promise<DnsUpdateResult
   });
 }
 
-/** Applies a job's DNS change (lib/dispatch/handler.ts). */
-export const applyDnsChange = (change: DnsChange, options: DnsUpdateOptions): Promise<DnsUpdateResult> =>
-  'removeAll' in change ? removeInterfaceServers(change.ifname, options) : updateInterfaceServers(change, options);
+export interface DnsJobOptions extends DnsUpdateOptions {
+  /** dnsmasq_mode: decided here, once per job (lib/dns/mode.ts). */
+  mode: DnsMode;
+  /** Where uplinks whose DNS could not be configured are recorded (lib/dns/unconfigured.ts). */
+  runDir: string;
+  /** Tests: where /proc and dnsmasq's conf files are. */
+  probe?: { procRoot?: string; fs?: ConfFs };
+}
+
+export interface DnsJobResult {
+  decision: DnsDecision;
+  /** Why this uplink's servers could not be written (recorded for status); routing is unaffected. */
+  notConfigured?: string;
+  update?: DnsUpdateResult;
+}
+
+/**
+ * Applies a job's DNS change (lib/dispatch/handler.ts). With per-uplink DNS
+ * off, an interface's servers are removed rather than written: nothing new
+ * reaches a file no dnsmasq reads, and nothing stale is left for one that
+ * starts reading it later. An interface name a servers-file line cannot hold
+ * is recorded for status and reported, not thrown.
+ */
+export async function applyDnsChange(change: DnsChange, options: DnsJobOptions): Promise<DnsJobResult> {
+  const decision = dnsDecision({ dnsmasqMode: options.mode, dnsmasqServersFile: options.serversFile, dnsmasqPidFile: options.pidFile }, options.probe);
+  const { ifname } = change;
+  const note = (why: string | undefined) => (options.dryRun ? undefined : noteDnsUnconfigured(options.runDir, ifname, why));
+  if ('removeAll' in change) {
+    const update = await removeInterfaceServers(ifname, options);
+    await note(undefined);
+    return { decision, update };
+  }
+  const request = decision.on ? change : { ...change, servers: [] };
+  if (!decision.on && change.servers.length) options.log.debug('per-uplink DNS off: servers not written', { ifname, why: decision.why });
+  try {
+    if (request.servers.length) checkServersIfname(ifname);
+  } catch (err) {
+    if (!(err instanceof ServersFileError)) throw err;
+    const why = `the name ${JSON.stringify(ifname)} cannot be written into dnsmasq's servers-file; rename the interface to letters, digits and _ . + -`;
+    await note(why);
+    return { decision, notConfigured: why };
+  }
+  const update = await updateInterfaceServers(request, options);
+  await note(undefined);
+  return { decision, update };
+}

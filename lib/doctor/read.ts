@@ -10,7 +10,9 @@ import type { Config } from '../config/schema.js';
 import { run as defaultRun, type Runner } from '../exec/run.js';
 import { readState } from '../state/read.js';
 import { candidateAddresses } from './candidates.js';
-import { dnsmasqReads, hookTarget, parseNetplan, parseNetworkdLink, type ConfFs } from './parse.js';
+import { dnsmasqReads } from '../dns/dnsmasq-conf.js';
+import { parseCmdline, realConfFs } from '../dns/mode.js';
+import { hookTarget, parseNetplan, parseNetworkdLink } from './parse.js';
 import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snapshot.js';
 
 /** Where the replies are probed towards: any internet address (a lookup, nothing is sent). */
@@ -44,8 +46,6 @@ const exists = (p: string) => attempt(() => statSync(p)) !== undefined;
 const executable = (p: string) => attempt(() => { accessSync(p, constants.X_OK); return statSync(p).isFile(); }) ?? false;
 const readText = (p: string) => attempt(() => readFileSync(p, 'utf8'));
 const list = (dir: string) => attempt(() => readdirSync(dir));
-
-const realFs: ConfFs = { read: readText, list };
 
 function readHook(path: string): HookFile {
   const text = readText(path);
@@ -81,8 +81,8 @@ function readDnsmasqs(): DnsmasqProcess[] {
     if (readText(`/proc/${name}/comm`)?.trim() !== 'dnsmasq') continue;
     const net = attempt(() => readlinkSync(`/proc/${name}/ns/net`));
     if (net === undefined || (ownNet && net !== ownNet)) continue;
-    const argv = (readText(`/proc/${name}/cmdline`) ?? '').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-    out.push({ pid: Number(name), argv, ...dnsmasqReads(argv, realFs) });
+    const argv = parseCmdline(readText(`/proc/${name}/cmdline`) ?? '');
+    out.push({ pid: Number(name), argv, ...dnsmasqReads(argv, realConfFs) });
   }
   return out.sort((a, b) => a.pid - b.pid);
 }

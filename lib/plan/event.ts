@@ -49,6 +49,11 @@ export interface AddressUp {
    * criterion.
    */
   soleLease?: boolean;
+  /**
+   * Set by the watcher when it adopts an address no hook reported: why, as
+   * `status` shows it (kept in the address's record, lib/state/records.ts).
+   */
+  adopted?: string;
 }
 
 export interface AddressDown {

@@ -89,7 +89,10 @@ export function planAddressUp(state: KernelState, idx: StateIndex, event: Addres
   // Main table: what the kernel and the caller put there for this address.
   const desiredMain = fallback && !nm ? desiredRoutes(e, TABLE_MAIN, link.ifindex, config.protocol, true) : [];
   const mainRoutes = idx.mainByDev.get(`${f}:${e.ifname}`) ?? [];
-  if (!nm) {
+  // Our own fallback routes go whoever reports the address (the watcher's
+  // take-over of an address a hook left degraded included); the others'
+  // routes only for callers whose main we manage.
+  {
     const gateways = new Set(e.gateways.map((g) => g.text));
     for (const r of mainRoutes) {
       if (r.type !== 1) continue;
@@ -98,6 +101,8 @@ export function planAddressUp(state: KernelState, idx: StateIndex, event: Addres
         if (r.prefsrc?.text === A.text && !desiredMain.some((s) => routeMatches(r, s))) {
           reason = fallback ? 'fallback route changed' : `leased table ${table} replaces the fallback in main`;
         }
+      } else if (nm) {
+        continue;
       } else if (r.protocol === PROTO_KERNEL && r.dst.text === P.text && (f === 6 || r.prefsrc?.text === A.text)) {
         if (note) reason = `the kernel's prefix route goes${note}`;
         else reason = fallback ? `fallback: prefix route with metric ${link.ifindex} (interface index) replaces the kernel's` : `prefix route moves to table ${table}`;

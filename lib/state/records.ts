@@ -25,6 +25,8 @@ export interface Snapshot {
   /** Main was left alone by whoever configured it (NetworkManager). */
   keepMain: boolean;
   slaac: boolean;
+  /** Why the watcher adopted the address (no hook reported it). */
+  adopted?: string;
 }
 
 const dir = (runDir: string) => join(runDir, 'entries');
@@ -42,7 +44,8 @@ function recordText(e: AddressUp, table: number): string {
     gateways: e.gateways.map((g) => g.text),
     routes: e.routes.map((r) => ({ destination: r.destination.text, ...(r.gateway ? { gateway: r.gateway.text } : {}), metric: r.metric ?? (f === 4 ? 0 : 1024) })),
     keepMain: e.source === 'NetworkManager',
-    slaac: e.source === 'kernel',
+    slaac: e.source === 'kernel' && !e.adopted,
+    ...(e.adopted ? { adopted: e.adopted } : {}),
   };
   return `${JSON.stringify(s)}\n`;
 }

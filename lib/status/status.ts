@@ -1,8 +1,10 @@
 // What `status` shows: per managed address, its interface, family,
 // address/prefix, table, our rules and routes in place, and whether it runs
-// degraded (fallback routes in main, no table). Pure: built from kernel state.
+// degraded (fallback routes in main, no table); then whether per-uplink DNS
+// is on. Pure: built from kernel state and the DNS records passed in.
 
 import type { Config } from '../config/schema.js';
+import type { DnsDecision } from '../dns/mode.js';
 import type { Family } from '../net/address.js';
 import { indexState } from '../plan/index.js';
 import { isBandRule, isLegacyBandRule } from '../state/rules.js';
@@ -47,8 +49,12 @@ export function describeRoute(r: Route): string {
   return parts.join(' ');
 }
 
-/** Builds the status of every managed address, sorted by interface, family, table. */
-export function buildStatus(state: KernelState, config: Config): AddressStatus[] {
+/**
+ * Builds the status of every managed address, sorted by interface, family,
+ * table. `dnsUnconfigured`: interfaces whose DNS could not be configured
+ * (lib/dns/unconfigured.ts), shown as a problem of each of their addresses.
+ */
+export function buildStatus(state: KernelState, config: Config, dnsUnconfigured: ReadonlyMap<string, string> = new Map()): AddressStatus[] {
   const idx = indexState(state, config);
   const out: AddressStatus[] = [];
   for (const e of idx.entries.values()) {
@@ -64,6 +70,8 @@ export function buildStatus(state: KernelState, config: Config): AddressStatus[]
     if (!idx.suppress.some((r) => r.family === e.family)) problems.push('no main suppress rule');
     if (!e.routes.length) problems.push('no routes in the table');
     if (!link) problems.push('interface does not exist');
+    const noDns = e.ifname === undefined ? undefined : dnsUnconfigured.get(e.ifname);
+    if (noDns) problems.push(`DNS not configured: ${noDns}`);
     out.push({
       ifname: e.ifname ?? '?',
       family: e.family,
@@ -102,6 +110,12 @@ export function buildStatus(state: KernelState, config: Config): AddressStatus[]
     });
   }
   return out.sort((a, b) => a.ifname.localeCompare(b.ifname) || a.family - b.family || a.table - b.table);
+}
+
+/** The DNS line of `status`: per-uplink DNS on, or off and how to turn it on. */
+export function formatDns(decision: DnsDecision, turnOn: readonly string[]): string {
+  if (decision.on) return `dns: per-uplink through dnsmasq (${decision.why})\n`;
+  return `dns: per-uplink DNS off (${decision.why}); dhclient-script writes resolv.conf\n${turnOn.map((t) => `  to turn it on: ${t}\n`).join('')}`;
 }
 
 /** The human form of `status`. */

@@ -126,8 +126,9 @@ export function isRelevant(ev: MonitorEvent, config: RelevanceConfig): boolean {
     case 'route':
       if (ours) return true;
       if (ev.routeType !== 'unicast' || ev.table === 'local') return false;
-      // RA default routers come and go (router lifetime): mirrored into tables.
-      return ev.protocol === 'ra' && ev.address === 'default';
+      // Main's default routers (RA's coming and going with the router lifetime;
+      // NetworkManager's, networkd's): mirrored into SLAAC and adopted tables.
+      return ev.address === 'default' && ev.table === 'main';
     case 'rule':
       return ours;
     default:

@@ -13,6 +13,8 @@
 // - A SLAAC address (lib/plan/ra.ts) on a managed, up interface without an
 //   entry → address-up (source kernel) with the RA's default routers; when
 //   those change, the same event again (the planner moves the routes).
+// - Any other global address without an entry, no hook reporting it within
+//   the grace period → address-up (source kernel, adopted: adopt.ts).
 // - A lease whose address is on its interface is renewed once half its time
 //   is gone; a lease seen held in this daemon's life whose address is gone is
 //   released; one never seen held is left to time-based expiry (a hook may
@@ -31,6 +33,7 @@ import { isSlaacAddress, nextRaExpiry, raGateways } from '../plan/ra.js';
 import { isBandRule, isLegacyBandRule } from '../state/rules.js';
 import { PROTO_KERNEL, TABLE_MAIN, type KernelState, type Link } from '../state/types.js';
 import type { Snapshot } from '../state/records.js';
+import { planAdoptions, type AdoptMemory } from './adopt.js';
 
 /** The lease key as the allocator spells it: `family|ifname|address`. */
 export const leaseKey = (family: Family, ifname: string, address: string) => `${family}|${ifname}|${address}`;
@@ -40,6 +43,8 @@ export interface WatchMemory {
   /** Lease keys seen with their address present during this daemon's life. */
   held: Set<string>;
   snapshots: Map<string, Snapshot>;
+  /** Addresses waiting to be adopted, and those not to adopt (adopt.ts). */
+  adopt?: AdoptMemory;
 }
 
 /** Re-checked under the routing lock before the event is applied. */
@@ -59,19 +64,23 @@ export type Action =
 export interface ReconcileInput {
   state: KernelState;
   leases: readonly WireLease[];
-  config: Pick<Config, 'protocol' | 'prefFrom' | 'prefOif' | 'prefTo' | 'prefDefault' | 'ignoreInterfaces' | 'leaseTime'>;
+  config: Pick<Config, 'protocol' | 'prefFrom' | 'prefOif' | 'prefTo' | 'prefDefault' | 'ignoreInterfaces' | 'leaseTime' | 'adoptGraceMs'>;
   memory: WatchMemory;
   /** What hooks recorded per table (lib/state/records.ts): preferred over the memory's snapshots. */
   records?: readonly Snapshot[];
   /** Unix seconds. */
   now: number;
   manageSlaac: boolean;
+  /** Adopt addresses no hook reported (adopt_addresses); `takeOver`: the daemon's first pass. */
+  adopt?: { nowMs: number; takeOver: boolean };
 }
 
 export interface ReconcileResult {
   actions: Action[];
   /** Seconds until something changes without a kernel event (an RA default route expiring): pass again then. */
   recheckInS?: number;
+  /** Milliseconds until an address waiting for a hook is due for adoption: pass again then. */
+  adoptInMs?: number;
   /** The memory after this pass (new objects; the input is not changed). */
   memory: WatchMemory;
 }
@@ -122,12 +131,13 @@ export function eventOfSnapshot(s: Snapshot, gateways?: IpAddress[]): AddressUp 
   }));
   return {
     kind: 'address-up',
-    source: s.slaac ? 'kernel' : s.keepMain ? 'NetworkManager' : 'ifupdown',
+    source: s.slaac || s.adopted ? 'kernel' : s.keepMain ? 'NetworkManager' : 'ifupdown',
     ifname: s.ifname,
     address,
     gateways: gateways ?? s.gateways.map((g) => parseInterfaceAddress(g, s.family).address),
     routes,
-      manageAddress: false,
+    manageAddress: false,
+    ...(s.adopted ? { adopted: s.adopted } : {}),
   };
 }
 
@@ -233,6 +243,20 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     }
   }
 
+  let adoptInMs: number | undefined;
+  let adopt: AdoptMemory | undefined;
+  if (input.adopt) {
+    const result = planAdoptions({
+      state, config, entries: entryByKey, handled, hadEntry: new Set(input.memory.snapshots.keys()), ...(input.records ? { records: input.records } : {}),
+      memory: input.memory.adopt ?? { since: new Map(), declined: new Set() }, nowMs: input.adopt.nowMs, takeOver: input.adopt.takeOver, key: leaseKey,
+    });
+    for (const { event: e, why, refresh } of result.adoptions) {
+      const [ifname, address] = [e.ifname, e.address.address.text];
+      actions.push({ kind: 'event', event: e, check: refresh ? { kind: 'address-present', ifname, address } : { kind: 'incomplete', ifname, address, family: e.address.address.family }, why });
+    }
+    [adopt, adoptInMs] = [result.memory, result.dueInMs];
+  }
+
   for (const lease of input.leases) {
     const key = leaseKey(lease.addr_family, lease.ifname, lease.address);
     if (present(idx.links.get(lease.ifname), lease.address)) {
@@ -253,7 +277,12 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   for (const key of held) if (!leaseByKey.has(key)) held.delete(key);
   for (const key of snapshots.keys()) if (!entryByKey.has(key)) snapshots.delete(key);
   const recheckInS = nextRaExpiry(state, slaacLinks);
-  return { actions, memory: { held, snapshots }, ...(recheckInS !== undefined ? { recheckInS } : {}) };
+  return {
+    actions,
+    memory: { held, snapshots, ...(adopt ? { adopt } : {}) },
+    ...(recheckInS !== undefined ? { recheckInS } : {}),
+    ...(adoptInMs !== undefined ? { adoptInMs } : {}),
+  };
 }
 
 /** Evaluates a check on state read under the lock; a reason when the event no longer applies. */

@@ -6,6 +6,7 @@
 
 import { join } from 'node:path';
 import { readFileIfExists, writeFileAtomic } from '../fs/atomic.js';
+import type { Snapshot } from '../state/records.js';
 
 export const VIEW_VERSION = 1;
 
@@ -19,6 +20,8 @@ export interface LeaseView {
   /** The address is on its interface: the daemon renews the lease. */
   held: boolean;
   slaac?: boolean;
+  /** No hook reported the address: why the watcher adopted it (from its record, when `status` reads the view). */
+  adopted?: string;
 }
 
 export interface RepairView {
@@ -75,6 +78,16 @@ export function readView(runDir: string): DaemonView | undefined {
   return { ...(v as unknown as DaemonView), leases, repairs };
 }
 
+/**
+ * The view with each lease's `adopted` reason from the address records as
+ * they are now (a hook's event that took an adopted address over rewrote its
+ * record, and need not have made the watcher write the view again).
+ */
+export function withAdoptions(view: DaemonView, records: readonly Snapshot[]): DaemonView {
+  const why = (l: LeaseView) => records.find((r) => r.table === l.table && r.family === l.family && r.ifname === l.ifname && r.address.split('/')[0] === l.address)?.adopted;
+  return { ...view, leases: view.leases.map(({ adopted: _, ...l }) => ({ ...l, ...(why(l) ? { adopted: why(l)! } : {}) })) };
+}
+
 const time = (s: number) => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 /** The human form, appended to `status`. `alive`: the writer's pid still runs. */
@@ -87,7 +100,7 @@ export function formatView(view: DaemonView | undefined, alive: boolean, now: nu
   for (const l of view.leases) {
     const left = l.expires - now;
     lines.push(
-      `  lease ${l.ifname} ${l.address} table ${l.table}${l.slaac ? ' (SLAAC)' : ''}: ${l.held ? 'held by a present address, renewed' : 'address not present: expires'} at ${time(l.expires)} (${left >= 0 ? `in ${left} s` : `${-left} s ago`})`,
+      `  lease ${l.ifname} ${l.address} table ${l.table}${l.slaac ? ' (SLAAC)' : ''}${l.adopted ? ` (adopted: ${l.adopted})` : ''}: ${l.held ? 'held by a present address, renewed' : 'address not present: expires'} at ${time(l.expires)} (${left >= 0 ? `in ${left} s` : `${-left} s ago`})`,
     );
   }
   for (const r of view.repairs) {

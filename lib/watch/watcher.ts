@@ -46,6 +46,8 @@ export function monitorArgv(): string[] {
 
 export interface WatcherOptions {
   config: Config;
+  /** The config in use now (the daemon re-reads it on SIGHUP); default: `config`. */
+  current?: () => Config;
   log: Logger;
   allocator: Pick<AllocatorService, 'table' | 'writer' | 'local'>;
   manageSlaac?: boolean;
@@ -61,6 +63,8 @@ export interface WatcherOptions {
   handle?: typeof handleEvent;
   /** Unix seconds. */
   now?: () => number;
+  /** Milliseconds (adoption's grace period). */
+  nowMs?: () => number;
   /** Write run_dir/daemon-view.json (default true). */
   writeView?: boolean;
 }
@@ -76,11 +80,14 @@ const MAX_REPAIRS = 50;
 const unixNow = () => Math.floor(Date.now() / 1000);
 
 export async function startWatcher(options: WatcherOptions): Promise<WatcherService> {
-  const { config, log, allocator } = options;
+  const { log, allocator } = options;
+  const current = options.current ?? (() => options.config);
+  const config = options.config; // what the watcher was started with: run_dir, lease time, protocol (restart-only keys)
   const now = options.now ?? unixNow;
+  const nowMs = options.nowMs ?? Date.now;
   const handle = options.handle ?? handleEvent;
   const read = options.read ?? (() => readState({ families: [4, 6], runDir: config.runDir, ...(options.ip ? { ip: options.ip } : {}) }));
-  const manageSlaac = options.manageSlaac ?? true;
+  const manageSlaac = () => options.manageSlaac ?? current().manageSlaac;
   const started = now();
   let memory: WatchMemory = { held: new Set(), snapshots: new Map() };
   const repairs: RepairView[] = [];
@@ -94,10 +101,10 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   let recheckTimer: NodeJS.Timeout | undefined;
 
   const { table, writer } = allocator;
-  const record = (r: Omit<RepairView, 'at'>) => {
+  const record = (r: Omit<RepairView, 'at'>, what = 'repaired') => {
     repairs.push({ at: now(), ...r });
     if (repairs.length > MAX_REPAIRS) repairs.splice(0, repairs.length - MAX_REPAIRS);
-    log.info(`repaired: ${r.found}: ${r.did}`, { iface: r.ifname, address: r.address });
+    log.info(`${what}: ${r.found}: ${r.did}`, { iface: r.ifname, address: r.address });
   };
 
   function publish(state: KernelState, force: boolean) {
@@ -126,13 +133,17 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
     }
   }
 
+  let firstPass = true;
   async function pass(): Promise<void> {
     let failed = false;
+    const config = current();
     try {
       const state = await read();
       const { records, bad } = readRecords(config.runDir);
       for (const name of bad) log.warn('ignoring a damaged address record', { file: name });
-      const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac });
+      const adopt = config.adoptAddresses ? { nowMs: nowMs(), takeOver: firstPass } : undefined;
+      const result = reconcile({ state, leases: table.list(), config, memory, records, now: now(), manageSlaac: manageSlaac(), ...(adopt ? { adopt } : {}) });
+      firstPass = false;
       memory = result.memory;
       let save = false;
       for (const action of result.actions) {
@@ -173,7 +184,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
               if (r.changes > 0) {
                 const address = e.kind === 'interface-gone' ? undefined : `${e.address.address.text}/${e.address.prefix.length}`;
                 const did = e.kind === 'address-up' ? `table ${r.table}: ${r.changes} changes` : `rules and routes removed, lease released (${r.changes} changes)`;
-                record({ ifname: e.ifname, ...(address ? { address } : {}), found: action.why, did });
+                record({ ifname: e.ifname, ...(address ? { address } : {}), found: action.why, did }, e.kind === 'address-up' && e.adopted ? 'adopted' : 'repaired');
               }
             } catch (err) {
               failed = true;
@@ -184,9 +195,8 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
         }
       }
       clearTimeout(recheckTimer);
-      if (result.recheckInS !== undefined && !closed) {
-        recheckTimer = setTimeout(() => coalescer.runSoon(), (result.recheckInS + 1) * 1000);
-      }
+      const recheckMs = Math.min((result.recheckInS ?? Infinity) * 1000 + 1000, result.adoptInMs ?? Infinity);
+      if (recheckMs !== Infinity && !closed) recheckTimer = setTimeout(() => coalescer.runSoon(), recheckMs);
       log.debug('watcher pass', { actions: result.actions.length, kinds: [...new Set(result.actions.map((a) => a.kind))].join(',') || undefined });
       if (save) await writer.save().catch((err: Error) => log.error(`lease store not writable: ${err.message}`));
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
@@ -203,7 +213,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
 
   const coalescer = new Coalescer(pass, { quietMs: options.quietMs ?? 150, maxDelayMs: options.maxDelayMs ?? 1000 });
 
-  const relevance = { protocol: config.protocol, isIgnored: (ifname: string) => isIgnored(config, ifname) };
+  const relevance = { protocol: config.protocol, isIgnored: (ifname: string) => isIgnored(current(), ifname) };
   let monitor: Followed | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let backoffMs = 250;
@@ -233,7 +243,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
   coalescer.runSoon();
   const tickMs = options.tickMs ?? Math.min(300_000, Math.max(1000, (config.leaseTime * 1000) / 4));
   const ticker = setInterval(() => coalescer.runSoon(), tickMs);
-  log.info('watcher started', { monitor: argv.join(' '), slaac: manageSlaac, tick_s: Math.round(tickMs / 1000) });
+  log.info('watcher started', { monitor: argv.join(' '), slaac: manageSlaac(), adopt: config.adoptAddresses, tick_s: Math.round(tickMs / 1000) });
 
   return {
     name: 'watcher',

@@ -21,14 +21,14 @@ export interface HookedHost {
 export const renderShim = (prefix: string) =>
   execFileSync(join(ROOT, 'install.sh'), ['--print', 'dhclient-hook', '--prefix', prefix], { encoding: 'utf8' });
 
-/** Installs executable, config (the lease store under the host's private /run: never the machine's /var/lib) and shim; starts the daemon. */
-export async function setUpHookedHost(bed: TestBed): Promise<HookedHost> {
+/** Installs executable, config (the lease store under the host's private /run: never the machine's /var/lib; then `extraConfig`) and shim; starts the daemon. */
+export async function setUpHookedHost(bed: TestBed, extraConfig = ''): Promise<HookedHost> {
   if (!existsSync(BUNDLE)) execFileSync('npx', ['zx', 'build/build.mjs', '--bundle-only'], { cwd: ROOT, stdio: 'ignore' });
   mkdirSync(join(bed.dir, 'sbin'));
   const exe = join(bed.dir, 'sbin/multihomed-routing');
   writeFileSync(exe, `#!/bin/sh\nexec '${process.execPath}' '${BUNDLE}' "$@"\n`);
   chmodSync(exe, 0o755);
-  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\n');
+  await bed.host.writeEtc('multihomed-routing/multihomed-routing.conf', `syslog = no\nstore_path = /run/multihomed-routing/leases.json\n${extraConfig}`);
   await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', renderShim(bed.dir));
   const daemon = bed.host.spawn([exe, '--verbose', 'daemon'], { logName: 'daemon' });
   await waitFor('the daemon socket', () => existsSync(bed.host.path('/run/multihomed-routing/allocator/allocator.sock')), 10_000, 50);

@@ -45,7 +45,8 @@ beforeAll(async () => {
       },
     ],
   });
-  await setUpRoutingHost(bed, INTERFACES);
+  // dnsmasq_mode = yes: the servers-file is checked with no dnsmasq reading it.
+  await setUpRoutingHost(bed, INTERFACES, 'dnsmasq_mode = yes\n');
   const prefix = join(bed.dir, 'prefix');
   mkdirSync(join(prefix, 'sbin'), { recursive: true });
   symlinkSync(EXE, join(prefix, 'sbin/multihomed-routing'));

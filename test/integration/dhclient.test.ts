@@ -88,7 +88,8 @@ beforeAll(async () => {
       },
     ],
   });
-  ({ exe, daemon } = await setUpHookedHost(bed));
+  // dnsmasq_mode = yes: the servers-file is checked with no dnsmasq reading it.
+  ({ exe, daemon } = await setUpHookedHost(bed, 'dnsmasq_mode = yes\n'));
   daemonLog = daemon.logFile;
   // A short DHCP timeout for the TIMEOUT tests (the bed's default is 20 s).
   await bed.host.writeEtc('dhcp/dhclient-short.conf', (await bed.host.readFile('/etc/dhcp/dhclient.conf')).replace(/^timeout \d+;/m, 'timeout 3;'));

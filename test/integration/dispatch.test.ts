@@ -47,7 +47,8 @@ describe('hooks dispatch their jobs to the daemon', () => {
 
   beforeAll(async () => {
     bed = await createTestBed({ name: 'delegate', routers: [] });
-    rh = await setUpRoutingHost(bed, '');
+    // dnsmasq_mode = yes: the servers-file is checked with no dnsmasq reading it.
+    rh = await setUpRoutingHost(bed, '', 'dnsmasq_mode = yes\n');
     socket = bed.host.path('/run/multihomed-routing/allocator/allocator.sock');
     await bed.host.exec(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0peer']);
     for (const dev of ['eth0', 'eth0peer']) await bed.host.exec(['ip', 'link', 'set', dev, 'up']);

@@ -79,7 +79,8 @@ describe('doctor diagnoses broken states on a live host', () => {
     });
     // watch_kernel off: the daemon's watcher repairs flushed tables and deleted rules within
     // moments, which would race the broken states below (a host without the watcher keeps them).
-    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\nwatch_kernel = no\n`);
+    // dnsmasq_mode = yes: the dnsmasq findings of that mode (auto's are in dns-default.test.ts).
+    rh = await setUpRoutingHost(bed, INTERFACES, `dnsmasq_servers_file = ${SERVERS_FILE}\nwatch_kernel = no\ndnsmasq_mode = yes\n`);
     // What the other installers put in place (dhclient shim, udev rule), pointing at the executable.
     await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', `mhr_exe='${EXE}'\n`);
     await bed.host.writeEtc('udev/rules.d/99-multihomed-routing.rules', `SUBSYSTEM=="net", ACTION=="remove", RUN+="${EXE} udev-remove"\n`);

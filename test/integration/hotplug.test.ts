@@ -16,7 +16,8 @@ import { CONFIG, EXE, ROOT, setUpRoutingHost, tableRoutes, type RoutingHost } fr
 let bed: TestBed;
 let rh: RoutingHost;
 const SERVERS = '/run/multihomed-routing/dnsmasq-servers.conf';
-const BASE_CONFIG = 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\n';
+// dnsmasq_mode = yes: these tests read the servers-file with no dnsmasq reading it.
+const BASE_CONFIG = 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\ndnsmasq_mode = yes\n';
 
 const shim = readFileSync(join(ROOT, 'hooks/dhclient/shim.sh'), 'utf8')
   .replace("'@EXECUTABLE@'", `'${EXE}'`)
@@ -88,7 +89,7 @@ beforeAll(async () => {
     ],
   });
   // The udev part runs first with the watcher off, so the handler alone does the work.
-  rh = await setUpRoutingHost(bed, '', 'watch_kernel = no\n');
+  rh = await setUpRoutingHost(bed, '', 'watch_kernel = no\ndnsmasq_mode = yes\n');
   await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim);
 }, 180_000);
 

@@ -4,7 +4,7 @@
 // The hooks are the bundle behind /etc/network/if-up.d and if-post-down.d.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createTestBed, type TestBed } from '../helpers/testbed.js';
+import { createTestBed, waitFor, type TestBed } from '../helpers/testbed.js';
 import { EXE, cli, ourRules, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
@@ -185,23 +185,26 @@ describe('ifupdown static addresses on three uplinks', () => {
     expect(await bed.host.sysctl('net.ipv4.conf.eth1.ignore_routes_with_linkdown')).toBe('0');
   });
 
-  test('allocator down: fallback to main with metric = ifindex, status says degraded; a lease later repairs it', async () => {
+  test('allocator down: fallback to main with metric = ifindex, status says degraded; the daemon takes it over when it starts', async () => {
     await rh.stopDaemon();
     const started = Date.now();
     await bed.host.ifup('eth1', { env: {} });
     const ifindex = (await bed.host.links()).find((l) => l.ifname === 'eth1')!.ifindex;
     const main = await bed.host.ipJson<{ dst: string; dev: string; metric?: number; protocol?: string }[]>(['-N', '-4', 'route', 'show', 'table', 'main', 'dev', 'eth1']);
     expect(main.map((r) => `${r.dst} ${r.protocol} ${r.metric ?? 0}`).sort()).toEqual([`10.0.1.0/24 201 ${ifindex}`, `default 201 ${ifindex}`]);
-    await rh.startDaemon();
     const s = (await rh.status()).find((x) => x.ifname === 'eth1' && x.family === 4)!;
     expect(s).toMatchObject({ degraded: true, table: 0 });
     expect(await bed.host.ping(bed.internet.address4, { from: ADDR.eth1 })).toBe(true);
-    // The hook runs again (a renew, a repeated ifup): now leased, fallback gone.
+    // The daemon's first pass takes the degraded address over (docs/routing.md, adoption): leased, fallback gone.
+    await rh.startDaemon();
+    const after = (await waitFor('eth1 leased', async () => (await rh.status()).find((x) => x.ifname === 'eth1' && x.family === 4 && !x.degraded)))!;
+    expect(after.table).toBeGreaterThan(0);
+    expect(await tableRoutes(bed.host, 'main')).not.toContainEqual(expect.stringContaining('dev eth1'));
+    expect(await bed.host.ping(bed.internet.address4, { from: ADDR.eth1 })).toBe(true);
+    // The hook runs again (a renew, a repeated ifup): the same table, nothing in main.
     const r = await rh.hook({ IFACE: 'eth1', ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: '10.0.1.2/24', IF_GATEWAY: '10.0.1.1' });
     expect(r.exitCode).toBe(0);
-    const after = (await rh.status()).find((x) => x.ifname === 'eth1' && x.family === 4)!;
-    expect(after.degraded).toBe(false);
-    expect(after.table).toBeGreaterThan(0);
+    expect((await rh.status()).find((x) => x.ifname === 'eth1' && x.family === 4)).toMatchObject({ degraded: false, table: after.table });
     expect(await tableRoutes(bed.host, 'main')).not.toContainEqual(expect.stringContaining('dev eth1'));
     expect(Date.now() - started).toBeLessThan(40_000);
   });

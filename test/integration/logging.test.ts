@@ -32,10 +32,11 @@ describe('syslog lines from hooks and the daemon', () => {
     fake = { dir, args: path.join(bed.dir, 'logger.args'), stdin: path.join(bed.dir, 'logger.stdin') };
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'logger'), `#!/bin/sh\nprintf '%s\\n' "$*" >> ${fake.args}\ncat >> ${fake.stdin}\n`, { mode: 0o755 });
-    await bed.host.exec(['sh', '-ec', `cat > ${CONF}`], { input: 'syslog = yes\nstore_path = /run/multihomed-routing/leases.json\n' });
+    await bed.host.exec(['sh', '-ec', `cat > ${CONF}`], { input: 'syslog = yes\nstore_path = /run/multihomed-routing/leases.json\nadopt_addresses = no\n' });
     // No dummy module on every kernel: a veth pair inside the host stands in for an uplink.
     await bed.host.exec(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0peer']);
     for (const dev of ['eth0', 'eth0peer']) await bed.host.exec(['ip', 'link', 'set', dev, 'up']);
+    // Present before the daemon starts: adoption (off here) would take it over before the hook logs it.
     await bed.host.exec(['ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'eth0']);
     daemon = bed.host.spawn([EXE, '--config', CONF, 'daemon'], { env: env(), logName: 'daemon' });
     const sock = bed.host.path('/run/multihomed-routing/allocator/allocator.sock');

@@ -57,7 +57,9 @@ export const installHooks: Step = {
     if (!fs.existsSync(sb.host.real(exe.path))) throw new Error(`the host cannot see the executable ${exe.path} (under /etc or /run?)`);
     exe.install();
     const watcher = broken === 'watcher' ? ['watch_kernel = no  # demo --break watcher'] : [];
-    sb.host.writeFile(CONFIG, ['# multihomed-routing demo sandbox', 'syslog = no', 'store_path = /run/multihomed-routing/leases.json', ...watcher, ''].join('\n'));
+    sb.host.writeFile(CONFIG, ['# multihomed-routing demo sandbox', 'syslog = no', 'store_path = /run/multihomed-routing/leases.json',
+      // No dnsmasq reads the servers-file in the sandbox: the demo shows what a host's dnsmasq would read (docs/dns.md).
+      'dnsmasq_mode = yes', ...watcher, ''].join('\n'));
     sb.host.writeFile('/etc/dhcp/dhclient.conf', DHCLIENT_CONF);
     sb.host.writeFile(DHCLIENT_HOOK, dhclientShim.replace("mhr_exe='@EXECUTABLE@'", `mhr_exe='${exe.path}'`).replace("mhr_config='@CONFIG@'", `mhr_config='${CONFIG}'`));
     sb.host.writeFile(UDEV_RULE, udevRule.replaceAll('@EXECUTABLE@', exe.path).replaceAll('@CONFIG@', CONFIG));

@@ -22,7 +22,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const config = () => parseConfig(`socket_path = ${dir}/run/d.sock\nrun_dir = ${dir}/run\ndnsmasq_servers_file = ${dir}/servers.conf\ndnsmasq_pid_file = ${dir}/none.pid\n`);
+const config = () => parseConfig(`socket_path = ${dir}/run/d.sock\nrun_dir = ${dir}/run\ndnsmasq_servers_file = ${dir}/servers.conf\ndnsmasq_pid_file = ${dir}/none.pid\ndnsmasq_mode = yes\n`);
 const log = () => createLogger({ source: 'dhclient-hook', verbose: true, write: (l) => lines.push(l) });
 const job: Job = {
   hook: 'dhclient-hook',

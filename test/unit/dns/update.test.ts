@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { reloadDnsmasq } from '../../../lib/dns/reload.js';
-import { clearServers, removeInterfaceServers, updateInterfaceServers } from '../../../lib/dns/update.js';
+import { readDnsUnconfigured, unconfiguredPath } from '../../../lib/dns/unconfigured.js';
+import { applyDnsChange, clearServers, removeInterfaceServers, updateInterfaceServers } from '../../../lib/dns/update.js';
 import { createLogger } from '../../../lib/log/log.js';
 import { parseIp } from '../../../lib/net/address.js';
 
@@ -173,5 +174,46 @@ describe('updateInterfaceServers', () => {
     expect(body()).toEqual([]);
     expect(await clearServers(options)).toMatchObject({ changed: false });
     expect(signals).toHaveLength(2);
+  });
+});
+
+describe('applyDnsChange: decided per job', () => {
+  const setup = (mode: 'auto' | 'yes' | 'no') => {
+    const serversFile = join(dir, 'run', 'servers.conf');
+    const options = { mode, serversFile, pidFile: join(dir, 'none.pid'), runDir: join(dir, 'run'), log: log(), probe: { procRoot: join(dir, 'proc') } };
+    const body = () => readFileSync(serversFile, 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    return { options, body };
+  };
+
+  it('off: an interface\'s servers are removed rather than written, the other interfaces\' stay', async () => {
+    const on = setup('yes');
+    await applyDnsChange({ ifname: 'eth1', family: 4, servers: ips('10.0.0.2') }, on.options);
+    await applyDnsChange({ ifname: 'eth2', family: 4, servers: ips('10.0.0.3') }, on.options);
+    expect(on.body()).toEqual(['server=10.0.0.2@eth1', 'server=10.0.0.3@eth2']);
+    const off = setup('auto');
+    const result = await applyDnsChange({ ifname: 'eth1', family: 4, servers: ips('10.0.0.9') }, off.options);
+    expect(result.decision).toEqual({ on: false, why: `dnsmasq_mode = auto and no pid file ${join(dir, 'none.pid')}` });
+    expect(off.body()).toEqual(['server=10.0.0.3@eth2']);
+  });
+
+  it('off, nothing written before: the file is not created', async () => {
+    const { options } = setup('no');
+    expect(await applyDnsChange({ ifname: 'eth1', family: 4, servers: ips('10.0.0.2') }, options)).toMatchObject({ update: { changed: false } });
+    expect(existsSync(options.serversFile)).toBe(false);
+  });
+
+  it('a name a servers-file line cannot hold: reported and recorded, not thrown; the record goes with the interface', async () => {
+    const { options } = setup('yes');
+    const result = await applyDnsChange({ ifname: 'x;y', family: 4, servers: ips('10.0.0.2') }, options);
+    expect(result.notConfigured).toMatch(/^the name "x;y" cannot be written into dnsmasq's servers-file/);
+    expect(readDnsUnconfigured(options.runDir)).toEqual(new Map([['x;y', result.notConfigured]]));
+    await applyDnsChange({ ifname: 'x;y', removeAll: true }, options);
+    expect(readDnsUnconfigured(options.runDir).size).toBe(0);
+  });
+
+  it('a dry run records nothing', async () => {
+    const { options } = setup('yes');
+    await applyDnsChange({ ifname: 'x#y', family: 4, servers: ips('10.0.0.2') }, { ...options, dryRun: true });
+    expect(existsSync(unconfiguredPath(options.runDir))).toBe(false);
   });
 });

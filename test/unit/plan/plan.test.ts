@@ -177,6 +177,16 @@ describe('fallback without a lease (table 0)', () => {
     const fb = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 0 }).changes);
     expect(commands(fb, down('eth0', '192.0.2.10/24'), 0)).toContain('ip -4 rule del pref 10000 from 192.0.2.10/32 lookup main protocol 201');
   });
+
+  it('the watcher taking the degraded address over (source kernel) removes our fallback routes and nothing else of main', () => {
+    const fb = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 0 }).changes);
+    const mainOthers = { ...fb, routes: [...fb.routes, ...state({ routes: ['default via 192.0.2.9 dev eth0 proto 16 metric 600'] }).routes] };
+    const taken = commands(mainOthers, { ...e, source: 'kernel', adopted: 'present when the daemon started, without a table: taken over' }, 10000);
+    expect(taken.filter((c) => c.includes('table 254'))).toEqual([
+      'ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2',
+      'ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2',
+    ]);
+  });
 });
 
 describe('NetworkManager', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { parseAddrJson, parseRouteJson, parseRuleJson } from '../../../lib/state/parse.js';
-import { buildStatus, formatStatus } from '../../../lib/status/status.js';
+import { buildStatus, formatDns, formatStatus } from '../../../lib/status/status.js';
 import type { KernelState } from '../../../lib/state/types.js';
 import { link, state } from '../plan/fake-kernel.js';
 
@@ -49,5 +49,24 @@ describe('status', () => {
 
   it('says so when nothing is managed', () => {
     expect(formatStatus(buildStatus(state({}), config))).toBe('no managed addresses\n');
+  });
+
+  it('an interface whose DNS could not be configured: each of its addresses says so', () => {
+    const why = 'the name "eth1" cannot be written';
+    const list = buildStatus(recorded, config, new Map([['eth1', why], ['gone9', 'x']]));
+    expect(list.find((s) => s.ifname === 'eth1')!.problems).toEqual([`DNS not configured: ${why}`]);
+    expect(list.find((s) => s.ifname === 'eth0')!.problems).toEqual(['no iif lo rule']);
+    expect(formatStatus(list)).toContain(`  ! DNS not configured: ${why}\n`);
+  });
+});
+
+describe('formatDns', () => {
+  it.each([
+    [{ on: true, why: 'dnsmasq pid 7 (/p) reads /f' }, ['x'], 'dns: per-uplink through dnsmasq (dnsmasq pid 7 (/p) reads /f)\n'],
+    [{ on: false, why: 'dnsmasq_mode = auto and no pid file /p' }, ['start dnsmasq …', 'or set dnsmasq_mode = yes'],
+      'dns: per-uplink DNS off (dnsmasq_mode = auto and no pid file /p); dhclient-script writes resolv.conf\n' +
+      '  to turn it on: start dnsmasq …\n  to turn it on: or set dnsmasq_mode = yes\n'],
+  ])('%j', (decision, turnOn, text) => {
+    expect(formatDns(decision, turnOn)).toBe(text);
   });
 });

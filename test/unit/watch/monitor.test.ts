@@ -36,6 +36,8 @@ describe('ip -o monitor lines', () => {
     ['[ROUTE]local 10.77.0.2 dev eth3 table local proto kernel scope host src 10.77.0.2 ', false],
     ['[ROUTE]10.77.0.0/24 dev eth3 proto kernel scope link src 10.77.0.2 ', false],
     ['[ROUTE]default via fe80::1 dev eth0 proto ra metric 1024', true],
+    ['[ROUTE]default via 10.77.0.9 dev eth3 proto dhcp metric 600 ', true], // an adopted table follows it
+    ['[ROUTE]default via 10.77.0.9 dev eth3 table 300 proto static ', false], // someone else's table
     ['[ROUTE]default via 10.77.0.1 dev eth3 table 10000 proto 201 src 10.77.0.2 ', true], // ours: a hook finished
     ['[RULE]1000:\tfrom all fwmark 0x1 lookup 52', false],
     ['[RULE]Deleted 10000:\tfrom 10.0.0.2 lookup 10000 proto 201', true],

@@ -15,6 +15,7 @@ import { writeRecord } from '../../../../lib/state/records.js';
 import type { RoutingEvent } from '../../../../lib/plan/event.js';
 import { runDhclientHook, type DhclientHookDeps } from '../../../../hooks/dhclient/command.js';
 import { runJob } from '../../../../lib/dispatch/handler.js';
+import { readDnsUnconfigured } from '../../../../lib/dns/unconfigured.js';
 
 let dir: string;
 let out: string;
@@ -32,7 +33,7 @@ const BOUND = {
 
 function ctx(env: Record<string, string>, configText = '', dryRun = false): CommandContext {
   const config = parseConfig(
-    `dnsmasq_servers_file = ${dir}/servers.conf\ndnsmasq_pid_file = ${dir}/none.pid\nrun_dir = ${dir}/run\n${configText}`,
+    `dnsmasq_servers_file = ${dir}/servers.conf\ndnsmasq_pid_file = ${dir}/none.pid\nrun_dir = ${dir}/run\ndnsmasq_mode = yes\n${configText}`,
   );
   return (current = {
     args: [],
@@ -152,6 +153,31 @@ describe('dhclient-hook command', () => {
     expect(out).toBe('call=make_resolv_conf\ncall=set_hostname\noutcome=handled\n');
   });
 
+  it('auto with no dnsmasq reading the servers-file: dhclient-script writes resolv.conf, the servers-file stays unwritten', async () => {
+    expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = auto\n'), deps())).toBe(0);
+    expect(servers()).toBeUndefined();
+    expect(out).toBe('call=make_resolv_conf\ncall=set_hostname\noutcome=handled\n');
+    expect(logLines.join('\n')).toContain(`per-uplink DNS off: dhclient-script writes resolv.conf why="dnsmasq_mode = auto and no pid file ${dir}/none.pid"`);
+  });
+
+  it('auto: the decision the hook was given rules resolv.conf', async () => {
+    const on = { ...deps(), dns: () => ({ on: true, why: 'test' }) };
+    expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = auto\n'), on)).toBe(0);
+    expect(out).toBe('resolv=keep\ncall=set_hostname\noutcome=handled\n');
+  });
+
+  it.each(['a;b', 'c#d', 'e"f', "g'h"])('an interface named %s: routed, its DNS not configured, said in the log and recorded for status', async (name) => {
+    expect(await runDhclientHook(ctx({ ...BOUND, interface: name }), deps())).toBe(0);
+    expect(handled).toEqual([`address-up ${name} 10.99.0.60 sole`]);
+    expect(out).toBe('resolv=keep\ncall=set_hostname\noutcome=handled\n');
+    expect(servers()).toBeUndefined();
+    expect(logLines.join('\n')).toContain(`DNS not configured: the name ${JSON.stringify(name)} cannot be written into dnsmasq's servers-file`);
+    expect(readDnsUnconfigured(join(dir, 'run')).get(name)).toMatch(/cannot be written/);
+    // The lease ends: the record goes with it.
+    expect(await runDhclientHook(ctx({ reason: 'RELEASE', interface: name, old_ip_address: '10.99.0.60', old_subnet_mask: '255.255.255.0', old_domain_name_servers: '10.99.0.1' }), deps())).toBe(0);
+    expect(readDnsUnconfigured(join(dir, 'run')).has(name)).toBe(false);
+  });
+
   it('BOUND6: address up, IPv6 servers next to the IPv4 ones', async () => {
     await runDhclientHook(ctx(BOUND), deps());
     const env = { reason: 'BOUND6', interface: 'eth1', new_ip6_address: 'fd99::148', new_ip6_prefixlen: '128', new_dhcp6_name_servers: 'fd99::1', new_max_life: '120', new_preferred_life: '120' };
@@ -261,9 +287,10 @@ describe('dhclient-hook command', () => {
       expect(jobs.slice(2)).toEqual(['address-up', 'address-down dns (none)']);
     });
 
-    it('outside dnsmasq mode: no servers in the job', async () => {
+    it('per-uplink DNS off: the servers go in the job, whose writer removes rather than writes them', async () => {
       expect(await runDhclientHook(ctx(BOUND, 'dnsmasq_mode = no\n'), deps())).toBe(0);
-      expect(jobs).toEqual(['address-up']);
+      expect(jobs).toEqual(['address-up dns 10.99.0.1 192.0.2.53']);
+      expect(servers()).toBeUndefined();
     });
   });
 });
