@@ -84,14 +84,16 @@ try {
   const rules = JSON.parse(ip('-N', '-json', 'rule', 'show')).filter((r) => r.protocol === '201');
   const keys = rules.map((r) => `${r.priority} ${r.src} ${r.dst} ${r.iif} ${r.oif} ${r.table}`);
   const tables = new Set(rules.map((r) => r.table));
-  const band = rules.filter((r) => r.iif === 'lo').map((r) => r.priority).sort((x, y) => x - y);
+  // The band: `from all lookup T` (no selector); main's suppress rule (table 254) is the family's one more rule.
+  const band = rules.filter((r) => r.src === 'all' && !r.iif && !r.oif && !r.dst && r.table !== '254').map((r) => r.priority).sort((x, y) => x - y);
   const scale = {
     interfaces: N,
     wall_ms: round(wall),
     distinct_tables: tables.size,
     rules: rules.length,
     duplicate_rules: keys.length - new Set(keys).size,
-    dense_band: band.length === N && band.every((p, i) => p === 91000 + i),
+    dense_band: band.length === N && band.every((p, i) => p === 31000 + i),
+    suppress_rules: rules.filter((r) => r.table === '254' && r.suppress_prefixlen === 0).length,
   };
 
   // Planner: one more address with 20 vs 500 rules of ours.
@@ -113,8 +115,9 @@ try {
       links.push({ ifindex: 10 + i, ifname: `eth${i}`, up: true, carrier: true, addresses: [{ address: a, scope: 0, flags: [] }] });
       const base = { family: 4, table: 10000 + i, protocol: 201, detached: false, foreignSelectors: false };
       rules.push({ ...base, priority: 10000, src: parsePrefix(`${a.address.text}/32`) }, { ...base, priority: 15000, oif: `eth${i}` },
-        { ...base, priority: 20000, dst: a.prefix }, { ...base, priority: 91000 + i, iif: 'lo' });
+        { ...base, priority: 20000, dst: a.prefix }, { ...base, priority: 31000 + i });
     }
+    rules.push({ family: 4, priority: 30000, table: 254, suppressPrefixLength: 0, protocol: 201, detached: false, foreignSelectors: false });
     links.push({ ifindex: 5000, ifname: 'wwan0', up: true, carrier: true, addresses: [{ address: parseInterfaceAddress('100.64.0.2/24'), scope: 0, flags: [] }] });
     return { links, routes: [], rules, sysctls: {} };
   };

@@ -9,7 +9,7 @@
 // 2. dispatches one job (lib/dispatch, the daemon's when it runs): the
 //    event interface-gone removes every rule of ours that pointed at the
 //    interface's tables (the kernel already dropped its routes, not the
-//    `from A`/`to P`/`iif lo` rules) and releases those leases; its DNS
+//    `from A`/`to P`/band rules) and releases those leases; its DNS
 //    change removes the interface's name servers from the dnsmasq
 //    servers-file and SIGHUPs the dnsmasq of the pid file;
 // 3. releases any other lease the allocator still holds for the interface

@@ -1,5 +1,5 @@
 // One routing change at a time per host: hooks for 64 interfaces may run at
-// once, and each re-converges the shared `iif lo` band.
+// once, and each re-converges the shared band (and main's suppress rule).
 
 import { join } from 'node:path';
 import { takeLockFile } from '../fs/lock.js';

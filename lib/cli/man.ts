@@ -76,7 +76,8 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
     roff('pref 10000   from A lookup T   replies, sockets bound to A'),
     roff('pref 15000   oif I lookup T    sockets bound to the device'),
     roff('pref 20000   to P lookup T     on-link destinations'),
-    roff('pref 91000+n iif lo lookup T   unbound traffic, by priority'),
+    roff('pref 30000   lookup main suppress_prefixlength 0   (one per family)'),
+    roff('pref 31000+n from all lookup T  unbound and forwarded, by priority'),
     '.fi', '.RE');
   para(
     'Table T holds the on-link route and the default route through the gateway of I, with the preferred source A. Every rule and route carries the protocol number from the configuration (`protocol`, 201), and only those are ever deleted. Table numbers are leased from the daemon, so an address gets the same table after a renewal, a restart or a reboot.',
@@ -88,7 +89,7 @@ export function renderManPage(commands: readonly ManCommand[], version: string):
 
   p('.SH UPSTREAM HEALTH');
   para(
-    'The daemon probes every managed address through its own uplink (source = the address: a DNS query over UDP sent by the daemon itself, ICMP echo through ping(8) for targets that do not answer DNS, or a TCP connect), one probe packet per second per uplink by default, to well-known anycast resolvers. After `health_down` lost rounds in a row (3: detected within 4 s) an uplink is down: its `iif lo` rule moves after every healthy uplink\'s, and the flows the host masqueraded out of its address are deleted from conntrack(8) so they reconnect through the next one. After `health_up` answered rounds (4) it returns to its rank. Its other rules stay: bound traffic and the probes keep using it. While no uplink of the family answers, the plain priority order stays. `status` shows each uplink\'s health, `doctor` explains a down one; see the health_* keys below and docs/health.md.',
+    'The daemon probes every managed address through its own uplink (source = the address: a DNS query over UDP sent by the daemon itself, ICMP echo through ping(8) for targets that do not answer DNS, or a TCP connect), one probe packet per second per uplink by default, to well-known anycast resolvers. After `health_down` lost rounds in a row (3: detected within 4 s) an uplink is down: its band rule (`from all lookup T`) moves after every healthy uplink\'s, and the flows the host masqueraded out of its address are deleted from conntrack(8) so they reconnect through the next one. After `health_up` answered rounds (4) it returns to its rank. Its other rules stay: bound traffic and the probes keep using it. While no uplink of the family answers, the plain priority order stays. `status` shows each uplink\'s health, `doctor` explains a down one; see the health_* keys below and docs/health.md.',
   );
 
   p('.SH COMMANDS');

@@ -24,7 +24,7 @@ export interface LiveConfig {
   reload(): ReloadOutcome;
 }
 
-const FILE_KEYS: Partial<Record<keyof Config, string>> = { tableMin: 'table_range', tableMax: 'table_range', prefFrom: 'rule_pref_from', prefOif: 'rule_pref_oif', prefTo: 'rule_pref_to', prefDefault: 'rule_pref_default' };
+const FILE_KEYS: Partial<Record<keyof Config, string>> = { tableMin: 'table_range', tableMax: 'table_range', prefFrom: 'rule_pref_from', prefOif: 'rule_pref_oif', prefTo: 'rule_pref_to', prefMain: 'rule_pref_main', prefFwmark: 'rule_pref_fwmark', prefPin: 'rule_pref_pin', prefDefault: 'rule_pref_default' };
 
 /** The config file's names of `keys` (`interface_priority`, not interfacePriority), each once. */
 export const fileKeys = (keys: readonly (keyof Config)[]): string[] => [...new Set(keys.map((k) => FILE_KEYS[k] ?? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)))];

@@ -1,3 +1,4 @@
+import { ruleOrderProblem } from './rule-order.js';
 import { KEYS, type Config, type KeySpec } from './schema.js';
 import { isDecimalDigits, isHexDigits, splitOn } from '../text/lex.js';
 import { parsePin } from './pins.js';
@@ -117,6 +118,12 @@ export function parseConfig(text: string, file = '(config)'): Config {
     values[spec.key] = convert(spec, value, fail);
   }
   const [tableMin, tableMax] = values.table_range as [number, number];
+  const order = ruleOrderProblem(values as Record<string, number>, tableMax - tableMin + 1, (key) => key in raw);
+  if (order) {
+    const given = raw[order.key];
+    const shown = given?.value ?? KEYS.find((k) => k.key === order.key)!.default;
+    throw new ConfigError(given ? file : '(defaults)', given?.line ?? 0, order.key, order.expected, shown);
+  }
   return {
     socketPath: values.socket_path as string,
     storePath: values.store_path as string,
@@ -127,6 +134,7 @@ export function parseConfig(text: string, file = '(config)'): Config {
     prefFrom: values.rule_pref_from as number,
     prefOif: values.rule_pref_oif as number,
     prefTo: values.rule_pref_to as number,
+    prefMain: values.rule_pref_main as number,
     prefDefault: values.rule_pref_default as number,
     prefFwmark: values.rule_pref_fwmark as number,
     prefPin: values.rule_pref_pin as number,

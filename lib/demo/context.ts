@@ -15,10 +15,12 @@ export interface Step {
 export interface Rule {
   priority: number;
   src?: string;
+  dst?: string;
   iif?: string;
   oif?: string;
   table: string;
   protocol?: string;
+  suppress_prefixlen?: number;
 }
 
 export interface Route {

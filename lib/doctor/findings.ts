@@ -24,7 +24,7 @@ export const DIAGNOSES: Readonly<Record<string, string>> = {
   'reply-path': 'replies from an address would leave by another interface (no `from A` rule of its own)',
   'no-source-rule': 'a multihomed host has an address without a `from A` rule: replies leave by the right interface only by chance',
   'rp-filter-strict': 'strict rp_filter on an interface that needs loose (same address on two interfaces, or asymmetric routing)',
-  'main-default': 'a default route in main shadows the `iif lo` rules (main is looked up at 32766, before 91000); names who added it',
+  'main-default': 'a default route in main shadows band rules that come after main\'s rule (32766): old `iif lo` rules at 91000+; names who added it',
   degraded: 'an address runs on the fallback (routes in main, no table lease)',
   'incomplete': 'a managed address is missing some of its rules',
   'missing-table': 'an address holds a table lease but no rule or route of ours uses the table',

@@ -22,7 +22,7 @@ export interface RouteSpec {
 }
 
 /** A rule as we add or delete it: the kernel's rule selectors, a `lookup` table, our protocol. */
-export type RuleSpec = Pick<Rule, 'family' | 'priority' | 'src' | 'dst' | 'iif' | 'oif' | 'protocol' | 'fwmark'> & {
+export type RuleSpec = Pick<Rule, 'family' | 'priority' | 'src' | 'dst' | 'iif' | 'oif' | 'protocol' | 'fwmark' | 'suppressPrefixLength'> & {
   table: number;
   /** Instead of `lookup table` (a strict pin's last rule); table is then 0. */
   action?: 'unreachable';

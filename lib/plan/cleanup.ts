@@ -11,21 +11,25 @@
 //   first default route (`proto boot`, as ifupdown and dhclient-script add it)
 //   unless main already has a default through the interface (NetworkManager's,
 //   the kernel's RA route). The defaults get metric = the interface's rank in
-//   the `iif lo` band (IPv6: 1024 + rank), so their order is the order unbound
-//   traffic had, and two uplinks never collide. Two interfaces with the same
+//   the band (IPv6: 1024 + rank), so their order is the order unbound
+//   traffic had, and two uplinks never collide.
+// - Our `lookup main suppress_prefixlength 0` rules (main decides alone
+//   again) and `from A lookup main` rules of degraded addresses. Two interfaces with the same
 //   IPv4 prefix: the second prefix route gets the next free metric (ip route
 //   add would refuse a duplicate).
 // - Saved sysctls of every interface (run_dir/sysctl) are restored and
 //   forgotten (planRestore, like an interface that is no longer managed).
 //
-// - Our pinning and fwmark rules (lib/plan/pins.ts, fwmarks.ts).
+// - Our pinning and fwmark rules (lib/plan/pins.ts, fwmarks.ts), main's
+//   suppress rules and the fallback rules of degraded addresses.
 //
-// Rules with our protocol that the index does not own (foreign selectors such
-// as `not`, lookups of main/local) are not ours to delete by a partial match:
-// they are reported, not removed.
+// Other rules with our protocol that the index does not own (foreign
+// selectors such as `not`, other lookups of main/local) are not ours to
+// delete by a partial match: they are reported, not removed.
 
 import type { Config } from '../config/schema.js';
 import { isLinkLocal, type Family } from '../net/address.js';
+import { isBandRule } from '../state/rules.js';
 import { PROTO_BOOT, TABLE_MAIN, type KernelState } from '../state/types.js';
 import { Builder, subjectOf } from './builder.js';
 import type { Change, RouteSpec, Subject } from './change.js';
@@ -70,6 +74,12 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     if (r.protocol !== config.protocol || !isForwardingRule(config, r)) continue;
     b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf(r.iif ?? '?', undefined, r.table ?? 0), reason: 'cleanup: remove our pinning and mark rules' });
   }
+  for (const r of idx.fallbackRules) {
+    b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf('all', r.src?.network, TABLE_MAIN), reason: 'cleanup: remove the fallback rule of a degraded address' });
+  }
+  for (const r of idx.suppress) {
+    b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject: subjectOf('all', undefined, TABLE_MAIN), reason: 'cleanup: main decides alone again' });
+  }
   for (const routes of idx.mainByDev.values()) {
     for (const r of routes) {
       if (r.protocol !== config.protocol) continue;
@@ -85,9 +95,9 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
     b.adds.push({ kind: 'add-route', route: spec, subject, reason });
   };
 
-  // Ranks as the iif-lo band has them (lower pref first), per family.
+  // Ranks as the band has them (lower pref first), per family.
   const byPref = [...idx.entries.values()]
-    .map((e) => ({ e, pref: Math.min(...e.rules.filter((r) => r.iif === 'lo' && !r.src && !r.dst && !r.oif).map((r) => r.priority), Number.MAX_SAFE_INTEGER) }))
+    .map((e) => ({ e, pref: Math.min(...e.rules.filter(isBandRule).map((r) => r.priority), Number.MAX_SAFE_INTEGER) }))
     .sort((x, y) => x.pref - y.pref || x.e.table - y.e.table);
   const rankOf = new Map<Entry, number>();
   for (const f of [4, 6] as const) byPref.filter((x) => x.e.family === f).forEach((x, i) => rankOf.set(x.e, i));
@@ -119,7 +129,7 @@ export function planCleanup(input: CleanupInput): CleanupPlan {
   for (const ifname of [...sysctlIfnames].sort()) planRestore(b, state, ifname, !idx.links.has(ifname));
 
   const untouched = state.rules
-    .filter((r) => r.protocol === config.protocol && !isForwardingRule(config, r) && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
+    .filter((r) => r.protocol === config.protocol && !isForwardingRule(config, r) && !idx.suppress.includes(r) && !idx.fallbackRules.includes(r) && (r.table === undefined || r.foreignSelectors || r.table === TABLE_MAIN || r.table === 255))
     .map((r) => `-${r.family} pref ${r.priority}${r.src ? ` from ${r.src.text}` : ''}${r.table !== undefined ? ` lookup ${r.table}` : ''}`);
   return { changes: b.list(), entries, untouched };
 }

@@ -12,7 +12,7 @@ import type { AddressDown, InterfaceGone } from './event.js';
 import type { StateIndex } from './index.js';
 import { planForwarding } from './pins.js';
 import { rerank } from './ranking.js';
-import { asRouted, kernelPrefixRoute } from './specs.js';
+import { asRouted, kernelPrefixRoute, specOfRule } from './specs.js';
 import { isSecondary, removeStaleLeases, staleLeases } from './stale.js';
 import { restoreIfUnmanaged } from './sysctls.js';
 
@@ -31,6 +31,9 @@ export function planAddressDown(state: KernelState, idx: StateIndex, event: Addr
   const subject = subjectOf(e.ifname, e.address, table);
   for (const r of idx.mainByDev.get(`${f}:${e.ifname}`) ?? []) {
     if (r.protocol === config.protocol && r.prefsrc?.text === A.text) b.removeMainRoute(r, subject, 'address went down: remove its fallback route');
+  }
+  for (const r of idx.fallbackRules) {
+    if (r.src?.network.text === A.text) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'address went down: remove its fallback rule' });
   }
   const hadOurs = b.removed.size > 0 || b.removedMain.size > 0;
   // The interface's only lease ended: the stale ones of ours go with it.

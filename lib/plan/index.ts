@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { Family, IpAddress, IpPrefix } from '../net/address.js';
 import { isForwardingRule, type ForwardingPrefs } from './forwarding-rules.js';
+import { isFallbackRule, isMainSuppressRule } from '../state/rules.js';
 import { TABLE_LOCAL, TABLE_MAIN, type KernelState, type Link, type Route, type Rule } from '../state/types.js';
 
 /** Everything we hold for one leased table, rebuilt from our rules and routes. */
@@ -31,6 +32,10 @@ export interface StateIndex {
   mainByDev: Map<string, Route[]>;
   /** Uplinks whose upstream is down (ranking.ts healthKey), from the daemon's health probes. */
   down?: ReadonlySet<string>;
+  /** Our `lookup main suppress_prefixlength 0` rules, both families. */
+  suppress: Rule[];
+  /** Our `from A lookup main` rules (degraded addresses), both families. */
+  fallbackRules: Rule[];
 }
 
 export const tableKey = (family: Family, table: number) => `${family}:${table}`;
@@ -41,6 +46,8 @@ export function indexState(state: KernelState, config: Pick<Config, 'protocol' |
   const entries = new Map<string, Entry>();
   const routesByTable = new Map<string, Route[]>();
   const mainByDev = new Map<string, Route[]>();
+  const suppress = state.rules.filter((r) => isMainSuppressRule(r, config.protocol));
+  const fallbackRules = state.rules.filter((r) => isFallbackRule(r, config.protocol));
   const entryOf = (family: Family, table: number): Entry => {
     const key = tableKey(family, table);
     let e = entries.get(key);
@@ -74,5 +81,5 @@ export function indexState(state: KernelState, config: Pick<Config, 'protocol' |
     if (rule.src && !rule.dst && !rule.iif && !rule.oif) e.address = rule.src.network;
     if (rule.dst && !rule.src && !rule.iif && !rule.oif) e.prefix = rule.dst;
   }
-  return { links, entries, routesByTable, mainByDev };
+  return { links, entries, routesByTable, mainByDev, suppress, fallbackRules };
 }

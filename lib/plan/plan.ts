@@ -7,7 +7,7 @@
 // (201 by default); we delete only rules/routes carrying it, plus the
 // kernel's prefix route and the caller's default route in main for the
 // address being managed (never under NetworkManager). The parts: specs.ts
-// (what an address needs), ranking.ts (the `iif lo` band), sysctls.ts,
+// (what an address needs), ranking.ts (the band and main's suppress rule), sysctls.ts,
 // stale.ts (dhclient's stale leases), the planners up.ts and down.ts.
 
 import type { Config } from '../config/schema.js';

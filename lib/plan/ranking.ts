@@ -1,9 +1,16 @@
-// The `iif lo` band for unbound traffic, ordered by configured interface
-// priority (first matching pattern), then by name in natural order (eth2
-// before eth10), then by address value, then table. It depends only on what
-// is managed, never on bring-up order, so every hook computes the same ranks
-// and the 91000 band stays dense (91000, 91001, …) per family: each event
-// re-converges the whole band.
+// The band: `from all lookup T` rules for traffic no earlier rule answered
+// (unbound local traffic and forwarded traffic: containers, VMs, LAN
+// clients), ordered by configured interface priority (first matching
+// pattern), then by name in natural order (eth2 before eth10), then by
+// address value, then table. It depends only on what is managed, never on
+// bring-up order, so every hook computes the same ranks and the band stays
+// dense (31000, 31001, …) per family: each event re-converges all of it.
+// With it goes, per family and while the family has a table, the rule
+// `lookup main suppress_prefixlength 0` before it (rule_pref_main): main
+// answers for what it routes more specifically than a default (LANs,
+// container bridges, VPNs), its default routes come after the band (the
+// kernel's rule at 32766: the last resort). Band rules of older versions
+// (`iif lo lookup T` at 91000+) are recognised and moved.
 //
 // Upstream health (lib/health, the daemon's probes) only changes the order:
 // an uplink whose upstream is down ranks after every healthy or unknown one,
@@ -13,9 +20,11 @@
 import type { Config } from '../config/schema.js';
 import type { Family, IpAddress } from '../net/address.js';
 import { ifnameMatches } from '../net/ifname.js';
+import { isBandRule } from '../state/rules.js';
+import { TABLE_MAIN } from '../state/types.js';
 import { subjectOf, type Builder } from './builder.js';
 import { tableKey, type Entry, type StateIndex } from './index.js';
-import { specOfRule } from './specs.js';
+import { bandRule, specOfRule } from './specs.js';
 
 /** One managed address, as the band orders it. */
 export interface Rankable {
@@ -51,7 +60,7 @@ export function compareNatural(a: string, b: string): number {
   return xa.length - xb.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** Sorts managed addresses into their `iif lo` order; returns table → rank (0-based). */
+/** Sorts managed addresses into their band order; returns table → rank (0-based). */
 export function rankTables(patterns: readonly string[], items: readonly Rankable[]): Map<number, number> {
   const demote = !items.every((i) => i.down);
   const keyed = items.map((item) => ({ item, p: priorityIndex(patterns, item.ifname), d: demote && item.down ? 1 : 0 }));
@@ -68,8 +77,9 @@ export function rankTables(patterns: readonly string[], items: readonly Rankable
 
 /**
  * Re-converges the band of one family over the entries the plan keeps (and
- * `target`, the address being brought up): moves every `iif lo` rule whose
- * pref is not its rank's. Returns the target's rank.
+ * `target`, the address being brought up): moves every band rule whose pref
+ * is not its rank's (or that is an old `iif lo` one), and keeps the family's
+ * suppress rule exactly while a table remains. Returns the target's rank.
  */
 export function rerank(b: Builder, config: Config, idx: StateIndex, family: Family, target?: { ifname: string; address: IpAddress; table: number }): number | undefined {
   const items: (Rankable & { entry?: Entry })[] = [];
@@ -86,13 +96,33 @@ export function rerank(b: Builder, config: Config, idx: StateIndex, family: Fami
   const ranks = rankTables(config.interfacePriority, items);
   for (const item of items) {
     if (!item.entry) continue;
-    const want = config.prefDefault + ranks.get(item.table)!;
+    const want = bandRule(config, family, item.table, ranks.get(item.table)!);
     const subject = subjectOf(item.ifname, item.entry.address, item.table);
-    const iifRules = item.entry.rules.filter((r) => r.iif === 'lo' && !r.src && !r.dst && !r.oif);
-    if (iifRules.length === 1 && iifRules[0]!.priority === want) continue;
-    const reason = `unbound traffic: ${item.ifname} is number ${ranks.get(item.table)! + 1} in interface priority${item.down && items.some((i) => !i.down) ? ' (its upstream is down: after the healthy uplinks)' : ''}`;
-    for (const r of iifRules) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason });
-    b.adds.push({ kind: 'add-rule', rule: { family, priority: want, iif: 'lo', table: item.table, protocol: config.protocol }, subject, reason });
+    const band = item.entry.rules.filter(isBandRule);
+    if (band.length === 1 && band[0]!.priority === want.priority && band[0]!.iif === undefined) continue;
+    const reason = `unbound and forwarded traffic: ${item.ifname} is number ${ranks.get(item.table)! + 1} in interface priority${item.down && items.some((i) => !i.down) ? ' (its upstream is down: after the healthy uplinks)' : ''}`;
+    for (const r of band) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason });
+    b.adds.push({ kind: 'add-rule', rule: want, subject, reason });
   }
+  convergeSuppress(b, config, idx, family, items.length > 0);
   return target ? ranks.get(target.table) : undefined;
+}
+
+/** One `lookup main suppress_prefixlength 0` rule at rule_pref_main while `wanted`, none otherwise. */
+function convergeSuppress(b: Builder, config: Config, idx: StateIndex, family: Family, wanted: boolean) {
+  const have = idx.suppress.filter((r) => r.family === family);
+  const keep = wanted ? have.find((r) => r.priority === config.prefMain) : undefined;
+  // Shared by every uplink of the family: logged as iface=all.
+  const subject = { ifname: 'all', table: TABLE_MAIN };
+  for (const r of have) {
+    if (r !== keep) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: wanted ? `main's suppress rule belongs at ${config.prefMain}` : `no managed IPv${family} address left: main decides alone again` });
+  }
+  if (wanted && !keep) {
+    b.adds.unshift({
+      kind: 'add-rule',
+      rule: { family, priority: config.prefMain, table: TABLE_MAIN, suppressPrefixLength: 0, protocol: config.protocol },
+      subject,
+      reason: 'main answers before the band for everything but its default routes (LANs, container bridges, VPNs)',
+    });
+  }
 }

@@ -2,7 +2,7 @@
 // `ip -batch -`) and into the text --dry-run prints.
 
 import { formatCommand } from '../exec/run.js';
-import { SCOPE_LINK } from '../state/types.js';
+import { SCOPE_LINK, TABLE_MAIN } from '../state/types.js';
 import type { Change, RouteSpec, RuleSpec } from './change.js';
 
 function routeArgs(verb: 'add' | 'del', r: RouteSpec): string[] {
@@ -24,7 +24,8 @@ function ruleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
   if (r.oif !== undefined) args.push('oif', r.oif);
   if (r.fwmark) args.push('fwmark', `0x${r.fwmark.value.toString(16)}/0x${r.fwmark.mask.toString(16)}`);
   if (r.action) args.push(r.action);
-  else args.push('lookup', String(r.table));
+  else args.push('lookup', r.table === TABLE_MAIN ? 'main' : String(r.table));
+  if (r.suppressPrefixLength !== undefined) args.push('suppress_prefixlength', String(r.suppressPrefixLength));
   args.push('protocol', String(r.protocol));
   return args;
 }

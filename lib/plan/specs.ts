@@ -3,8 +3,9 @@
 //     from A lookup T        pref rule_pref_from (10000)
 //     oif I lookup T         pref rule_pref_oif  (15000)  sockets bound to I
 //     to P lookup T          pref rule_pref_to   (20000)  (not for /32, /128, /0)
-//     iif lo lookup T        pref rule_pref_default + rank (91000…)
-// Table T: the on-link prefix route, one default route per gateway, the
+//     from all lookup T      pref rule_pref_default + rank (31000…)
+// (and per family, while it has a table, `lookup main suppress_prefixlength 0`
+// at rule_pref_main: ranking.ts). Table T: the on-link prefix route, one default route per gateway, the
 // routes the address came with.
 
 import type { Config } from '../config/schema.js';
@@ -27,7 +28,7 @@ const defaultPrefix = (f: Family) => parsePrefix(f === 4 ? '0.0.0.0/0' : '::/0',
  * main) or an on-link route it would send all traffic out of this one
  * uplink. dhclient-script only adds it to main, where longer prefixes still
  * win; here it counts as the host address (/32, /128): `from`, `oif` and
- * `iif lo` rules and defaults via its gateways (onlink), nothing covering all.
+ * band rules and defaults via its gateways (onlink), nothing covering all.
  */
 export function asRouted(a: IpInterfaceAddress): IpInterfaceAddress {
   return a.prefix.length === 0 ? { address: a.address, prefix: hostPrefix(a.address) } : a;
@@ -54,7 +55,7 @@ export function routeMatches(r: Route, s: RouteSpec): boolean {
 
 /** A rule's identity: its selectors and table. */
 export const ruleKey = (r: Rule | RuleSpec) =>
-  [r.priority, r.src?.text, r.dst?.text, r.iif, r.oif, r.fwmark && `${r.fwmark.value}/${r.fwmark.mask}`, r.action ?? r.table].join('|');
+  [r.priority, r.src?.text, r.dst?.text, r.iif, r.oif, r.fwmark && `${r.fwmark.value}/${r.fwmark.mask}`, r.action ?? r.table, r.suppressPrefixLength].join('|');
 
 /** The spec that deletes exactly this route. */
 export function specOfRoute(r: Route): RouteSpec {
@@ -84,6 +85,7 @@ export function specOfRule(r: Rule): RuleSpec {
     ...(r.fwmark ? { fwmark: r.fwmark } : {}),
     ...(r.action === 'unreachable' ? { action: 'unreachable' as const } : {}),
     table: r.table ?? 0,
+    ...(r.suppressPrefixLength !== undefined ? { suppressPrefixLength: r.suppressPrefixLength } : {}),
     protocol: r.protocol,
   };
 }
@@ -136,6 +138,18 @@ export function withRaGateways(idx: StateIndex, e: AddressUp): AddressUp {
   return gateways.length ? { ...e, gateways } : e;
 }
 
+/**
+ * The rule of a degraded address (no table): traffic from A looks main up
+ * whole (its fallback routes), where the band would send it out of another
+ * uplink with A as source.
+ */
+export const fallbackRule = (config: Config, A: IpAddress): RuleSpec =>
+  ({ family: A.family, priority: config.prefFrom, src: hostPrefix(A), table: TABLE_MAIN, protocol: config.protocol });
+
+/** The band rule of table `table` at `rank`: unbound local and forwarded traffic. */
+export const bandRule = (config: Config, family: Family, table: number, rank: number): RuleSpec =>
+  ({ family, priority: config.prefDefault + rank, table, protocol: config.protocol });
+
 /** The four rules (three for a host address) of address `a` on `ifname`, with its rank in the band. */
 export function desiredRules(config: Config, ifname: string, a: IpInterfaceAddress, table: number, rank: number): RuleSpec[] {
   const f = a.address.family;
@@ -145,7 +159,7 @@ export function desiredRules(config: Config, ifname: string, a: IpInterfaceAddre
     { ...base, priority: config.prefOif, oif: ifname },
   ];
   if (a.prefix.length < bits(f)) rules.push({ ...base, priority: config.prefTo, dst: a.prefix });
-  rules.push({ ...base, priority: config.prefDefault + rank, iif: 'lo' });
+  rules.push(bandRule(config, f, table, rank));
   return rules;
 }
 

@@ -1,8 +1,10 @@
 // The address-up planner: an address's table, rules and sysctls, what the
 // kernel and the caller put in main for it moved out, and (no lease, table 0)
 // the degraded fallback: routes in main with metric = ifindex and our
-// protocol (that protocol is how `status` sees "degraded"), no rules. Under
-// NetworkManager nothing is added to or removed from main: its metrics stand.
+// protocol (that protocol is how `status` sees "degraded"), no table, and
+// a `from A lookup main` rule (the band would send A's traffic elsewhere). Under
+// NetworkManager no route is added to or removed from main: its routes stay,
+// the last resort after the band (docs/routing.md).
 
 import type { Config } from '../config/schema.js';
 import { isLinkLocal } from '../net/address.js';
@@ -14,7 +16,7 @@ import { isIgnored } from './ignore.js';
 import { indexState, tableKey, type StateIndex } from './index.js';
 import { planForwarding } from './pins.js';
 import { rerank } from './ranking.js';
-import { asRouted, defaultMetric, desiredRoutes, desiredRules, routeMatches, ruleKey, specOfRoute, specOfRule, wholePrefixNote, withRaGateways } from './specs.js';
+import { asRouted, defaultMetric, desiredRoutes, desiredRules, fallbackRule, routeMatches, ruleKey, specOfRoute, specOfRule, wholePrefixNote, withRaGateways } from './specs.js';
 import { sweepBeforeUp } from './stale.js';
 import { planSysctls } from './sysctls.js';
 
@@ -114,12 +116,17 @@ export function planAddressUp(state: KernelState, idx: StateIndex, event: Addres
     }
   }
 
+  const mainFrom = fallbackRule(config, A);
+  const haveMainFrom = idx.fallbackRules.filter((r) => r.src?.network.text === A.text);
   if (fallback) {
     for (const s of desiredMain) {
       if (!mainRoutes.some((r) => routeMatches(r, s))) b.adds.push({ kind: 'add-route', route: s, subject, reason: `no table lease: fallback to main with metric = interface index (degraded)${note}` });
     }
+    if (!haveMainFrom.some((r) => ruleKey(r) === ruleKey(mainFrom))) b.adds.push({ kind: 'add-rule', rule: mainFrom, subject, reason: `no table lease: traffic from the address looks up main, not the band (degraded)${note}` });
+    for (const r of haveMainFrom) if (ruleKey(r) !== ruleKey(mainFrom)) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: 'fallback rule moved' });
     if (b.removed.size) rerank(b, config, idx, f);
   } else {
+    for (const r of haveMainFrom) b.dels.push({ kind: 'del-rule', rule: specOfRule(r), subject, reason: `leased table ${table} replaces the fallback in main` });
     planTable(b, config, idx, e, table, note);
   }
   planForwarding(b, state, idx, config, f, fallback ? undefined : { ifname: e.ifname, address: A, table });
@@ -155,11 +162,11 @@ function planTable(b: Builder, config: Config, idx: StateIndex, e: AddressUp, ta
     from: `replies and sockets bound to the address leave through its interface${note}`,
     oif: 'sockets bound to the device use its table',
     to: 'on-link destinations',
-    iif: `unbound traffic, interface priority ${rank + 1}`,
+    band: `unbound and forwarded traffic, interface priority ${rank + 1}`,
   };
   for (const s of wantRules) {
     if (haveKeys.has(ruleKey(s))) continue;
-    const which = s.src ? 'from' : s.oif ? 'oif' : s.dst ? 'to' : 'iif';
+    const which = s.src ? 'from' : s.oif ? 'oif' : s.dst ? 'to' : 'band';
     b.adds.push({ kind: 'add-rule', rule: s, subject, reason: why[which]! });
   }
 }

@@ -121,7 +121,7 @@ export function parseRouteJson(text: string, family: Family): Route[] {
 
 const KNOWN_RULE_KEYS = new Set([
   'priority', 'src', 'srclen', 'dst', 'dstlen', 'iif', 'oif', 'iif_detached', 'oif_detached',
-  'table', 'protocol', 'flags', 'fwmark', 'fwmask', 'action',
+  'table', 'protocol', 'flags', 'fwmark', 'fwmask', 'action', 'suppress_prefixlen',
 ]);
 
 const hexNumber = (v: unknown): number | undefined => (typeof v === 'string' && /^0x[0-9a-f]{1,8}$/i.test(v) ? Number.parseInt(v.slice(2), 16) : undefined);
@@ -155,6 +155,7 @@ export function parseRuleJson(text: string, family: Family): Rule[] {
       if (typeof r.action === 'string') rule.action = r.action;
       const table = numberOf(r.table, TABLE_NAMES);
       if (table !== undefined) rule.table = table;
+      if (typeof r.suppress_prefixlen === 'number') rule.suppressPrefixLength = r.suppress_prefixlen;
       rules.push(rule);
     } catch {
       // skip

@@ -76,6 +76,8 @@ export interface Rule {
   fwmark?: { value: number; mask: number };
   /** The action when it is not `lookup` (`unreachable`, `blackhole`, `goto`…). */
   action?: string;
+  /** `suppress_prefixlength N`: routes of the table with a prefix this short or shorter are not used. */
+  suppressPrefixLength?: number;
   protocol: number;
   /** The rule has selectors we never create (not, uidrange, sport…). */
   foreignSelectors: boolean;

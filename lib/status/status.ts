@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { DnsDecision } from '../dns/mode.js';
 import type { Family } from '../net/address.js';
 import { indexState } from '../plan/index.js';
+import { isBandRule, isLegacyBandRule } from '../state/rules.js';
 import { SCOPE_LINK, TABLE_MAIN, type KernelState, type Route, type Rule } from '../state/types.js';
 
 export interface AddressStatus {
@@ -33,7 +34,8 @@ export function describeRule(r: Rule): string {
   if (r.iif) parts.push('iif', r.iif);
   if (r.oif) parts.push('oif', r.oif + (r.detached ? ' [detached]' : ''));
   if (r.fwmark) parts.push('fwmark', `0x${r.fwmark.value.toString(16)}/0x${r.fwmark.mask.toString(16)}`);
-  parts.push(...(r.action ? [r.action] : ['lookup', String(r.table)]));
+  parts.push(...(r.action ? [r.action] : ['lookup', r.table === TABLE_MAIN ? 'main' : String(r.table)]));
+  if (r.suppressPrefixLength !== undefined) parts.push('suppress_prefixlength', String(r.suppressPrefixLength));
   return parts.join(' ');
 }
 
@@ -64,7 +66,9 @@ export function buildStatus(state: KernelState, config: Config, dnsUnconfigured:
     const has = (pred: (r: Rule) => boolean, what: string) => { if (!e.rules.some(pred)) problems.push(`no ${what} rule`); };
     has((r) => !!r.src, 'from');
     has((r) => r.oif !== undefined, 'oif');
-    has((r) => r.iif === 'lo', 'iif lo');
+    has(isBandRule, 'band');
+    if (e.rules.some(isLegacyBandRule)) problems.push('band rule of an older version (iif lo): the next event or the daemon moves it');
+    if (!idx.suppress.some((r) => r.family === e.family)) problems.push('no main suppress rule');
     if (!e.routes.length) problems.push('no routes in the table');
     if (!link) problems.push('interface does not exist');
     const noDns = e.ifname === undefined ? undefined : dnsUnconfigured.get(e.ifname);

@@ -28,9 +28,10 @@ import type { WireLease } from '../allocator/protocol.js';
 import type { Config } from '../config/schema.js';
 import { hostPrefix, parseInterfaceAddress, type Family, type IpAddress, type IpInterfaceAddress } from '../net/address.js';
 import type { AddressUp, ExtraRoute, RoutingEvent } from '../plan/event.js';
-import { indexState, type Entry } from '../plan/index.js';
+import { indexState, type Entry, type StateIndex } from '../plan/index.js';
 import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress, nextRaExpiry, raGateways } from '../plan/ra.js';
+import { isBandRule, isLegacyBandRule } from '../state/rules.js';
 import { PROTO_KERNEL, TABLE_MAIN, type KernelState, type Link } from '../state/types.js';
 import type { Snapshot } from '../state/records.js';
 import { planAdoptions, type AdoptMemory } from './adopt.js';
@@ -91,11 +92,17 @@ function present(link: Link | undefined, address: string): boolean {
   return !!link?.addresses.some((a) => a.address.address.text === address);
 }
 
-/** True when an entry has every rule the layout needs and routes in its table. */
-export function isComplete(e: Entry): boolean {
+/**
+ * True when an entry has every rule the layout needs and routes in its table,
+ * and its family has main's suppress rule. An old `iif lo` band rule makes it
+ * incomplete: planning the address again moves the band (upgrade).
+ */
+export function isComplete(e: Entry, idx: Pick<StateIndex, 'suppress'>): boolean {
   const has = (pred: (r: Entry['rules'][number]) => boolean) => e.rules.some(pred);
   const to = e.prefix === undefined || e.prefix.length >= bits(e.family) || has((r) => !!r.dst && !r.src);
-  return e.routes.length > 0 && has((r) => !!r.src) && has((r) => r.oif !== undefined) && has((r) => r.iif === 'lo') && to;
+  const band = has((r) => isBandRule(r) && !isLegacyBandRule(r)) && !has(isLegacyBandRule);
+  const suppress = idx.suppress.some((r) => r.family === e.family);
+  return e.routes.length > 0 && has((r) => !!r.src) && has((r) => r.oif !== undefined) && band && suppress && to;
 }
 
 function snapshotOf(state: KernelState, e: Entry, slaac: boolean): Snapshot {
@@ -181,7 +188,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     }
     const linkAddress = link.addresses.find((a) => a.address.address.text === e.address!.text)!;
     const slaac = isSlaacAddress(linkAddress);
-    if (isComplete(e)) {
+    if (isComplete(e, idx)) {
       snapshots.set(key, snapshotOf(state, e, slaac));
       if (!leaseByKey.has(key)) {
         actions.push({ kind: 'claim', ifname: e.ifname, address: e.address.text, family: e.family, table: e.table, why: 'routed through a table the lease store does not know' });
@@ -196,7 +203,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       kind: 'event',
       event: eventOfSnapshot(snap, slaac ? raGateways(state, e.ifname) : undefined),
       check: { kind: 'incomplete', ifname: e.ifname, address: e.address.text, family: e.family },
-      why: e.routes.length ? 'a rule of the address is missing' : `table ${e.table} lost its routes (link went down and up?)`,
+      why: e.routes.length ? 'a rule of the address (or main\'s suppress rule) is missing, or its band rule is an old `iif lo` one' : `table ${e.table} lost its routes (link went down and up?)`,
     });
   }
 
@@ -212,15 +219,16 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
         const key = leaseKey(6, link.ifname, a.address.address.text);
         if (handled.has(key)) continue;
         const e = entryByKey.get(key);
-        if (!e) {
+        if (!e || !isComplete(e, idx)) {
+          // Incomplete without a snapshot (a daemon restart): the address and the RA say it all.
           handled.add(key);
           actions.push({
             kind: 'event',
             event: slaacEvent(link.ifname, a.address, gateways),
             check: { kind: 'incomplete', ifname: link.ifname, address: a.address.address.text, family: 6 },
-            why: 'SLAAC address without its table',
+            why: e ? 'SLAAC address with a rule missing or an old band rule' : 'SLAAC address without its table',
           });
-        } else if (isComplete(e)) {
+        } else if (isComplete(e, idx)) {
           const have = e.routes.filter((r) => r.dst.length === 0 && r.gateway).sort((x, y) => x.metric - y.metric).map((r) => r.gateway!.text);
           if (!sameList(have, gateways.map((g) => g.text))) {
             handled.add(key);
@@ -290,8 +298,9 @@ export function checkFails(check: Check, state: KernelState, config: Pick<Config
       return present(link, check.address) ? undefined : `address ${check.address} is no longer on ${check.ifname}`;
     case 'incomplete': {
       if (!present(link, check.address)) return `address ${check.address} is no longer on ${check.ifname}`;
-      for (const e of indexState(state, config).entries.values()) {
-        if (e.family === check.family && e.ifname === check.ifname && e.address?.text === check.address && isComplete(e)) {
+      const idx = indexState(state, config);
+      for (const e of idx.entries.values()) {
+        if (e.family === check.family && e.ifname === check.ifname && e.address?.text === check.address && isComplete(e, idx)) {
           return `${check.address} on ${check.ifname} is complete (a hook did it)`;
         }
       }

@@ -152,6 +152,12 @@ export interface TestBedSpec {
    * `host.path()` maps them too.
    */
   hostOverlays?: string[];
+  /**
+   * More plain namespaces (a container, a LAN client behind the host), named
+   * `<prefix>-<name>` ([a-z0-9]{1,8}), lo up, nothing else: the test wires them
+   * (`ip link add … netns host.name`); removed with the bed.
+   */
+  extraNamespaces?: string[];
 }
 
 export interface ExecOptions {
@@ -389,7 +395,7 @@ export abstract class Netns {
 }
 
 /** A namespace entered with plain `ip netns exec` (routers, internet). */
-class PlainNetns extends Netns {
+export class PlainNetns extends Netns {
   wrap(argv: readonly string[]): string[] {
     return ['ip', 'netns', 'exec', this.name, ...argv];
   }
@@ -700,6 +706,8 @@ export interface TestBed {
   host: HostNetns;
   routers: Router[];
   internet: Internet;
+  /** The spec's extraNamespaces, by name. */
+  extra: Record<string, PlainNetns>;
   /** Temp dir of the bed (logs of every process, dnsmasq files). */
   dir: string;
   /** Everything this bed created or started (for assertions after destroy). */
@@ -752,11 +760,13 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
     const host = new HostNetns(`${nsBase}-h`, res, sub('host'), spec.hostOverlays);
     const internet = new Internet(`${nsBase}-i`, res, sub('internet'));
     const routers = spec.routers.map((r, i) => new Router(`${nsBase}-r${i}`, res, sub(`r${i}`), i, r));
+    for (const name of spec.extraNamespaces ?? []) if (!/^[a-z0-9]{1,8}$/.test(name)) throw new Error(`extra namespace name must be [a-z0-9]{1,8}, got ${name}`);
+    const extra = Object.fromEntries((spec.extraNamespaces ?? []).map((n) => [n, new PlainNetns(`${nsBase}-${n}`, res, sub(n))]));
     const dadOff: Record<string, number> = spec.dad
       ? {}
       : { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 };
 
-    for (const ns of [host, internet, ...routers]) {
+    for (const ns of [host, internet, ...routers, ...Object.values(extra)]) {
       res.namespaces.push(ns.name);
       await execa('ip', ['netns', 'add', ns.name]);
     }
@@ -792,6 +802,7 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
     // The daemon's default health targets answer (ICMP) here, as on the real internet.
     for (const t of HEALTH_TARGETS) await internet.exec(['ip', 'addr', 'add', `${t}/${t.includes(':') ? 128 : 32}`, 'dev', 'lo']);
     await host.exec(['ip', 'link', 'set', 'lo', 'up']);
+    for (const ns of Object.values(extra)) await ns.exec(['ip', 'link', 'set', 'lo', 'up']);
 
     for (const r of routers) await setUpRouter(r, host, internet);
     for (const r of routers) await r.startDnsmasq();
@@ -801,6 +812,7 @@ export async function createTestBed(spec: TestBedSpec): Promise<TestBed> {
       host,
       routers,
       internet,
+      extra,
       dir,
       resources: () => ({
         namespaces: [...res.namespaces],

@@ -47,7 +47,7 @@ describe('multihomed-routing demo', () => {
     expect(r.stdout).not.toContain('✗');
     expect((String(r.stdout).match(/^ {4}✓ /gm) ?? []).length).toBeGreaterThan(30);
     // What an operator sees: our rules, a table, the failover, the handler's work.
-    expect(r.stdout).toMatch(/^ {6}91000: from all iif lo lookup \d+ proto 201$/m);
+    expect(r.stdout).toMatch(/^ {6}31000: from all lookup \d+ proto 201$/m);
     expect(r.stdout).toMatch(/default via 192\.168\.1\.1 dev eth0 proto 201 src 192\.168\.1\.10 dead linkdown/);
     expect(r.stdout).toMatch(/^ {6}dhclient of the removed interface: SIGTERM$/m);
     expect(r.stdout).toMatch(/✓ all 10 steps behaved, in (\d+\.\d) s\.\n$/);

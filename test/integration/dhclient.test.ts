@@ -112,7 +112,7 @@ describe('dhclient with the enter hook', () => {
       `10000 from ${a0} ${table}`,
       `15000 oif eth0 ${table}`,
       `20000 to 192.168.1.0/24 ${table}`,
-      `91000 iif lo ${table}`,
+      `31000 all ${table}`,
     ]);
     expect(await bed.host.routes(table!)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' }));
     // dhclient-script did not add its own default route to main (reason was unset)

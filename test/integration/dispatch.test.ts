@@ -50,7 +50,7 @@ describe('hooks dispatch their jobs to the daemon', () => {
     expect(delegated.stderr).toMatch(/ifupdown: debug: applied by the daemon pid=\d+/);
     expect(delegated.stderr).toMatch(/ifupdown: routing updated iface=eth0 address=192\.0\.2\.10\/24 table=\d+ changes=\d+/);
     const byDaemon = await snapshot();
-    expect(byDaemon.rules).toHaveLength(4);
+    expect(byDaemon.rules).toHaveLength(5); // four for the address, main's suppress rule
     // Nothing changed: the daemon says so, and changes nothing.
     const again = await hook(up);
     expect(again.stderr).toMatch(/routing already in place .*changes=0/);
@@ -161,7 +161,7 @@ describe('hooks dispatch their jobs to the daemon', () => {
       expect(r.stderr).toMatch(/debug: working alone: no daemon is running/);
       expect(r.stderr).toMatch(/routing updated iface=eth0/);
       expect(await ourRules(bed.host)).toEqual([]);
-      expect(before.rules).toHaveLength(4);
+      expect(before.rules).toHaveLength(5); // four for the address, main's suppress rule
     } finally {
       await rh.startDaemon();
     }
@@ -177,7 +177,7 @@ describe('hooks dispatch their jobs to the daemon', () => {
     await bed.host.exec(['ip', 'route', 'replace', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
     const r = await hook(up);
     expect(r.stderr).toMatch(/applied by the daemon/);
-    expect(await ourRules(bed.host)).toHaveLength(4);
+    expect(await ourRules(bed.host)).toHaveLength(5); // four for the address, main's suppress rule
   });
 
   test('2,000 events that do nothing (address not on the interface) leave the lease count unchanged: each returns its lease', async () => {
@@ -218,7 +218,8 @@ describe('hooks dispatch their jobs to the daemon', () => {
       expect(alone.exitCode).toBe(0);
       expect(alone.stderr).toMatch(/warn: no table lease: the allocator is not answering iface=eth0 address=192\.0\.2\.10/);
       expect(alone.stderr).toMatch(/no routing table lease: fallback to the main table/);
-      expect(await ourRules(bed.host)).toEqual([]);
+      // No table: only the rule that keeps the address's own traffic in main (the fallback), no band.
+      expect(await ourRules(bed.host)).toEqual(['10000 from 192.0.2.10 lookup 254']);
       expect((await tableRoutes(bed.host, 'main')).join('\n')).toContain('default via 192.0.2.1 dev eth0 src 192.0.2.10 ours');
     } finally {
       process.kill(pid, 'SIGCONT');
@@ -228,7 +229,7 @@ describe('hooks dispatch their jobs to the daemon', () => {
     const r = await hook(up);
     expect(r.stderr).toMatch(/applied by the daemon/);
     await new Promise((res) => setTimeout(res, 300));
-    expect(await ourRules(bed.host)).toHaveLength(4);
+    expect(await ourRules(bed.host)).toHaveLength(5); // four for the address, main's suppress rule
     const logs = (fs.readdirSync(bed.dir, { recursive: true }) as string[]).filter((f) => f.endsWith('daemon.out'));
     expect(logs.map((f) => fs.readFileSync(`${bed.dir}/${f}`, 'utf8')).join('')).toMatch(/event dropped: the hook stopped waiting for it and worked alone hook=ifupdown iface=eth0/);
   }, 90_000);

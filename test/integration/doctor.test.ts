@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, waitFor, type SpawnedProcess, type TestBed } from '../helpers/testbed.js';
-import { CONFIG, EXE, ROOT, cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { CONFIG, EXE, ROOT, cli, ourRules, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
 iface eth0 inet static
@@ -134,30 +134,44 @@ describe('doctor diagnoses broken states on a live host', () => {
     await expectHealthy();
   });
 
-  test('a default route in main shadows the iif lo rules; who added it; the advice removes it', async () => {
+  test('a default route in main is the last resort after the band: no finding; band rules of an older version (iif lo at 91000+) are shadowed, named, and moved by the next event', async () => {
     await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '1024']);
+    // The band (31000+) comes before main (32766): unbound traffic follows interface_priority.
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
+    await expectHealthy();
+
+    // The layout an older version left: `iif lo` at 91000+, after main, no suppress rule.
+    const status = await rh.status();
+    const tableOf = (ifname: string) => String(status.find((x) => x.ifname === ifname)!.table);
+    for (const [pref, ifname] of [['31000', 'eth0'], ['31001', 'wlan1']] as const) {
+      await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', tableOf(ifname)]);
+      await bed.host.exec(['ip', 'rule', 'add', 'pref', String(Number(pref) + 60000), 'iif', 'lo', 'lookup', tableOf(ifname), 'protocol', '201']);
+    }
+    await bed.host.exec(['ip', 'rule', 'del', 'pref', '30000', 'lookup', 'main', 'suppress_prefixlength', '0']);
     // Shadowing is real: unbound traffic leaves by wlan1 although eth0 comes first.
     expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('wlan1');
-    const f = await only('main-default');
+    const rep = await doctor();
+    const f = rep.findings.find((x) => x.id === 'main-default')!;
     expect(f.what).toContain('added by a DHCP client other than dhclient (proto dhcp');
-    expect(f.why).toContain('main is looked up at priority 32766, before our `iif lo` rules at 91000+');
-    await runFix(f);
+    expect(f.why).toContain('main is looked up at priority 32766, before our band rules at 91001');
+    expect(f.why).toContain('are moved by the next event or a daemon restart');
+    // Any event of the family moves the whole band and brings the suppress rule back.
+    await bed.host.exec(['sh', '-ec', 'ifdown eth0 && ifup eth0']);
     expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
-
-    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0']);
-    const boot = await only('main-default');
-    expect(boot.what).toContain("ifupdown's `gateway` line");
-    expect(boot.fix[0]).toBe('ip -4 route del default via 10.7.0.1 dev eth0');
-    await runFix(boot);
+    expect((await ourRules(bed.host, 4)).filter((r) => r.startsWith('3') || r.includes('iif'))).toEqual([
+      '30000 lookup main suppress_prefixlength 0', `31000 lookup ${(await rh.status()).find((x) => x.ifname === 'eth0')!.table}`, `31001 lookup ${tableOf('wlan1')}`,
+    ]);
+    await expectHealthy();
+    await bed.host.exec(['ip', 'route', 'del', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '1024']);
     await expectHealthy();
   });
 
   test('a managed address missing a rule, and rules pointing at a flushed table; the advice rebuilds them', async () => {
     const [eth0] = (await rh.status()).filter((s) => s.ifname === 'eth0');
-    await bed.host.exec(['ip', 'rule', 'del', 'pref', '91000', 'iif', 'lo', 'lookup', String(eth0!.table)]);
+    await bed.host.exec(['ip', 'rule', 'del', 'pref', '31000', 'lookup', String(eth0!.table)]);
     const inc = await only('incomplete');
     expect(inc.subject).toBe('eth0 10.7.0.2/24');
-    expect(inc.what).toContain('missing rules: iif lo');
+    expect(inc.what).toContain('missing rules: band');
     await runFix(inc);
     await expectHealthy();
 
@@ -172,7 +186,7 @@ describe('doctor diagnoses broken states on a live host', () => {
     // Every rule and route of the table gone, the lease still held: the address is managed in name only.
     const [again] = (await rh.status()).filter((s) => s.ifname === 'wlan1');
     await bed.host.exec(['ip', 'route', 'flush', 'table', String(again!.table)]);
-    for (const pref of ['10000', '15000', '20000', '91001']) await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', String(again!.table)]);
+    for (const pref of ['10000', '15000', '20000', '31001']) await bed.host.exec(['ip', 'rule', 'del', 'pref', pref, 'lookup', String(again!.table)]);
     const rep = await doctor();
     expect(rep.problems).toEqual(['reply-path wlan1 10.7.1.2', 'missing-table wlan1 10.7.1.2']);
     const missing = rep.findings.find((f) => f.id === 'missing-table')!;
@@ -197,19 +211,20 @@ describe('doctor diagnoses broken states on a live host', () => {
     await bed.host.exec(['mv', '/etc/network/if-up.d/multihomed-routing', '/run/saved-up-hook']);
     await bed.host.ifdown('wlan1');
     await bed.host.ifup('wlan1');
-    // ifupdown's `gateway` line put wlan1's default into main: replies from 10.7.1.2 leave right, by chance.
-    expect((await bed.host.routeGet('198.51.100.1', { from: '10.7.1.2' })).dev).toBe('wlan1');
+    // ifupdown's `gateway` line put wlan1's default into main, the last resort: the band (eth0 first) sends replies from 10.7.1.2 out of eth0.
+    expect((await bed.host.routeGet('198.51.100.1', { from: '10.7.1.2' })).dev).toBe('eth0');
     expect(await bed.host.exec(['ip', 'rule', 'show', 'from', '10.7.1.2'])).toMatchObject({ stdout: '' });
     const rep = await doctor();
+    // Strict rp_filter (ifdown restored it) drops wlan1's replies too: the return path is asymmetric.
     expect(rep.problems).toEqual([
+      'reply-path wlan1 10.7.1.2',
+      'rp-filter-strict wlan1',
       'hook-missing /etc/network/if-up.d/multihomed-routing',
-      'no-source-rule wlan1 10.7.1.2',
-      'main-default main default via 10.7.1.1 dev wlan1',
     ]);
-    const f = rep.findings.find((x) => x.id === 'no-source-rule')!;
-    expect(f.severity).toBe('warning');
-    expect(f.what).toBe('10.7.1.2 on wlan1 has no `from 10.7.1.2` rule on this multihomed host.');
-    expect(f.why).toContain("leave by wlan1 today only because main's routes happen to point there");
+    const f = rep.findings.find((x) => x.id === 'reply-path')!;
+    expect(f.severity).toBe('error');
+    expect(f.what).toBe('Replies from 10.7.1.2 (on wlan1) would leave by eth0 via 10.7.0.1.');
+    expect(f.why).toContain('no rule sends traffic from 10.7.1.2 to a table of its own');
     expect(f.fix).toEqual(['ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
     await bed.host.exec(['mv', '/run/saved-up-hook', '/etc/network/if-up.d/multihomed-routing']);
     await runFix(f);
@@ -229,7 +244,9 @@ describe('doctor diagnoses broken states on a live host', () => {
       expect(rep.problems).toEqual(expect.arrayContaining(['degraded wlan1 10.7.1.2/24', 'daemon-down /run/multihomed-routing/allocator/allocator.sock']));
       const f = rep.findings.find((x) => x.id === 'degraded')!;
       expect(f.severity).toBe('warning');
-      expect(f.what).toBe('10.7.1.2/24 on wlan1 runs on the fallback: routes in main with metric = interface index, no table, no rules.');
+      expect(f.what).toBe('10.7.1.2/24 on wlan1 runs on the fallback: routes in main with metric = interface index, no table; traffic from it looks main up (`from 10.7.1.2 lookup main`).');
+      // Which the kernel follows: replies from the degraded address leave by its own interface, not by the band's eth0.
+      expect((await bed.host.routeGet('198.51.100.1', { from: '10.7.1.2' })).dev).toBe('wlan1');
       expect(f.fix).toEqual(['multihomed-routing lease list   # is the daemon answering? are tables left?', 'ifdown wlan1 && ifup wlan1   # ifupdown runs the hooks again']);
       expect(rep.problems, 'one finding for the degraded address, not a second one for its missing rule').toHaveLength(2);
     } finally {
@@ -293,30 +310,24 @@ describe('doctor diagnoses broken states on a live host', () => {
     await expectHealthy();
   });
 
-  test('main-default with NetworkManager metrics (100 wired, 600 wireless): a note under NetworkManager, a warning without it', async () => {
+  test('NetworkManager metrics in main (100 wired, 600 wireless): the band decides before them, no finding with or without NetworkManager', async () => {
     // NetworkManager (proto dhcp, its per-device-type metrics) — present since the previous test wrote its config.
     await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0', 'proto', 'dhcp', 'metric', '100']);
     await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.1.1', 'dev', 'wlan1', 'proto', 'dhcp', 'metric', '600']);
+    // Whatever NetworkManager's metrics say, interface_priority decides (eth0 first): wlan1's metric 600 route
+    // is the last resort, and a lower metric on wlan1 would change nothing either.
+    expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
+    await bed.host.exec(['ip', 'route', 'del', 'default', 'via', '10.7.0.1', 'dev', 'eth0', 'metric', '100']);
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.7.0.1', 'dev', 'eth0', 'proto', 'dhcp', 'metric', '700']);
     expect((await bed.host.routeGet('198.51.100.1')).dev).toBe('eth0');
     const rep = await doctor();
     expect(rep.code, rep.stdout).toBe(0);
     expect(rep.healthy).toBe(true);
-    expect(rep.findings.map((f) => `${f.severity} ${f.id} ${f.subject}`)).toEqual([
-      'info main-default main default via 10.7.0.1 dev eth0 metric 100',
-      'info main-default main default via 10.7.1.1 dev wlan1 metric 600',
-    ]);
-    const [wired] = rep.findings;
-    expect(wired!.what).toContain('added by NetworkManager (proto dhcp, metric 100');
-    expect(wired!.why).toContain('Under NetworkManager this is by design');
-    expect(wired!.fix).toEqual(["ip -4 route show table main default   # NetworkManager's order"]);
-
-    // The same metrics without NetworkManager installed (netplan with networkd uses them too): they shadow our rules.
+    expect(rep.findings).toEqual([]);
+    // The same metrics without NetworkManager installed (netplan with networkd uses them too): no finding either.
     await bed.host.exec(['rm', '/etc/NetworkManager/NetworkManager.conf', '/etc/NetworkManager/dispatcher.d/01-ifupdown']);
-    const without = await doctor();
-    expect(without.problems).toEqual(['main-default main default via 10.7.0.1 dev eth0 metric 100', 'main-default main default via 10.7.1.1 dev wlan1 metric 600']);
-    expect(without.findings[0]!.what).toContain('added by a DHCP client other than dhclient');
-    await runFix(without.findings[0]!);
-    await runFix(without.findings[1]!);
+    await expectHealthy();
+    for (const [gw, dev] of [['10.7.0.1', 'eth0'], ['10.7.1.1', 'wlan1']]) await bed.host.exec(['ip', 'route', 'del', 'default', 'via', gw!, 'dev', dev!]);
     await expectHealthy();
   });
 });
@@ -426,7 +437,7 @@ describe('doctor on two modems sharing an address, and IPv6', () => {
     await expectHealthy();
   });
 
-  test('main-default: a router advertisement puts a default route into main; the advice removes it for good', async () => {
+  test('a router advertisement puts a default route into main: the last resort, no finding', async () => {
     // ifupdown's inet6 static turns RAs off; a sysctl.d file (or `accept_ra 1` in the stanza) turns them on,
     // and the modem starts advertising itself as a router.
     await bed.host.setSysctl({ 'net.ipv6.conf.wwan1.accept_ra': 1 });
@@ -434,18 +445,8 @@ describe('doctor on two modems sharing an address, and IPv6', () => {
     const ra = (await waitFor('the RA default route in main', async () =>
       (await bed.host.routes('main', 6)).find((r) => r.dst === 'default' && r.protocol === 'ra')))!;
     expect(ra.dev).toBe('wwan1');
-    // Unbound traffic now leaves by wwan1, although wwan0 comes first.
-    expect((await bed.host.ipJson<{ dev: string }[]>(['-6', 'route', 'get', '2001:db8:ffff::1']))[0]!.dev).toBe('wwan1');
-    const rep = await doctor();
-    expect(rep.problems).toEqual([`main-default main default via ${ra.gateway} dev wwan1 metric 1024`]);
-    const f = rep.findings[0]!;
-    expect(f.severity).toBe('warning');
-    expect(f.what).toContain('added by the kernel, from an IPv6 router advertisement (proto ra)');
-    expect(f.why).toContain('sysctl -w net.ipv6.conf.wwan1.accept_ra_defrtr=0');
-    expect(f.fix).toEqual([`ip -6 route del default via ${ra.gateway} dev wwan1 metric 1024 proto 9`]);
-    // The lasting fix first (the router keeps advertising), then the advice.
-    await bed.host.exec(['sysctl', '-q', '-w', 'net.ipv6.conf.wwan1.accept_ra_defrtr=0']);
-    await runFix(f);
+    // Unbound traffic still leaves by wwan0, first in interface_priority: the RA default in main is the last resort.
+    expect((await bed.host.ipJson<{ dev: string }[]>(['-6', 'route', 'get', '2001:db8:ffff::1']))[0]!.dev).toBe('wwan0');
     await expectHealthy();
     await bed.routers[1]!.stopDnsmasq();
   });

@@ -60,7 +60,8 @@ async function converged(family: 4 | 6 = 4): Promise<string[]> {
   const links = await bed.host.links();
   const ours = await rules(family);
   const byTable = new Map<string, IpRule[]>();
-  for (const r of ours) byTable.set(r.table, [...(byTable.get(r.table) ?? []), r]);
+  // main's suppress rule (table 254) is shared by the family, not an address's.
+  for (const r of ours) if (r.table !== '254') byTable.set(r.table, [...(byTable.get(r.table) ?? []), r]);
   for (const [table, rs] of byTable) {
     const from = rs.find((r) => r.src && r.src !== 'all')?.src;
     const oif = rs.find((r) => r.oif)?.oif;

@@ -65,7 +65,7 @@ describe('ifupdown static addresses on three uplinks', () => {
       `10000 from 10.0.0.2 lookup ${eth0}`, `10000 from 10.0.1.2 lookup ${eth1}`, `10000 from 10.0.2.2 lookup ${wlan0}`,
       `15000 oif eth0 lookup ${eth0}`, `15000 oif eth1 lookup ${eth1}`, `15000 oif wlan0 lookup ${wlan0}`,
       `20000 to 10.0.0.0/24 lookup ${eth0}`, `20000 to 10.0.1.0/24 lookup ${eth1}`, `20000 to 10.0.2.0/24 lookup ${wlan0}`,
-      `91000 iif lo lookup ${eth0}`, `91001 iif lo lookup ${eth1}`, `91002 iif lo lookup ${wlan0}`,
+      '30000 lookup main suppress_prefixlength 0', `31000 lookup ${eth0}`, `31001 lookup ${eth1}`, `31002 lookup ${wlan0}`,
     ].sort());
     expect(await tableRoutes(bed.host, eth1!)).toEqual([
       '10.0.1.0/24 dev eth1 src 10.0.1.2 ours',
@@ -151,7 +151,7 @@ describe('ifupdown static addresses on three uplinks', () => {
       `10000 from 2001:db8:10::2 lookup ${t.eth0}`, `10000 from 2001:db8:11::2 lookup ${t.eth1}`,
       `15000 oif eth0 lookup ${t.eth0}`, `15000 oif eth1 lookup ${t.eth1}`,
       `20000 to 2001:db8:10::/64 lookup ${t.eth0}`, `20000 to 2001:db8:11::/64 lookup ${t.eth1}`,
-      `91000 iif lo lookup ${t.eth0}`, `91001 iif lo lookup ${t.eth1}`,
+      '30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth0}`, `31001 lookup ${t.eth1}`,
     ].sort());
     expect(await bed.host.routeGet(bed.internet.address6, { from: '2001:db8:11::2' })).toMatchObject({ dev: 'eth1' });
     expect(await bed.host.ping(bed.internet.address6, { from: '2001:db8:11::2' })).toBe(true);
@@ -177,7 +177,7 @@ describe('ifupdown static addresses on three uplinks', () => {
     expect(rules).toContainEqual(expect.objectContaining({ priority: 5270, table: '52' }));
     expect(await tableRoutes(bed.host, 52)).toEqual(['10.250.0.0/16 proto boot']);
     // The band closed up: wlan0 is second now.
-    expect(await ourRules(bed.host, 4)).toContain(`91001 iif lo lookup ${tables.wlan0}`);
+    expect(await ourRules(bed.host, 4)).toContain(`31001 lookup ${tables.wlan0}`);
     const leases = await bed.host.exec([EXE, 'lease', 'list', '--json']);
     expect(JSON.parse(leases.stdout).map((l: { ifname: string }) => l.ifname)).not.toContain('eth1');
     // rp_filter and ignore_routes_with_linkdown went back to what they were.

@@ -84,8 +84,10 @@ export async function ourRules(host: HostNetns, family: 4 | 6 = 4): Promise<stri
   return rules
     .filter((r) => r.protocol === '201')
     .map((r) => {
-      const sel = r.src && r.src !== 'all' ? `from ${r.src}` : r.dst ? `to ${r.dst}/${r.dstlen}` : r.iif ? `iif ${r.iif}` : r.oif ? `oif ${r.oif}` : '?';
-      return `${r.priority} ${sel} lookup ${r.table}`;
+      // The band rule (`from all`) shows no selector; main's suppress rule shows as ip prints it.
+      if (r.table === '254' && r.suppress_prefixlen !== undefined) return `${r.priority} lookup main suppress_prefixlength ${r.suppress_prefixlen}`;
+      const sel = r.src && r.src !== 'all' ? ` from ${r.src}` : r.dst ? ` to ${r.dst}/${r.dstlen}` : r.iif ? ` iif ${r.iif}` : r.oif ? ` oif ${r.oif}` : '';
+      return `${r.priority}${sel} lookup ${r.table}`;
     })
     .sort();
 }

@@ -70,7 +70,7 @@ describe('a DHCP lease with netmask 0.0.0.0', () => {
     expect(addr!.prefixlen).toBe(32);
     const table = await tableOf(a0);
     expect(table, `rules: ${JSON.stringify(await bed.host.rules(4))}`).toMatch(/^\d+$/);
-    expect(await ourRules()).toEqual([`10000 from ${a0} ${table}`, `15000 oif eth0 ${table}`, `91000 iif lo ${table}`]);
+    expect(await ourRules()).toEqual([`10000 from ${a0} ${table}`, `15000 oif eth0 ${table}`, `31000 all ${table}`]);
     expect(await bed.host.routes(table!)).toEqual([expect.objectContaining({ dst: 'default', gateway: '192.168.1.1', dev: 'eth0' })]);
     expect((await bed.host.routes('main')).filter((r) => r.dev === 'eth0')).toEqual([]);
     expect(await bed.host.ping(INTERNET_ADDRESS4, { from: a0 })).toBe(true);

@@ -29,23 +29,25 @@ export const dhclientEverywhere: Step = {
       const routes = await sb.host.ipJson<Route[]>(['-4', 'route', 'show', 'table', table]);
       report.show(`ip route show table ${table}`, await sb.host.ipLines(['-4', 'route', 'show', 'table', table]));
       const hasFrom = ours.some((x) => x.src === addr.local && x.table === table);
-      const hasIif = ours.some((x) => x.iif === 'lo' && x.table === table);
+      const hasBand = ours.some((x) => x.src === 'all' && !x.iif && !x.oif && !x.dst && x.table === table);
       const hasDefault = routes.some((x) => x.dst === 'default' && x.gateway === gw && x.dev === u.ifname && x.prefsrc === addr.local);
       managed.push({ ifname: u.ifname, address: addr.local, table, gateway: gw });
       report.check(
-        addr.local === u.address && hasFrom && hasIif && hasDefault,
-        `${u.ifname} ${addr.local}/${addr.prefixlen}: table ${table}, rules from, oif, iif lo; default via ${gw}`,
-        `from rule ${hasFrom}, iif lo rule ${hasIif}, default route ${hasDefault}`,
+        addr.local === u.address && hasFrom && hasBand && hasDefault,
+        `${u.ifname} ${addr.local}/${addr.prefixlen}: table ${table}, rules from, oif, band; default via ${gw}`,
+        `from rule ${hasFrom}, band rule ${hasBand}, default route ${hasDefault}`,
       );
     }
     if (managed.length !== UPLINKS.length) return;
     const order = ours
-      .filter((x) => x.iif === 'lo')
+      .filter((x) => x.src === 'all' && !x.iif && !x.oif && !x.dst && x.table !== '254')
       .sort((a, b) => a.priority - b.priority)
       .map((x) => managed.find((m) => m.table === x.table)?.ifname);
-    report.check(order.join(' ') === UPLINKS.map((u) => u.ifname).join(' '), `unbound order (iif lo, 91000…): ${order.join(', ')}, as interface_priority says`);
+    report.check(order.join(' ') === UPLINKS.map((u) => u.ifname).join(' '), `unbound order (the band, 31000…): ${order.join(', ')}, as interface_priority says`);
+    const suppress = ours.filter((x) => x.table === '254' && x.suppress_prefixlen === 0).map((x) => x.priority);
+    report.check(suppress.length === 1, `main answers before the band for all but its default routes (${suppress.join(', ') || 'no'}: lookup main suppress_prefixlength 0)`);
     const mainDefault = (await sb.host.ipJson<Route[]>(['-4', 'route', 'show', 'table', 'main'])).filter((x) => x.dst === 'default');
-    report.check(mainDefault.length === 0, 'main holds no default route (it would shadow the iif lo rules)', JSON.stringify(mainDefault));
+    report.check(mainDefault.length === 0, 'main holds no default route (ifupdown\'s and dhclient\'s moved into the tables)', JSON.stringify(mainDefault));
     const servers = lines(sb.host.readFile(SERVERS_FILE)).filter((l) => l.startsWith('server='));
     const want = managed.map((m) => `server=${m.gateway}@${m.ifname}`);
     report.check(want.every((w) => servers.includes(w)), `DNS per uplink in the servers-file: ${want.map((w) => w.slice(7)).join(' ')}`, servers.join(' ') || 'empty');

@@ -42,7 +42,7 @@ export const bound: Step = {
 export const unbound: Step = {
   title: 'Unbound traffic leaves by the top-priority uplink, eth0',
   async run(ctx) {
-    ctx.report.check(await ctx.picks('eth0'), `the kernel picks eth0 (table ${ctx.byName('eth0').table}, rule iif lo 91000)`);
+    ctx.report.check(await ctx.picks('eth0'), `the kernel picks eth0 (table ${ctx.byName('eth0').table}, band rule 31000)`);
     ctx.via(await ctx.pingInternet(), 0, `ping ${INTERNET}: left by eth0`);
   },
 };

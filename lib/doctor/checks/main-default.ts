@@ -1,13 +1,16 @@
-// A default route in main wins over our `iif lo` rules: main is looked up at
-// 32766, ours at 91000+. Says who added it, from its protocol and metric.
+// A default route in main wins over our band only where the band comes after
+// main's rule (32766): band rules of an older version (`iif lo` at 91000+)
+// not moved yet, or main's rule moved. In the layout of docs/routing.md the
+// band (31000+) comes first and main's defaults (RA, NetworkManager's) are
+// the last resort: no finding. Says who added the route, from its protocol
+// and metric.
 
+import { MAIN_RULE_PREF } from '../../config/rule-order.js';
+import { isBandRule } from '../../state/rules.js';
 import { TABLE_MAIN, type Route } from '../../state/types.js';
 import { describeRoute } from '../../status/status.js';
 import { rerunHook, type Check } from '../check.js';
 import type { Finding } from '../findings.js';
-
-/** Where the kernel looks up main: every rule after this priority comes too late for main's routes. */
-const MAIN_RULE_PREF = 32766;
 
 const NM_METRICS = new Set([20000, 50, 100, 150, 300, 400, 425, 450, 600, 700, 750, 800]);
 
@@ -21,7 +24,7 @@ function routeOrigin(r: Route, networkManager: boolean): { who: string; lasting:
         ? { who: `NetworkManager (proto dhcp, metric ${r.metric}: its default for the device type)`, lasting: 'NetworkManager owns main; its metrics decide unbound traffic. Give interfaces their order with `nmcli connection modify ID ipv4.route-metric N`.' }
         : { who: 'a DHCP client other than dhclient (proto dhcp: systemd-networkd, dhcpcd or NetworkManager)', lasting: 'let dhclient with our enter hook (ifupdown `inet dhcp`) handle the interface, or stop that client from installing routes (networkd: `[DHCPv4] UseRoutes=no`).' };
     case 9:
-      return { who: 'the kernel, from an IPv6 router advertisement (proto ra)', lasting: `the kernel re-adds it with every RA. To keep main empty: \`sysctl -w net.ipv6.conf.${r.dev ?? 'IFACE'}.accept_ra_defrtr=0\` (then the gateway must come from DHCPv6 or static configuration).` };
+      return { who: 'the kernel, from an IPv6 router advertisement (proto ra)', lasting: 'leave it: the kernel re-adds it with every RA, and the tables copy its gateway. Put the band before main instead (below).' };
     case 4:
       return nm
         ? { who: `NetworkManager (proto static, metric ${r.metric})`, lasting: 'NetworkManager owns main; its metrics decide unbound traffic.' }
@@ -41,9 +44,9 @@ export const mainDefault: Check = {
   run(snap, config) {
     const out: Finding[] = [];
     for (const family of [4, 6] as const) {
-      const ours = snap.kernel.rules.filter((r) => r.family === family && r.protocol === config.protocol && r.iif === 'lo' && r.table !== undefined);
+      const ours = snap.kernel.rules.filter((r) => r.family === family && r.protocol === config.protocol && isBandRule(r));
       if (!ours.length) continue;
-      const mainRule = snap.kernel.rules.find((r) => r.family === family && r.table === TABLE_MAIN && !r.src && !r.dst && !r.iif && !r.oif);
+      const mainRule = snap.kernel.rules.find((r) => r.family === family && r.table === TABLE_MAIN && r.suppressPrefixLength === undefined && !r.src && !r.dst && !r.iif && !r.oif);
       const mainPref = mainRule?.priority ?? MAIN_RULE_PREF;
       if (ours.every((r) => r.priority < mainPref)) continue;
       for (const r of snap.kernel.routes) {
@@ -60,11 +63,14 @@ export const mainDefault: Check = {
           subject: `main ${describeRoute(r)}`,
           what: `main holds a default route (${describeRoute(r)}), added by ${who}.`,
           why:
-            `main is looked up at priority ${mainPref}, before our \`iif lo\` rules at ${config.prefDefault}+, so all unbound traffic ` +
+            `main is looked up at priority ${mainPref}, before our band rules at ${Math.max(...ours.map((x) => x.priority))}, so unbound and forwarded traffic ` +
             `leaves by ${r.dev ?? 'this route'} whatever interface_priority says, and failover to the next uplink does not happen. ` +
-            (nm ? 'Under NetworkManager this is by design: its metrics are respected. ' : '') +
-            `Lasting fix: ${lasting}`,
-          fix: nm ? [`ip -${family} route show table main default   # NetworkManager's order`] : [del, ...(r.dev && r.protocol === 3 ? rerunHook(r.dev, dynamic, family) : [])],
+            `The band belongs at rule_pref_default (${config.prefDefault}+), before main: band rules of an older version (\`iif lo\` at 91000+) are moved by the next event or a daemon restart. ` +
+            `Or: ${lasting}`,
+          fix: [
+            `systemctl restart multihomed-routing   # moves old band rules before main`,
+            ...(nm || r.protocol === 9 ? [] : [del, ...(r.dev && r.protocol === 3 ? rerunHook(r.dev, dynamic, family) : [])]),
+          ],
         });
       }
     }

@@ -31,7 +31,7 @@ export const managed: Check = {
           id: 'degraded',
           severity: 'warning',
           subject,
-          what: `${s.address} on ${s.ifname} runs on the fallback: routes in main with metric = interface index, no table, no rules.`,
+          what: `${s.address} on ${s.ifname} runs on the fallback: routes in main with metric = interface index, no table; traffic from it looks main up (\`from ${s.address.replace(/\/\d+$/, '')} lookup main\`).`,
           why: 'The hook got no table lease (the daemon was not answering or the table range is used up). Replies from this address are not pinned to its interface.',
           fix: ['multihomed-routing lease list   # is the daemon answering? are tables left?', ...rerunHook(s.ifname, dynamic, s.family)],
         });
@@ -62,7 +62,7 @@ export const managed: Check = {
           severity: 'error',
           subject,
           what: `${s.address} on ${s.ifname} (table ${s.table}) is missing rules: ${missing.map((m) => m.slice(3, -5)).join(', ')}.`,
-          why: 'Each rule has a job: `from` pins replies, `oif` serves sockets bound to the device, `iif lo` orders unbound traffic. Someone deleted it, or the hook was interrupted.',
+          why: 'Each rule has a job: `from` pins replies, `oif` serves sockets bound to the device, the band (`from all`) orders unbound and forwarded traffic, main\'s suppress rule (`lookup main suppress_prefixlength 0`) keeps LAN, container and VPN routes ahead of the band. Someone deleted it, or the hook was interrupted.',
           fix: rerunHook(s.ifname, dynamic, s.family),
         });
       }

@@ -56,8 +56,8 @@ export const replyPath: Check = {
           subject,
           what: `${c.address} on ${c.ifname} has no \`from ${c.address}\` rule on this multihomed host.`,
           why:
-            `Replies from it ${probe?.dev ? `leave by ${probe.dev} today only because main's routes happen to point there` : 'have no route of their own'}; ` +
-            `the next default route in main (another interface coming up) sends them out by the wrong uplink. ` +
+            `Replies from it ${probe?.dev ? `leave by ${probe.dev} today only because the rules for unbound traffic happen to pick it` : 'have no route of their own'}; ` +
+            `another uplink ranked before it (interface_priority) sends them out by the wrong uplink. ` +
             `The hooks did not run for this address, or the interface is not handled by ifupdown, dhclient or NetworkManager.`,
           fix: rerunHook(c.ifname, c.dynamic, c.family),
         });

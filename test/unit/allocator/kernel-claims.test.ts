@@ -27,7 +27,7 @@ const kernel = state({
     '10000 from 10.0.0.2 lookup 10000 proto 201',
     '15000 oif eth0 lookup 10000 proto 201',
     '20000 to 10.0.0.0/24 lookup 10000 proto 201',
-    '91000 iif lo lookup 10000 proto 201',
+    '31000 lookup 10000 proto 201',
     '10000 from 10.1.0.2 lookup 10003 proto 201',
     '10000 from 10.2.0.2 lookup 20000 proto 201',
     '10000 from 10.9.0.2 lookup 10005 proto boot',

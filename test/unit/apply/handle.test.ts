@@ -98,7 +98,8 @@ describe('handleEvent', () => {
     const { a, calls } = allocator(10007);
     const { d, lines } = deps(k.ip, a);
     const r = await handleEvent(upEth2, d);
-    expect(r).toEqual({ table: 10007, degraded: false, changes: 8 });
+    // 8 for eth2 and gone0, and 3 of the upgrade: eth1's old `iif lo` band rule moves to 31000, main's suppress rule comes.
+    expect(r).toEqual({ table: 10007, degraded: false, changes: 11 });
     // gone0 (a detached oif rule of ours: the interface vanished) is cleaned up and its lease released.
     expect(calls).toEqual(['request eth2 203.0.113.10']);
     expect(k.applied).toHaveLength(1);
@@ -106,10 +107,13 @@ describe('handleEvent', () => {
     expect(k.applied[0]).not.toContain('lookup 10002 protocol 201\nrule add');
     expect(k.applied[0]).toContain('rule add pref 10000 from 203.0.113.10/32 lookup 10007 protocol 201');
     // eth1's table 10000 (eth1 outranks eth2) stays first; eth2 is second in the band.
-    expect(k.applied[0]).toContain('rule add pref 91001 iif lo lookup 10007 protocol 201');
+    expect(k.applied[0]).toContain('rule add pref 31001 lookup 10007 protocol 201');
+    expect(k.applied[0]).toContain('rule del pref 91000 iif lo lookup 10000 protocol 201\n');
+    expect(k.applied[0]).toContain('rule add pref 31000 lookup 10000 protocol 201\n');
+    expect(k.applied[0]).toContain('rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201\n');
     expect(lines.filter((l) => l.includes('iface=eth2') && l.includes('table=10007') && l.includes('do='))).toHaveLength(7);
     expect(lines.filter((l) => l.includes('iface=gone0') && l.includes('interface gone0 is gone'))).toHaveLength(1);
-    expect(lines.at(-1)).toMatch(/routing updated iface=eth2 address=203.0.113.10\/24 table=10007 changes=8/);
+    expect(lines.at(-1)).toMatch(/routing updated iface=eth2 address=203.0.113.10\/24 table=10007 changes=11/);
   });
 
   it('without a lease: fallback in main, degraded, logged as an error', async () => {
@@ -155,7 +159,7 @@ describe('handleEvent', () => {
     const k = kernel({ failApplies: 1 });
     const { d, lines } = deps(k.ip, allocator(10007).a);
     const r = await handleEvent(upEth2, d);
-    expect(r.changes).toBe(8);
+    expect(r.changes).toBe(11);
     expect(k.forced).toEqual(['rule add pref 15000 oif gone0 lookup 10002 protocol 201\n']); // the undo of line 1
     expect(k.reads()).toBe(2); // one read per attempt (one family)
     expect(lines.some((l) => l.includes('applying the plan failed: undoing what ran'))).toBe(true);

@@ -30,7 +30,7 @@ describe('default interface_priority', () => {
     expect(defaults.interfacePriority[rank(ifname)]).not.toBe('*');
   });
 
-  it('orders the 91000 band wired, Wi-Fi, then USB NICs and modems, whatever the order they came up in', () => {
+  it('orders the 31000 band wired, Wi-Fi, then USB NICs and modems, whatever the order they came up in', () => {
     const items = ['usb0', 'enx00e04c680001', 'wlp2s0', 'wwan0', 'ens18', 'wlan0', 'enp3s0', 'eno1'].map((ifname, i) => ({ ifname, address: 0n, table: 10000 + i }));
     const ranks = rankTables(defaults.interfacePriority, items);
     const order = [...items].sort((x, y) => ranks.get(x.table)! - ranks.get(y.table)!).map((x) => x.ifname);

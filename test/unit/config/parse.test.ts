@@ -9,7 +9,10 @@ describe('config', () => {
       tableMax: 10999,
       prefFrom: 10000,
       prefTo: 20000,
-      prefDefault: 91000,
+      prefMain: 30000,
+      prefFwmark: 30100,
+      prefPin: 30200,
+      prefDefault: 31000,
       socketPath: '/run/multihomed-routing/allocator/allocator.sock',
       looseRpFilter: true,
     });
@@ -35,6 +38,26 @@ describe('config', () => {
     ['tabel_range = 1-2', /f.conf:1: tabel_range: expected one of socket_path/],
   ])('%j is refused with file, line, key, expected and found', (text, message) => {
     expect(() => parseConfig(text, 'f.conf')).toThrow(message);
+  });
+
+  // The kernel walks rules by priority: from < oif < to < main < fwmark < pin < default, and the band before main's 32766.
+  it.each([
+    ['rule_pref_main = 15000', /f.conf:1: rule_pref_main: expected more than rule_pref_to \(20000\): rules are looked up in the order from < oif < to < main < fwmark < pin < default, found "15000"/],
+    ['rule_pref_to = 30000', /f.conf:1: rule_pref_to: expected less than rule_pref_main \(30000\)/],
+    ['rule_pref_default = 91000', /f.conf:1: rule_pref_default: expected room for the band before main's rule at 32766: .*the band would reach 91999/],
+    ['rule_pref_default = 32000', /rule_pref_default: expected room for the band.*1000 tables of table_range.*32999/],
+    ['table_range = 10000-19999', /f.conf:1: table_range: expected room for the band before main's rule at 32766/],
+    ['rule_pref_pin = 30100', /rule_pref_pin: expected more than rule_pref_fwmark \(30100\)/],
+    ['rule_pref_fwmark = 31000', /rule_pref_fwmark: expected less than rule_pref_pin \(30200\)/],
+    ['rule_pref_from = 0', /rule_pref_from: expected at least 1/],
+    ['rule_pref_default = 30500\nrule_pref_pin = 30600', /f.conf:1: rule_pref_default: expected more than rule_pref_pin \(30600\)/],
+  ])('rule order: %j is refused, naming the key and why', (text, message) => {
+    expect(() => parseConfig(text, 'f.conf')).toThrow(message);
+  });
+
+  it('accepts a layout moved as a whole, in order, with room for its band', () => {
+    const c = parseConfig('rule_pref_main = 25000\nrule_pref_fwmark = 25100\nrule_pref_pin = 25200\nrule_pref_default = 26000\ntable_range = 10000-15999\n');
+    expect([c.prefMain, c.prefFwmark, c.prefPin, c.prefDefault]).toEqual([25000, 25100, 25200, 26000]);
   });
 
   it('its rendered defaults parse back to the defaults', () => {

@@ -57,6 +57,10 @@ describe('planCleanup', () => {
     const plan = cleanup(s);
     const after = applyToState(s, plan.changes);
     expect(ours(after)).toEqual([]);
+    // main's suppress rule goes too (removed, not reported as left alone).
+    expect(s.rules.filter((r) => r.suppressPrefixLength === 0)).toHaveLength(1);
+    expect(plan.changes.map((c) => describeChange(c).replace(/ {2}#.*$/, ''))).toContain('ip -4 rule del pref 30000 lookup main suppress_prefixlength 0 protocol 201');
+    expect(plan.untouched).toEqual([]);
     expect(plan.entries.map((e) => e.table).sort()).toEqual([10000, 10001, 10002]);
     // The foreign rule is untouched.
     expect(after.rules.some((r) => r.priority === 5270)).toBe(true);

@@ -47,7 +47,7 @@ export function route(text: string): Route {
   return r;
 }
 
-/** `rule('10000 from 198.51.100.10 lookup 10000 proto 201')`, `rule('-6 …')`. */
+/** `rule('10000 from 198.51.100.10 lookup 10000 proto 201')`, `rule('30000 lookup main suppress_prefixlength 0 proto 201')`, `rule('-6 …')`. */
 export function rule(text: string): Rule {
   let w = text.split(/\s+/);
   let family: Family = 4;
@@ -61,7 +61,8 @@ export function rule(text: string): Rule {
   if (opt('to')) r.dst = parsePrefix(opt('to')!, family, true);
   if (opt('iif')) r.iif = opt('iif')!;
   if (opt('oif')) r.oif = opt('oif')!;
-  if (opt('lookup')) r.table = Number(opt('lookup'));
+  if (opt('lookup')) r.table = opt('lookup') === 'main' ? 254 : Number(opt('lookup'));
+  if (opt('suppress_prefixlength')) r.suppressPrefixLength = Number(opt('suppress_prefixlength'));
   return r;
 }
 
@@ -97,7 +98,7 @@ const sameRoute = (a: Route, b: Route) =>
 
 const sameRule = (a: Rule, b: Rule) =>
   a.family === b.family && a.priority === b.priority && a.src?.text === b.src?.text && a.dst?.text === b.dst?.text &&
-  a.iif === b.iif && a.oif === b.oif && a.table === b.table && a.protocol === b.protocol;
+  a.iif === b.iif && a.oif === b.oif && a.table === b.table && a.protocol === b.protocol && a.suppressPrefixLength === b.suppressPrefixLength;
 
 /** Applies changes like the kernel would; throws where the kernel would refuse (EEXIST, ESRCH). */
 export function applyToState(s: KernelState, changes: readonly Change[]): KernelState {

@@ -5,6 +5,7 @@ import type { Change } from '../../../lib/plan/change.js';
 import type { AddressDown, AddressUp, RoutingEvent } from '../../../lib/plan/event.js';
 import { planEvent } from '../../../lib/plan/plan.js';
 import { describeChange } from '../../../lib/plan/render.js';
+import { isBandRule } from '../../../lib/state/rules.js';
 import type { KernelState } from '../../../lib/state/types.js';
 import { applyToState, link, state, strictSysctls } from './fake-kernel.js';
 
@@ -41,12 +42,13 @@ const afterIfup = state({
 describe('address up (ifupdown, IPv4)', () => {
   it('builds table, rules and moves main routes, in this order', () => {
     expect(commands(afterIfup, up('eth0', '192.0.2.10/24', ['192.0.2.1']), 10000)).toEqual([
+      'ip -4 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
       'ip -4 route add 192.0.2.0/24 dev eth0 table 10000 proto 201 scope link src 192.0.2.10 metric 0',
       'ip -4 route add default via 192.0.2.1 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 0',
       'ip -4 rule add pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201',
       'ip -4 rule add pref 15000 oif eth0 lookup 10000 protocol 201',
       'ip -4 rule add pref 20000 to 192.0.2.0/24 lookup 10000 protocol 201',
-      'ip -4 rule add pref 91000 iif lo lookup 10000 protocol 201',
+      'ip -4 rule add pref 31000 lookup 10000 protocol 201',
       'ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
       'ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 3 metric 0',
       'sysctl net.ipv4.conf.eth0.ignore_routes_with_linkdown=1 (was 0, saved)',
@@ -68,11 +70,12 @@ describe('address up (ifupdown, IPv4)', () => {
   it('uses onlink for a gateway outside the prefix, and gives each gateway its metric', () => {
     const s = state({ links: [link(3, 'eth1', '203.0.113.5/32')] });
     expect(commands(s, up('eth1', '203.0.113.5/32', ['10.0.0.1', '10.0.0.2']), 10001)).toEqual([
+      'ip -4 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
       'ip -4 route add default via 10.0.0.1 dev eth1 table 10001 proto 201 src 203.0.113.5 metric 0 onlink',
       'ip -4 route add default via 10.0.0.2 dev eth1 table 10001 proto 201 src 203.0.113.5 metric 1 onlink',
       'ip -4 rule add pref 10000 from 203.0.113.5/32 lookup 10001 protocol 201',
       'ip -4 rule add pref 15000 oif eth1 lookup 10001 protocol 201',
-      'ip -4 rule add pref 91000 iif lo lookup 10001 protocol 201',
+      'ip -4 rule add pref 31000 lookup 10001 protocol 201',
     ]);
   });
 
@@ -88,8 +91,8 @@ describe('address up (ifupdown, IPv4)', () => {
   });
 });
 
-describe('interface priority (the iif lo band)', () => {
-  // wlan0 came up first and holds 91000; eth1 outranks it (eth* before wlan*).
+describe('interface priority (the band)', () => {
+  // wlan0 came up first and holds 31000; eth1 outranks it (eth* before wlan*).
   const wlanManaged = state({
     links: [link(2, 'wlan0', '198.51.100.7/24'), link(3, 'eth1', '192.0.2.20/24')],
     routes: [
@@ -98,23 +101,24 @@ describe('interface priority (the iif lo band)', () => {
     ],
     rules: [
       '10000 from 198.51.100.7/32 lookup 10005 proto 201', '15000 oif wlan0 lookup 10005 proto 201',
-      '20000 to 198.51.100.0/24 lookup 10005 proto 201', '91000 iif lo lookup 10005 proto 201',
+      '20000 to 198.51.100.0/24 lookup 10005 proto 201', '31000 lookup 10005 proto 201',
+      '30000 lookup main suppress_prefixlength 0 proto 201',
     ],
   });
 
   it('orders by configured priority, not bring-up order, and moves the others', () => {
     const got = commands(wlanManaged, up('eth1', '192.0.2.20/24'), 10006);
-    expect(got).toContain('ip -4 rule del pref 91000 iif lo lookup 10005 protocol 201');
-    expect(got).toContain('ip -4 rule add pref 91001 iif lo lookup 10005 protocol 201');
-    expect(got).toContain('ip -4 rule add pref 91000 iif lo lookup 10006 protocol 201');
+    expect(got).toContain('ip -4 rule del pref 31000 lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 31001 lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 31000 lookup 10006 protocol 201');
   });
 
   it('closes the gap when the first one goes down', () => {
     const e = up('eth1', '192.0.2.20/24');
     const both = applyToState(wlanManaged, planEvent({ state: wlanManaged, event: e, config, table: 10006 }).changes);
     const got = commands(both, down('eth1', '192.0.2.20/24'), 0);
-    expect(got).toContain('ip -4 rule del pref 91001 iif lo lookup 10005 protocol 201');
-    expect(got).toContain('ip -4 rule add pref 91000 iif lo lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule del pref 31001 lookup 10005 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 31000 lookup 10005 protocol 201');
   });
 
   it('ranks names naturally and several addresses of one interface by value', () => {
@@ -124,8 +128,8 @@ describe('interface priority (the iif lo band)', () => {
       [up('eth10', '10.0.10.2/24'), 10010], [up('eth2', '10.0.2.9/24'), 10020], [up('eth2', '10.0.2.3/24'), 10030],
     ];
     for (const [e, t] of evs) cur = applyToState(cur, planEvent({ state: cur, event: e, config, table: t }).changes);
-    const band = cur.rules.filter((r) => r.iif === 'lo').sort((a, b) => a.priority - b.priority).map((r) => `${r.priority}:${r.table}`);
-    expect(band).toEqual(['91000:10030', '91001:10020', '91002:10010']);
+    const band = cur.rules.filter(isBandRule).sort((a, b) => a.priority - b.priority).map((r) => `${r.priority}:${r.table}`);
+    expect(band).toEqual(['31000:10030', '31001:10020', '31002:10010']);
   });
 });
 
@@ -150,6 +154,8 @@ describe('fallback without a lease (table 0)', () => {
     expect(plan.changes.map(cmd).filter((c) => !c.startsWith('sysctl'))).toEqual([
       'ip -4 route add 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2',
       'ip -4 route add default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2',
+      // The band would send traffic from the address out of another uplink: it looks main up.
+      'ip -4 rule add pref 10000 from 192.0.2.10/32 lookup main protocol 201',
       'ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
       'ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 3 metric 0',
     ]);
@@ -162,6 +168,14 @@ describe('fallback without a lease (table 0)', () => {
     expect(leased).toContain('ip -4 route del 192.0.2.0/24 dev eth0 table 254 proto 201 scope link src 192.0.2.10 metric 2');
     expect(leased).toContain('ip -4 route del default via 192.0.2.1 dev eth0 table 254 proto 201 src 192.0.2.10 metric 2');
     expect(leased).toContain('ip -4 rule add pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201');
+    expect(leased).toContain('ip -4 rule del pref 10000 from 192.0.2.10/32 lookup main protocol 201');
+    const back = applyToState(fb, planEvent({ state: fb, event: e, config, table: 10000 }).changes);
+    expect(back.rules.filter((r) => r.table === 254 && r.src)).toEqual([]);
+  });
+
+  it('an address going down takes its fallback rule with it', () => {
+    const fb = applyToState(afterIfup, planEvent({ state: afterIfup, event: e, config, table: 0 }).changes);
+    expect(commands(fb, down('eth0', '192.0.2.10/24'), 0)).toContain('ip -4 rule del pref 10000 from 192.0.2.10/32 lookup main protocol 201');
   });
 
   it('the watcher taking the degraded address over (source kernel) removes our fallback routes and nothing else of main', () => {
@@ -191,8 +205,8 @@ describe('NetworkManager', () => {
     expect(got).toContain('ip -4 route add 10.9.0.0/16 via 192.0.2.254 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 50');
   });
 
-  it('adds nothing to main without a lease', () => {
-    expect(commands(nmState, e, 0)).toEqual([]);
+  it('adds no route to main without a lease, only the rule that sends traffic from the address to main', () => {
+    expect(commands(nmState, e, 0)).toEqual(['ip -4 rule add pref 10000 from 192.0.2.10/32 lookup main protocol 201']);
   });
 });
 
@@ -206,9 +220,10 @@ describe('address down and interface gone', () => {
       'ip -4 rule del pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201',
       'ip -4 rule del pref 15000 oif eth0 lookup 10000 protocol 201',
       'ip -4 rule del pref 20000 to 192.0.2.0/24 lookup 10000 protocol 201',
-      'ip -4 rule del pref 91000 iif lo lookup 10000 protocol 201',
+      'ip -4 rule del pref 31000 lookup 10000 protocol 201',
       'ip -4 route del 192.0.2.0/24 dev eth0 table 10000 proto 201 scope link src 192.0.2.10 metric 0',
       'ip -4 route del default via 192.0.2.1 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 0',
+      'ip -4 rule del pref 30000 lookup main suppress_prefixlength 0 protocol 201',
       'ip -4 route add 192.0.2.0/24 dev eth0 table 254 proto 2 scope link src 192.0.2.10 metric 0',
       'sysctl net.ipv4.conf.eth0.ignore_routes_with_linkdown=0 (was 1)',
       'sysctl net.ipv4.conf.eth0.rp_filter=1 (was 2)',
@@ -234,7 +249,8 @@ describe('address down and interface gone', () => {
       'ip -4 rule del pref 10000 from 192.0.2.10/32 lookup 10000 protocol 201',
       'ip -4 rule del pref 15000 oif eth0 lookup 10000 protocol 201',
       'ip -4 rule del pref 20000 to 192.0.2.0/24 lookup 10000 protocol 201',
-      'ip -4 rule del pref 91000 iif lo lookup 10000 protocol 201',
+      'ip -4 rule del pref 31000 lookup 10000 protocol 201',
+      'ip -4 rule del pref 30000 lookup main suppress_prefixlength 0 protocol 201',
       'forget saved sysctls of eth0',
     ]);
     expect(plan.released.map((r) => `${r.ifname} ${r.address.address.text}/${r.address.prefix.length} ${r.table}`)).toEqual(['eth0 192.0.2.10/24 10000']);
@@ -264,12 +280,13 @@ describe('IPv6', () => {
   const e = up('eth0', '2001:db8:1::10/64', ['2001:db8:1::1']);
   it('builds the same layout with -6 and moves main routes', () => {
     expect(commands(s, e, 10100)).toEqual([
+      'ip -6 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
       'ip -6 route add 2001:db8:1::/64 dev eth0 table 10100 proto 201 src 2001:db8:1::10 metric 1024',
       'ip -6 route add default via 2001:db8:1::1 dev eth0 table 10100 proto 201 src 2001:db8:1::10 metric 1024',
       'ip -6 rule add pref 10000 from 2001:db8:1::10/128 lookup 10100 protocol 201',
       'ip -6 rule add pref 15000 oif eth0 lookup 10100 protocol 201',
       'ip -6 rule add pref 20000 to 2001:db8:1::/64 lookup 10100 protocol 201',
-      'ip -6 rule add pref 91000 iif lo lookup 10100 protocol 201',
+      'ip -6 rule add pref 31000 lookup 10100 protocol 201',
       'ip -6 route del 2001:db8:1::/64 dev eth0 table 254 proto 2 metric 256',
       'ip -6 route del default via 2001:db8:1::1 dev eth0 table 254 proto 3 metric 1024',
     ]);
@@ -295,11 +312,12 @@ describe('DHCPv6: the gateway comes from router advertisements', () => {
   it("mirrors the interface's RA default routes into the address's table, leaving main's to the kernel", () => {
     expect(commands(raState, bound6, 10200)).toEqual([
       'ip -6 address add 2001:db8:1::123/128 dev eth0 valid_lft 120 preferred_lft 100 noprefixroute',
+      'ip -6 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
       'ip -6 route add default via fe80::1 dev eth0 table 10200 proto 201 src 2001:db8:1::123 metric 1024',
       'ip -6 route add default via fe80::2 dev eth0 table 10200 proto 201 src 2001:db8:1::123 metric 1025',
       'ip -6 rule add pref 10000 from 2001:db8:1::123/128 lookup 10200 protocol 201',
       'ip -6 rule add pref 15000 oif eth0 lookup 10200 protocol 201',
-      'ip -6 rule add pref 91000 iif lo lookup 10200 protocol 201',
+      'ip -6 rule add pref 31000 lookup 10200 protocol 201',
     ]);
   });
 
@@ -347,10 +365,10 @@ describe('scale', () => {
       links.push(link(10 + i, `eth${i}`, `${a}/24`));
       const p = `10.${i >> 8}.${i & 255}.0/24`;
       rules.push(`10000 from ${a} lookup ${10000 + i} proto 201`, `15000 oif eth${i} lookup ${10000 + i} proto 201`,
-        `20000 to ${p} lookup ${10000 + i} proto 201`, `${91000 + i} iif lo lookup ${10000 + i} proto 201`);
+        `20000 to ${p} lookup ${10000 + i} proto 201`, `${31000 + i} lookup ${10000 + i} proto 201`);
     }
     links.push(link(500, 'wwan0', '100.64.0.2/24'));
-    const s = state({ links, rules });
+    const s = state({ links, rules: [...rules, '30000 lookup main suppress_prefixlength 0 proto 201'] });
     const started = performance.now();
     const got = commands(s, up('wwan0', '100.64.0.2/24'), 10999);
     const ms = performance.now() - started;
@@ -358,5 +376,83 @@ describe('scale', () => {
     expect(got).toHaveLength(5);
     expect(got.filter((c) => c.includes(' del '))).toEqual([]);
     expect(ms).toBeLessThan(100);
+  });
+});
+
+describe("main's suppress rule, and the band of an older version", () => {
+  const SUPPRESS4 = 'ip -4 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201';
+  // Two uplinks as a version before 31000 left them: `iif lo` at 91000+, no suppress rule.
+  const legacy = state({
+    links: [link(2, 'eth0', '192.0.2.10/24'), link(3, 'wlan0', '198.51.100.7/24')],
+    routes: [
+      '192.0.2.0/24 dev eth0 table 10000 proto 201 scope 253 src 192.0.2.10',
+      '198.51.100.0/24 dev wlan0 table 10001 proto 201 scope 253 src 198.51.100.7',
+    ],
+    rules: [
+      '10000 from 192.0.2.10/32 lookup 10000 proto 201', '15000 oif eth0 lookup 10000 proto 201', '91000 iif lo lookup 10000 proto 201',
+      '10000 from 198.51.100.7/32 lookup 10001 proto 201', '15000 oif wlan0 lookup 10001 proto 201', '91001 iif lo lookup 10001 proto 201',
+    ],
+  });
+
+  it('moves old `iif lo` rules into the band and adds the suppress rule on the next event; then nothing is left to do', () => {
+    const e = up('wlan0', '198.51.100.7/24');
+    const got = commands(legacy, e, 10001);
+    expect(got).toEqual([
+      'ip -4 rule del pref 91000 iif lo lookup 10000 protocol 201',
+      'ip -4 rule del pref 91001 iif lo lookup 10001 protocol 201',
+      SUPPRESS4,
+      'ip -4 rule add pref 31000 lookup 10000 protocol 201',
+      'ip -4 rule add pref 20000 to 198.51.100.0/24 lookup 10001 protocol 201',
+      'ip -4 rule add pref 31001 lookup 10001 protocol 201',
+    ]);
+    const after = applyToState(legacy, planEvent({ state: legacy, event: e, config, table: 10001 }).changes);
+    expect(after.rules.filter((r) => r.iif === 'lo')).toEqual([]);
+    expect(commands(after, e, 10001)).toEqual([]);
+    expect(commands(after, up('eth0', '192.0.2.10/24'), 10000).filter((c) => c.includes('lookup main') || c.includes(' 310'))).toEqual([]);
+  });
+
+  it('a down event on an old host moves the rest of the band too, and keeps the suppress rule while a table is left', () => {
+    const got = commands(legacy, down('eth0', '192.0.2.10/24'), 0);
+    expect(got).toContain('ip -4 rule del pref 91000 iif lo lookup 10000 protocol 201');
+    expect(got).toContain('ip -4 rule del pref 91001 iif lo lookup 10001 protocol 201');
+    expect(got).toContain('ip -4 rule add pref 31000 lookup 10001 protocol 201');
+    expect(got).toContain(SUPPRESS4);
+  });
+
+  it('exists per family exactly while the family has a table: added with the first, removed with the last', () => {
+    let s = state({ links: [link(2, 'eth0', '192.0.2.10/24', '2001:db8:1::10/64'), link(3, 'eth1', '203.0.113.5/24')] });
+    const ups: [AddressUp, number][] = [[up('eth0', '192.0.2.10/24'), 10000], [up('eth1', '203.0.113.5/24'), 10001], [up('eth0', '2001:db8:1::10/64'), 10100]];
+    const suppressRules = () => s.rules.filter((r) => r.suppressPrefixLength === 0).map((r) => `-${r.family} ${r.priority}`).sort();
+    const counts: string[][] = [];
+    for (const [e, t] of ups) {
+      s = applyToState(s, planEvent({ state: s, event: e, config, table: t }).changes);
+      counts.push(suppressRules());
+    }
+    expect(counts).toEqual([['-4 30000'], ['-4 30000'], ['-4 30000', '-6 30000']]);
+    for (const [ifname, a] of [['eth0', '2001:db8:1::10/64'], ['eth0', '192.0.2.10/24'], ['eth1', '203.0.113.5/24']] as const) {
+      s = applyToState(s, planEvent({ state: s, event: down(ifname, a), config, table: 0 }).changes);
+      counts.push(suppressRules());
+    }
+    expect(counts.slice(3)).toEqual([['-4 30000'], ['-4 30000'], []]);
+  });
+
+  it('a suppress rule at another priority (rule_pref_main changed) is moved; a duplicate goes', () => {
+    const moved = parseConfig('rule_pref_main = 29000');
+    const s = state({
+      links: [link(2, 'eth0', '192.0.2.10/24')],
+      rules: ['30000 lookup main suppress_prefixlength 0 proto 201', '30000 lookup main suppress_prefixlength 0 proto 201'],
+    });
+    const got = planEvent({ state: s, event: up('eth0', '192.0.2.10/24'), config: moved, table: 10000 }).changes.map(cmd).filter((c) => c.includes('lookup main'));
+    expect(got).toEqual([
+      'ip -4 rule del pref 30000 lookup main suppress_prefixlength 0 protocol 201',
+      'ip -4 rule del pref 30000 lookup main suppress_prefixlength 0 protocol 201',
+      'ip -4 rule add pref 29000 lookup main suppress_prefixlength 0 protocol 201',
+    ]);
+  });
+
+  it('leaves a foreign suppress rule (wg-quick, protocol 0) alone', () => {
+    const s = state({ links: [link(2, 'eth0', '192.0.2.10/24')], rules: ['32764 lookup main suppress_prefixlength 0'] });
+    const got = commands(s, up('eth0', '192.0.2.10/24'), 10000);
+    expect(got.filter((c) => c.includes('lookup main'))).toEqual([SUPPRESS4]);
   });
 });

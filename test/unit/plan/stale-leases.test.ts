@@ -26,7 +26,7 @@ const release = (address: string, extra: Partial<AddressDown> = {}): AddressDown
   kind: 'address-down', source: 'dhclient', ifname: 'eth0', address: parseInterfaceAddress(address), manageAddress: true, soleLease: true, ...extra,
 });
 
-/** Everything of ours for one address: its table's routes and rules (pref 91000 + rank). */
+/** Everything of ours for one address: its table's routes and rules (pref 31000 + rank). */
 function ours(ifname: string, address: string, prefix: string, table: number, rank: number, gateway?: string) {
   return {
     routes: [
@@ -35,7 +35,7 @@ function ours(ifname: string, address: string, prefix: string, table: number, ra
     ],
     rules: [
       `10000 from ${address} lookup ${table} proto 201`, `15000 oif ${ifname} lookup ${table} proto 201`,
-      `20000 to ${prefix} lookup ${table} proto 201`, `${91000 + rank} iif lo lookup ${table} proto 201`,
+      `20000 to ${prefix} lookup ${table} proto 201`, `${31000 + rank} lookup ${table} proto 201`,
     ],
   };
 }
@@ -54,14 +54,14 @@ const host = state({
     link(3, 'wlan1', '192.168.8.50/24 valid 100'),
   ],
   routes: [...staticE.routes, ...staleE.routes, ...wlanE.routes],
-  rules: [...staticE.rules, ...staleE.rules, ...wlanE.rules],
+  rules: [...staticE.rules, ...staleE.rules, ...wlanE.rules, '30000 lookup main suppress_prefixlength 0 proto 201'],
 });
 
 const STALE_GONE = [
   'ip -4 rule del pref 10000 from 192.168.7.120/32 lookup 10001 protocol 201',
   'ip -4 rule del pref 15000 oif eth0 lookup 10001 protocol 201',
   'ip -4 rule del pref 20000 to 192.168.7.0/24 lookup 10001 protocol 201',
-  'ip -4 rule del pref 91001 iif lo lookup 10001 protocol 201',
+  'ip -4 rule del pref 31001 lookup 10001 protocol 201',
   'ip -4 route del 192.168.7.0/24 dev eth0 table 10001 proto 201 scope link src 192.168.7.120 metric 0',
   'ip -4 route del default via 192.168.7.1 dev eth0 table 10001 proto 201 src 192.168.7.120 metric 0',
 ];
@@ -83,7 +83,7 @@ describe('stale DHCPv4 leases', () => {
         'ip -4 rule add pref 10000 from 192.168.7.121/32 lookup 10003 protocol 201',
         'ip -4 rule add pref 15000 oif eth0 lookup 10003 protocol 201',
         'ip -4 rule add pref 20000 to 192.168.7.0/24 lookup 10003 protocol 201',
-        'ip -4 rule add pref 91001 iif lo lookup 10003 protocol 201',
+        'ip -4 rule add pref 31001 lookup 10003 protocol 201',
       ],
       released: ['192.168.7.120/24 10001'],
     },
@@ -92,9 +92,9 @@ describe('stale DHCPv4 leases', () => {
       state: host,
       event: release('192.168.7.120/24'),
       changes: [
-        ...STALE_GONE, 'ip -4 rule del pref 91002 iif lo lookup 10002 protocol 201',
+        ...STALE_GONE, 'ip -4 rule del pref 31002 lookup 10002 protocol 201',
         'ip -4 route add 192.168.7.0/24 dev eth0 table 254 proto 2 scope link src 192.168.7.120 metric 0', // as before: the address-down path
-        'ip -4 rule add pref 91001 iif lo lookup 10002 protocol 201', 'ip -4 address del 192.168.7.120/24 dev eth0',
+        'ip -4 rule add pref 31001 lookup 10002 protocol 201', 'ip -4 address del 192.168.7.120/24 dev eth0',
       ],
       released: ['192.168.7.120/24 10001'],
     },
@@ -102,7 +102,7 @@ describe('stale DHCPv4 leases', () => {
       name: 'RELEASE naming an address already gone (the lease file is older than the lease): the lease in place goes',
       state: host,
       event: release('192.168.7.99/24'),
-      changes: [...STALE_GONE, 'ip -4 rule del pref 91002 iif lo lookup 10002 protocol 201', 'ip -4 rule add pref 91001 iif lo lookup 10002 protocol 201', 'ip -4 address del 192.168.7.120/24 dev eth0'],
+      changes: [...STALE_GONE, 'ip -4 rule del pref 31002 lookup 10002 protocol 201', 'ip -4 rule add pref 31001 lookup 10002 protocol 201', 'ip -4 address del 192.168.7.120/24 dev eth0'],
       released: ['192.168.7.120/24 10001'],
     },
     {
@@ -155,7 +155,7 @@ describe('stale DHCPv4 leases', () => {
     const s = state({
       links: [link(2, 'eth0', '192.168.7.120/24 valid 80', '192.168.7.121/24 valid 110 secondary')],
       routes: [...staleE.routes, ...ours('eth0', '192.168.7.121', '192.168.7.0/24', 10003, 0, '192.168.7.1').routes],
-      rules: [...staleE.rules.slice(0, 3), '91001 iif lo lookup 10001 proto 201', ...ours('eth0', '192.168.7.121', '192.168.7.0/24', 10003, 0).rules],
+      rules: [...staleE.rules.slice(0, 3), '31001 lookup 10001 proto 201', ...ours('eth0', '192.168.7.121', '192.168.7.0/24', 10003, 0).rules],
     });
     const p = plan(s, release('192.168.7.120/24'));
     const dels = p.changes.map(cmd).filter((c) => c.includes('address del'));
@@ -171,7 +171,7 @@ describe('stale DHCPv4 leases', () => {
     const s = state({
       links: [link(2, 'eth0', '192.168.7.120/24 valid 80', '192.168.7.121/24 valid 110 secondary')],
       routes: [...staleE.routes, ...mine.routes],
-      rules: [...staleE.rules.slice(0, 3), '91001 iif lo lookup 10001 proto 201', ...mine.rules],
+      rules: [...staleE.rules.slice(0, 3), '31001 lookup 10001 proto 201', ...mine.rules],
     });
     const p = plan(s, bound('192.168.7.121/24'));
     const addr = p.changes.map(cmd).filter((c) => c.includes(' address '));

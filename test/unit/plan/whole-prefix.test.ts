@@ -35,10 +35,11 @@ describe('a lease with a prefix of length 0', () => {
       state: empty, event: bound('10.0.0.5/0', '10.0.0.1'), table: 10000,
       changes: [
         'ip -4 address add 10.0.0.5/32 dev eth0 valid_lft 120 preferred_lft 120 noprefixroute',
+        'ip -4 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
         'ip -4 route add default via 10.0.0.1 dev eth0 table 10000 proto 201 src 10.0.0.5 metric 0 onlink',
         'ip -4 rule add pref 10000 from 10.0.0.5/32 lookup 10000 protocol 201',
         'ip -4 rule add pref 15000 oif eth0 lookup 10000 protocol 201',
-        'ip -4 rule add pref 91000 iif lo lookup 10000 protocol 201',
+        'ip -4 rule add pref 31000 lookup 10000 protocol 201',
       ],
     },
     {
@@ -46,20 +47,22 @@ describe('a lease with a prefix of length 0', () => {
       state: empty, event: bound('2001:db8::5/0', '2001:db8::1'), table: 10100,
       changes: [
         'ip -6 address add 2001:db8::5/128 dev eth0 valid_lft 120 preferred_lft 120 noprefixroute',
+        'ip -6 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
         'ip -6 route add default via 2001:db8::1 dev eth0 table 10100 proto 201 src 2001:db8::5 metric 1024 onlink',
         'ip -6 rule add pref 10000 from 2001:db8::5/128 lookup 10100 protocol 201',
         'ip -6 rule add pref 15000 oif eth0 lookup 10100 protocol 201',
-        'ip -6 rule add pref 91000 iif lo lookup 10100 protocol 201',
+        'ip -6 rule add pref 31000 lookup 10100 protocol 201',
       ],
     },
     {
       name: "static /0 (IPv4): the kernel's 0/0 prefix route leaves main and is not copied into the table",
       state: onAsWhole4, event: ifup('10.0.0.5/0', '10.0.0.1'), table: 10000,
       changes: [
+        'ip -4 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
         'ip -4 route add default via 10.0.0.1 dev eth0 table 10000 proto 201 src 10.0.0.5 metric 0 onlink',
         'ip -4 rule add pref 10000 from 10.0.0.5/32 lookup 10000 protocol 201',
         'ip -4 rule add pref 15000 oif eth0 lookup 10000 protocol 201',
-        'ip -4 rule add pref 91000 iif lo lookup 10000 protocol 201',
+        'ip -4 rule add pref 31000 lookup 10000 protocol 201',
         'ip -4 route del default dev eth0 table 254 proto 2 scope link src 10.0.0.5 metric 0',
       ],
     },
@@ -67,10 +70,11 @@ describe('a lease with a prefix of length 0', () => {
       name: "static /0 (IPv6): the same",
       state: onAsWhole6, event: ifup('2001:db8::5/0', '2001:db8::1'), table: 10100,
       changes: [
+        'ip -6 rule add pref 30000 lookup main suppress_prefixlength 0 protocol 201',
         'ip -6 route add default via 2001:db8::1 dev eth0 table 10100 proto 201 src 2001:db8::5 metric 1024 onlink',
         'ip -6 rule add pref 10000 from 2001:db8::5/128 lookup 10100 protocol 201',
         'ip -6 rule add pref 15000 oif eth0 lookup 10100 protocol 201',
-        'ip -6 rule add pref 91000 iif lo lookup 10100 protocol 201',
+        'ip -6 rule add pref 31000 lookup 10100 protocol 201',
         'ip -6 route del default dev eth0 table 254 proto 2 metric 256',
       ],
     },
@@ -80,6 +84,7 @@ describe('a lease with a prefix of length 0', () => {
       changes: [
         'ip -4 address add 10.0.0.5/32 dev eth0 valid_lft 120 preferred_lft 120',
         'ip -4 route add default via 10.0.0.1 dev eth0 table 254 proto 201 src 10.0.0.5 metric 2 onlink',
+        'ip -4 rule add pref 10000 from 10.0.0.5/32 lookup main protocol 201',
       ],
     },
   ];
@@ -116,12 +121,12 @@ describe('undo converges: a prefix route already back in main is not added again
       'default via 192.0.2.1 dev eth0 table 10000 proto 201 src 192.0.2.10 metric 0',
       ...extraMain,
     ],
-    rules: ['10000 from 192.0.2.10 lookup 10000 proto 201', '15000 oif eth0 lookup 10000 proto 201', '20000 to 192.0.2.0/24 lookup 10000 proto 201', '91000 iif lo lookup 10000 proto 201'],
+    rules: ['10000 from 192.0.2.10 lookup 10000 proto 201', '15000 oif eth0 lookup 10000 proto 201', '20000 to 192.0.2.0/24 lookup 10000 proto 201', '31000 lookup 10000 proto 201'],
   });
   const managed6 = (extraMain: string[]) => state({
     links: [link(2, 'eth0', '2001:db8:1::10/64')],
     routes: ['2001:db8:1::/64 dev eth0 table 10100 proto 201 src 2001:db8:1::10 metric 1024', ...extraMain],
-    rules: ['-6 10000 from 2001:db8:1::10 lookup 10100 proto 201', '-6 15000 oif eth0 lookup 10100 proto 201', '-6 20000 to 2001:db8:1::/64 lookup 10100 proto 201', '-6 91000 iif lo lookup 10100 proto 201'],
+    rules: ['-6 10000 from 2001:db8:1::10 lookup 10100 proto 201', '-6 15000 oif eth0 lookup 10100 proto 201', '-6 20000 to 2001:db8:1::/64 lookup 10100 proto 201', '-6 31000 lookup 10100 proto 201'],
   });
   const ifdown = (address: string): RoutingEvent => ({ kind: 'address-down', source: 'ifupdown', ifname: 'eth0', address: parseInterfaceAddress(address), manageAddress: false });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAddrJson, parseRouteJson, parseRuleJson } from '../../../lib/state/parse.js';
+import { isBandRule, isLegacyBandRule, isMainSuppressRule } from '../../../lib/state/rules.js';
 
 // Fixtures: real `ip -N -json` output recorded by test/fixtures/state/capture.sh.
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/state/${name}`, import.meta.url), 'utf8');
@@ -66,7 +67,24 @@ describe('parseRuleJson', () => {
     expect(at(10000)[0]!.src?.text).toBe('198.51.100.10/32');
     expect(at(15000, 10000)[0]).toMatchObject({ oif: 'eth1', detached: false });
     expect(at(20000)[0]!.dst?.text).toBe('198.51.100.0/24');
+    // A band rule of an older version (`iif lo` at 91000+): still a band rule, to be moved.
     expect(at(91000)[0]).toMatchObject({ iif: 'lo', table: 10000 });
+    expect(isLegacyBandRule(at(91000)[0]!)).toBe(true);
+  });
+
+  it('reads the band rule and main\'s suppress rule (ip -N -j rule of the current layout)', () => {
+    const now = parseRuleJson('[{"priority":0,"src":"all","table":"255"},{"priority":30000,"src":"all","table":"254","suppress_prefixlen":0,"protocol":"201"},' +
+      '{"priority":31000,"src":"all","table":"10000","protocol":"201"},{"priority":32766,"src":"all","table":"254"},{"priority":32767,"src":"all","table":"253"}]', 4);
+    const band = now.find((r) => r.priority === 31000)!;
+    expect(band).toMatchObject({ table: 10000, protocol: 201, foreignSelectors: false });
+    expect(band.iif).toBeUndefined();
+    expect(now.filter(isBandRule)).toEqual([band]);
+    expect(isLegacyBandRule(band)).toBe(false);
+    const s = now.find((r) => r.priority === 30000)!;
+    expect(s).toMatchObject({ table: 254, suppressPrefixLength: 0, protocol: 201, foreignSelectors: false });
+    expect(isMainSuppressRule(s, 201)).toBe(true);
+    expect(isBandRule(s)).toBe(false);
+    expect(now.filter((r) => isMainSuppressRule(r, 201))).toEqual([s]);
   });
 
   it('marks detached interfaces and foreign selectors', () => {

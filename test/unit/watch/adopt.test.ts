@@ -85,7 +85,7 @@ describe('adoption', () => {
     const entry = state({
       links: [link(3, 'eth1', '10.1.0.7/24')],
       routes: [...main, '10.1.0.0/24 dev eth1 table 10001 proto 201 scope 253 src 10.1.0.7', 'default via 10.1.0.1 dev eth1 table 10001 proto 201 src 10.1.0.7'],
-      rules: ['10000 from 10.1.0.7 lookup 10001 proto 201', '15000 oif eth1 lookup 10001 proto 201', '20000 to 10.1.0.0/24 lookup 10001 proto 201', '91000 iif lo lookup 10001 proto 201'],
+      rules: ['10000 from 10.1.0.7 lookup 10001 proto 201', '15000 oif eth1 lookup 10001 proto 201', '20000 to 10.1.0.0/24 lookup 10001 proto 201', '31000 lookup 10001 proto 201', '30000 lookup main suppress_prefixlength 0 proto 201'],
     });
     const managed = pass(entry, empty(), 0, true);
     expect(adopted(managed)).toEqual([]);
@@ -103,7 +103,7 @@ describe('adoption', () => {
 
   it('an adopted entry follows main\'s default routers of its interface; a hook\'s entry does not', () => {
     const table = ['10.1.0.0/24 dev eth1 table 10001 proto 201 scope 253 src 10.1.0.7', 'default via 10.1.0.1 dev eth1 table 10001 proto 201 src 10.1.0.7'];
-    const rules = ['10000 from 10.1.0.7 lookup 10001 proto 201', '15000 oif eth1 lookup 10001 proto 201', '20000 to 10.1.0.0/24 lookup 10001 proto 201', '91000 iif lo lookup 10001 proto 201'];
+    const rules = ['10000 from 10.1.0.7 lookup 10001 proto 201', '15000 oif eth1 lookup 10001 proto 201', '20000 to 10.1.0.0/24 lookup 10001 proto 201', '31000 lookup 10001 proto 201', '30000 lookup main suppress_prefixlength 0 proto 201'];
     const s = (mainDefault: string) => state({ links: [link(3, 'eth1', '10.1.0.7/24')], routes: [...table, mainDefault], rules });
     const record = (adopted?: string) => ({ ifname: 'eth1', family: 4 as const, address: '10.1.0.7/24', table: 10001, gateways: ['10.1.0.1'], routes: [], keepMain: false, slaac: false, ...(adopted ? { adopted } : {}) });
     const run = (st: KernelState, adopted?: string) =>

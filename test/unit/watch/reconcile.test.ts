@@ -15,16 +15,18 @@ const lease = (ifname: string, address: string, table: number, left = 3600, fami
 
 // eth0 10.0.0.2/24 managed in table 10000 (complete), eth1 10.1.0.2/24 in 10001.
 const rules = (a: string, p: string, dev: string, t: number, rank: number) => [
-  `10000 from ${a} lookup ${t} proto 201`, `15000 oif ${dev} lookup ${t} proto 201`, `20000 to ${p} lookup ${t} proto 201`, `${91000 + rank} iif lo lookup ${t} proto 201`,
+  `10000 from ${a} lookup ${t} proto 201`, `15000 oif ${dev} lookup ${t} proto 201`, `20000 to ${p} lookup ${t} proto 201`, `${31000 + rank} lookup ${t} proto 201`,
 ];
 const routes = (a: string, p: string, gw: string, dev: string, t: number) => [
   `${p} dev ${dev} table ${t} proto 201 scope 253 src ${a}`, `default via ${gw} dev ${dev} table ${t} proto 201 src ${a}`,
 ];
+// main's suppress rule, one per family (a family without a table does not mind one).
+const SUPPRESS = ['30000 lookup main suppress_prefixlength 0 proto 201', '-6 30000 lookup main suppress_prefixlength 0 proto 201'];
 const host = (over: { links?: Link[]; routes?: string[]; rules?: string[] } = {}): KernelState =>
   state({
     links: over.links ?? [link(1, 'lo', '127.0.0.1/8'), link(2, 'eth0', '10.0.0.2/24'), link(3, 'eth1', '10.1.0.2/24')],
     routes: over.routes ?? [...routes('10.0.0.2', '10.0.0.0/24', '10.0.0.1', 'eth0', 10000), ...routes('10.1.0.2', '10.1.0.0/24', '10.1.0.1', 'eth1', 10001)],
-    rules: over.rules ?? [...rules('10.0.0.2', '10.0.0.0/24', 'eth0', 10000, 0), ...rules('10.1.0.2', '10.1.0.0/24', 'eth1', 10001, 1)],
+    rules: [...(over.rules ?? [...rules('10.0.0.2', '10.0.0.0/24', 'eth0', 10000, 0), ...rules('10.1.0.2', '10.1.0.0/24', 'eth1', 10001, 1)]), ...SUPPRESS],
   });
 const leases = [lease('eth0', '10.0.0.2', 10000), lease('eth1', '10.1.0.2', 10001)];
 const run = (s: KernelState, ls = leases, memory = empty(), records?: Snapshot[]) =>
@@ -105,11 +107,40 @@ describe('reconcile', () => {
     const managed = state({
       links: [eth0],
       routes: [...ra, '2001:db8:1::/64 dev eth0 table 10000 proto 201 src 2001:db8:1::5 metric 1024', 'default via fe80::1 dev eth0 table 10000 proto 201 src 2001:db8:1::5 metric 1024'],
-      rules: ['-6 10000 from 2001:db8:1::5 lookup 10000 proto 201', '-6 15000 oif eth0 lookup 10000 proto 201', '-6 20000 to 2001:db8:1::/64 lookup 10000 proto 201', '-6 91000 iif lo lookup 10000 proto 201'],
+      rules: ['-6 10000 from 2001:db8:1::5 lookup 10000 proto 201', '-6 15000 oif eth0 lookup 10000 proto 201', '-6 20000 to 2001:db8:1::/64 lookup 10000 proto 201', '-6 31000 lookup 10000 proto 201', SUPPRESS[1]!],
     });
     managed.routes[0]!.expires = 0;
     const again = reconcile({ state: managed, leases: [lease('eth0', '2001:db8:1::5', 10000, 3600, 6)], config, memory: empty(), now: NOW, manageSlaac: true });
     expect(summary(again)).toEqual(['address-up eth0 2001:db8:1::5']);
     expect(again.actions[0]!.kind === 'event' && again.actions[0]!.why).toMatch(/routers changed \(none\)/);
+  });
+
+  it("main's suppress rule missing: every address of the family is planned again (its event adds the rule)", () => {
+    const s = host();
+    s.rules = s.rules.filter((r) => !(r.family === 4 && r.suppressPrefixLength === 0));
+    const memory = run(host()).memory;
+    expect(summary(run(s, leases, memory))).toEqual(['address-up eth0 10.0.0.2', 'address-up eth1 10.1.0.2']);
+  });
+
+  it('band rules of an older version (`iif lo` at 91000+): planned again on the first pass, from the hooks\' records after a restart', () => {
+    const old = host({ rules: [...rules('10.0.0.2', '10.0.0.0/24', 'eth0', 10000, 0), ...rules('10.1.0.2', '10.1.0.0/24', 'eth1', 10001, 1)].map((r) => r.replace(/^3100(\d) /, '9100$1 iif lo ')) });
+    expect(old.rules.filter((r) => r.iif === 'lo').map((r) => r.priority)).toEqual([91000, 91001]);
+    const records = [...run(host()).memory.snapshots.values()];
+    const r = run(old, leases, empty(), records);
+    expect(summary(r)).toEqual(['address-up eth0 10.0.0.2', 'address-up eth1 10.1.0.2']);
+    expect(r.actions[0]!.kind === 'event' && r.actions[0]!.why).toMatch(/old `iif lo` one/);
+  });
+
+  it('an old SLAAC band rule with no snapshot (daemon restart): planned again from the address and the RA', () => {
+    const slaac = { address: parseInterfaceAddress('2001:db8:1::5/64'), scope: 0, flags: ['dynamic', 'mngtmpaddr'], validLifetime: 100 };
+    const eth0: Link = { ...link(2, 'eth0'), addresses: [slaac] };
+    const s = state({
+      links: [eth0],
+      routes: ['default via fe80::1 dev eth0 proto 9 metric 1024', '2001:db8:1::/64 dev eth0 table 10000 proto 201 src 2001:db8:1::5 metric 1024', 'default via fe80::1 dev eth0 table 10000 proto 201 src 2001:db8:1::5 metric 1024'],
+      rules: ['-6 10000 from 2001:db8:1::5 lookup 10000 proto 201', '-6 15000 oif eth0 lookup 10000 proto 201', '-6 20000 to 2001:db8:1::/64 lookup 10000 proto 201', '-6 91000 iif lo lookup 10000 proto 201'],
+    });
+    const r = reconcile({ state: s, leases: [lease('eth0', '2001:db8:1::5', 10000, 3600, 6)], config, memory: empty(), now: NOW, manageSlaac: true });
+    expect(summary(r)).toEqual(['address-up eth0 2001:db8:1::5']);
+    expect(r.actions[0]!.kind === 'event' && r.actions[0]!.event.kind === 'address-up' && r.actions[0]!.event.gateways.map((g) => g.text)).toEqual(['fe80::1']);
   });
 });

@@ -29,11 +29,12 @@ export function healthy(): HostSnapshot {
       ]).map(route),
       rules: [
         rule('0 lookup 255'),
+        rule('30000 lookup main suppress_prefixlength 0 proto 201'),
         ...tables.flatMap(([dev, a, p, , t, rank]) => [
           `10000 from ${a} lookup ${t} proto 201`,
           `15000 oif ${dev} lookup ${t} proto 201`,
           `20000 to ${p} lookup ${t} proto 201`,
-          `${91000 + rank} iif lo lookup ${t} proto 201`,
+          `${31000 + rank} lookup ${t} proto 201`,
         ]).map(rule),
         rule('32766 lookup 254'),
         rule('32767 lookup 253'),
@@ -63,13 +64,19 @@ export function healthy(): HostSnapshot {
   };
 }
 
+/** Band rules as a version before the band served forwarded traffic wrote them: `iif lo` at 91000+. */
+export const legacyBand = (s: HostSnapshot) => {
+  s.kernel.rules = s.kernel.rules.map((r) => (r.priority >= 31000 && r.priority < 32000 ? { ...r, priority: r.priority + 60000, iif: 'lo' } : r));
+};
 export const dropRules = (s: HostSnapshot, pred: (text: string) => boolean) => {
   s.kernel.rules = s.kernel.rules.filter((r) => !pred(`${r.priority} ${r.src?.text ?? ''} ${r.iif ?? ''} ${r.table}`));
 };
 /** Adds a complete managed entry (every rule, a default route in its table). */
 export const addManaged = (s: HostSnapshot, dev: string, address: string, gateway: string, table: number, rank: number) => {
   const six = address.includes(':') ? '-6 ' : '';
-  s.kernel.rules.push(...[`10000 from ${address} lookup ${table} proto 201`, `15000 oif ${dev} lookup ${table} proto 201`, `${91000 + rank} iif lo lookup ${table} proto 201`].map((r) => rule(six + r)));
+  s.kernel.rules.push(...[`10000 from ${address} lookup ${table} proto 201`, `15000 oif ${dev} lookup ${table} proto 201`, `${31000 + rank} lookup ${table} proto 201`].map((r) => rule(six + r)));
+  const family = six ? 6 : 4;
+  if (!s.kernel.rules.some((r) => r.family === family && r.suppressPrefixLength === 0)) s.kernel.rules.push(rule(`${six}30000 lookup main suppress_prefixlength 0 proto 201`));
   s.kernel.routes.push(route(`default via ${gateway} dev ${dev} table ${table} proto 201 src ${address}`));
 };
 /** wlan1 never went through the hooks: no rules, no table. */
@@ -89,6 +96,8 @@ export interface Case {
   expected: string[];
   /** Text the advice must contain (what, why or fix of the first finding). */
   advice?: RegExp[];
+  /** Text the advice must not contain. */
+  notAdvice?: RegExp[];
 }
 
 const short = (f: Finding) => `${f.severity} ${f.id} ${f.subject}`;
@@ -96,13 +105,14 @@ const short = (f: Finding) => `${f.severity} ${f.id} ${f.subject}`;
 /** One test per case: the findings of all checks, in order; the advice; each finding from the check that declares its id. */
 export function diagnoses(title: string, cases: Case[]): void {
   describe(title, () => {
-    it.each(cases)('$name', ({ breakIt, cfg, expected, advice }) => {
+    it.each(cases)('$name', ({ breakIt, cfg, expected, advice, notAdvice }) => {
       const snap = healthy();
       breakIt(snap);
       const findings = diagnose(snap, { ...config, ...cfg });
       expect(findings.map(short)).toEqual(expected);
       const text = findings[0] ? [findings[0].what, findings[0].why, ...findings[0].fix].join('\n') : '';
       for (const re of advice ?? []) expect(text).toMatch(re);
+      for (const re of notAdvice ?? []) expect(text).not.toMatch(re);
       // Every problem says what, why and how to fix it.
       for (const f of findings) {
         expect(f.what.length).toBeGreaterThan(10);

@@ -26,10 +26,16 @@ const cases: Case[] = [
     advice: [/fallback/, /ifdown wwan0 && ifup wwan0/],
   },
   {
-    name: 'managed address missing its iif lo rule',
-    breakIt: (s) => dropRules(s, (t) => t.startsWith('91000')),
+    name: 'managed address missing its band rule',
+    breakIt: (s) => dropRules(s, (t) => t.startsWith('31000')),
     expected: ['error incomplete eth0 192.0.2.10/24'],
-    advice: [/missing rules: iif lo/],
+    advice: [/missing rules: band/],
+  },
+  {
+    name: 'main\'s suppress rule missing: every address of the family is incomplete',
+    breakIt: (s) => { s.kernel.rules = s.kernel.rules.filter((r) => r.suppressPrefixLength === undefined); },
+    expected: ['error incomplete eth0 192.0.2.10/24', 'error incomplete wlan1 198.51.100.10/24'],
+    advice: [/missing rules: main suppress/, /keeps LAN, container and VPN routes ahead of the band/],
   },
   {
     name: 'rules of ours pointing at an emptied table',
