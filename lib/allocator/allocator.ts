@@ -36,6 +36,8 @@ export interface AllocatorOptions {
    * alone decides (tests of the allocator on its own).
    */
   kernelLeases?: () => Promise<KernelLease[]>;
+  /** Told of every refused request (the daemon's lease-refused event). */
+  onRefused?: (key: { ifname: string; address: string; addr_family: 4 | 6 }, reason: string) => void;
 }
 
 export interface AllocatorService extends Service {
@@ -138,6 +140,7 @@ export async function startAllocator(options: AllocatorOptions): Promise<Allocat
       logExpired(outcome.expired);
       if (!outcome.ok) {
         log.warn('lease refused', { ifname: key.ifname, address: key.address, reason: outcome.error });
+        options.onRefused?.(key, outcome.error);
         if (outcome.expired.length) await writer.save().catch(() => {});
         return reply({ ...key, table: 0, error: outcome.error });
       }

@@ -58,7 +58,7 @@ function convert(spec: KeySpec, value: string, fail: (expected: string) => never
       return value;
     case 'int':
       // lease_reclaim_grace 0 would release a lease between a hook's request and its address being added.
-      return checkInt(spec, value, fail, spec.key === 'protocol' || spec.key === 'lease_reclaim_grace' ? 1 : 0, spec.key === 'protocol' ? 255 : undefined);
+      return checkInt(spec, value, fail, spec.key === 'protocol' || spec.key === 'lease_reclaim_grace' || spec.key === 'event_script_timeout_ms' ? 1 : 0, spec.key === 'protocol' ? 255 : undefined);
     case 'bool':
       if (TRUE.has(value.toLowerCase())) return true;
       if (FALSE.has(value.toLowerCase())) return false;
@@ -153,6 +153,8 @@ export function parseConfig(text: string, file = '(config)'): Config {
     adoptAddresses: values.adopt_addresses as boolean,
     adoptGraceMs: values.adopt_grace_ms as number,
     leaseReclaimGrace: values.lease_reclaim_grace as number,
+    eventsDir: values.events_dir as string,
+    eventScriptTimeoutMs: values.event_script_timeout_ms as number,
     health: {
       check: values.health_check as boolean,
       targets: values.health_targets as HealthConfig['targets'],

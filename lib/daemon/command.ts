@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import type { HandoverHook } from './handover.js';
 import type { Service } from './service.js';
 import type { HookKind } from '../proc/hook-process.js';
+import type { EventsService } from '../events/service.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
 // (systemd runs it as a simple service, socket-activated: it serves the
@@ -26,12 +27,12 @@ import type { HookKind } from '../proc/hook-process.js';
 export type HandoverHooks = Partial<Record<HookKind, HandoverHook>>;
 
 /** Starts every service of the daemon, in order. */
-async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutMs: number | undefined, hooks: HandoverHooks): Promise<Service[]> {
+async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutMs: number | undefined, hooks: HandoverHooks, events: EventsService): Promise<Service[]> {
   const config = live.current();
   const { claimSocketPath, prepareSocketDir, serveSocket } = await import('./socket.js');
   const { startAllocator } = await import('../allocator/allocator.js');
   const { startEventService } = await import('../dispatch/service.js');
-  const started: Service[] = [];
+  const started: Service[] = [events]; // closed last: the scripts still see the daemon stopping
   const start = async <T extends Service>(service: Promise<T> | T): Promise<T> => {
     const s = await service;
     started.push(s);
@@ -50,7 +51,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
     }
     const allocator = await start(
       startAllocator({
-        config, log: ctx.log,
+        config, log: ctx.log, onRefused: events.refused,
         // Tables the kernel uses are leases, whatever the store says (lib/allocator/kernel-claims.ts).
         kernelLeases: async () => {
           const [{ readState }, { kernelLeases }] = await Promise.all([import('../state/read.js'), import('../allocator/kernel-claims.js')]);
@@ -59,23 +60,23 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
       }),
     );
     let health: { downKeys(): ReadonlySet<string> } | undefined;
-    const events = await start(startEventService({ config: live, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set() }));
-    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: events.command }, ...(inherited ? { fd: inherited.fd } : {}) });
+    const jobs = await start(startEventService({ config: live, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set() }));
+    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: jobs.command }, ...(inherited ? { fd: inherited.fd } : {}) });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {
       const { startWatcher } = await import('../watch/watcher.js');
-      await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip, forwarding: true }));
+      await start(startWatcher({ config, current: live.current, log: ctx.log, allocator, handle: jobs.handle, ip: jobs.ip, forwarding: true, events }));
     }
     if (config.health.check) {
       const { startHealth } = await import('../health/service.js');
-      health = await start(startHealth({ config, current: live.current, log: ctx.log, allocator, handle: events.handle, ip: events.ip }));
+      health = await start(startHealth({ config, current: live.current, log: ctx.log, allocator, handle: jobs.handle, ip: jobs.ip, emit: (e) => events.emitter.emit(e) }));
     }
     // The hand-over only saves hooks a runtime start: without it they reach the daemon over the socket.
     const { startHandover } = await import('./handover.js');
     await start(startHandover({
-      dir: join(config.runDir, 'hook'), config: live.current, configPath: ctx.options.configPath, log: ctx.log, syslog: events.syslog, hooks,
-      dispatch: events.runLocal, configCurrent: events.configCurrent,
+      dir: join(config.runDir, 'hook'), config: live.current, configPath: ctx.options.configPath, log: ctx.log, syslog: jobs.syslog, hooks,
+      dispatch: jobs.runLocal, configCurrent: jobs.configCurrent,
     })).catch((err: Error) => ctx.log.error(`hook hand-over not started, hooks use the socket: ${err.message}`));
   } catch (err) {
     await closeServices(ctx, started); // a half-started daemon leaves nothing running
@@ -147,16 +148,20 @@ export const createDaemonCommand = (hooks: HandoverHooks): Command => ({
     }
     const onHup = () => reload(ctx, live);
     process.on('SIGHUP', onHup); // also replaces Node's default for SIGHUP: exit
+    const { startEvents } = await import('../events/service.js');
+    const events = startEvents({ current: live.current, log: ctx.log });
     try {
-      services = await startServices(ctx, live, idleTimeoutMs, hooks);
+      services = await startServices(ctx, live, idleTimeoutMs, hooks, events);
     } catch (err) {
       process.off('SIGHUP', onHup);
       ctx.log.error((err as Error).message);
       return 1;
     }
     ctx.log.info('daemon started', { pid: process.pid, services: services.map((s) => s.name).join(',') });
+    events.emitter.emit({ type: 'daemon-started', reason: `pid ${process.pid}` });
     const received = await signal;
     ctx.log.info('daemon stopping', { signal: received });
+    events.emitter.emit({ type: 'daemon-stopping', reason: `${received} received` });
     const clean = await closeServices(ctx, services);
     process.off('SIGHUP', onHup);
     return clean ? 0 : 1;

@@ -41,6 +41,8 @@ export interface HealthServiceOptions {
   allocator: Pick<AllocatorService, 'local'>;
   /** The event service's handle: the one queue every change goes through. */
   handle(event: PlanEvent, deps: HandleDeps): Promise<HandleResult>;
+  /** The daemon's events: health-up and health-down (lib/events). */
+  emit?: (e: { type: 'health-up' | 'health-down'; iface: string; family: 4 | 6; address: string; table: number; reason: string }) => void;
   /** Tests and benchmarks: what sends one probe. */
   probe?: Prober;
   /** Tests: what runs conntrack. */
@@ -166,6 +168,7 @@ export function startHealth(options: HealthServiceOptions): HealthService {
       : moved ? `; unbound traffic now via ${firstOfBand(u.family)}` : '';
     // Info: a health change is the network's doing, not a fault of ours (doctor explains a down one).
     log.info(`${u.ifname} ${u.address}: ${t.evidence}${effect}`, { iface: u.ifname, address: u.address, health: t.to });
+    if (t.to === 'up' || t.to === 'down') options.emit?.({ type: `health-${t.to}`, iface: u.ifname, family: u.family, address: u.address, table: u.table, reason: t.evidence });
     writeView();
     if (!moved) return;
     try {

@@ -62,6 +62,8 @@ export interface WatcherOptions {
   monitorArgv?: readonly string[];
   /** The passes' reads go through the daemon's ip channel (lib/exec/ip-channel.ts), so a pass forks no ip. */
   ip?: IpChannel;
+  /** The daemon's events (lib/events/service.ts): every state read after the actions, and the adoptions. */
+  events?: { seen(state: KernelState, config: Config): void; adopted(family: 4 | 6, ifname: string, address: string): void };
   /** Tests: a fake kernel. */
   read?: () => Promise<KernelState>;
   handle?: typeof handleEvent;
@@ -217,6 +219,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
                 const address = e.kind === 'interface-gone' ? undefined : `${e.address.address.text}/${e.address.prefix.length}`;
                 const did = e.kind === 'address-up' ? `table ${r.table}: ${r.changes} changes` : `rules and routes removed, lease released (${r.changes} changes)`;
                 record({ ifname: e.ifname, ...(address ? { address } : {}), found: action.why, did }, e.kind === 'address-up' && e.adopted ? 'adopted' : 'repaired');
+                if (e.kind === 'address-up' && e.adopted) options.events?.adopted(e.address.address.family, e.ifname, e.address.address.text);
               }
             } catch (err) {
               failed = true;
@@ -234,7 +237,9 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       log.debug('watcher pass', { actions: actions.length, kinds: [...new Set(actions.map((a) => a.kind))].join(',') || undefined });
       if (save) await writer.save().catch(() => {}); // a store that cannot be written is reported by the allocator's writer, once
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
-      publish(actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state, actions.length > 0);
+      const after = actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state;
+      options.events?.seen(after, config);
+      publish(after, actions.length > 0);
     } catch (err) {
       failed = true;
       log.error(`watcher pass failed: ${(err as Error).message}`);

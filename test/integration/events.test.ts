@@ -1,0 +1,125 @@
+// Event scripts with the single executable in a test bed: two uplinks
+// configured by their ifupdown hook, one plug pulled and put back (carrier),
+// an address added by hand (adopted), a device deleted. A recording script
+// sees exactly that sequence with the right MHR_* variables; a script that
+// hangs and one that exits 1 are logged and killed, and neither delays the
+// routing (the hook returns with its rules in place) nor the next script.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestBed, waitFor, type TestBed } from '../helpers/testbed.js';
+import { setUpRoutingHost, type RoutingHost } from './routing-host.js';
+
+let bed: TestBed;
+let rh: RoutingHost;
+const TIMEOUT_MS = 1000;
+const HANG = 'sleep 6151'; // unique: the test finds it by argv
+
+const RECORD = '#!/bin/sh\necho "$MHR_EVENT|$MHR_IFACE|$MHR_FAMILY|$MHR_ADDRESS|$MHR_TABLE|$MHR_RANK|$MHR_REASON|$MHR_TIME" >> /run/events-record.log\n';
+const AFTER = '#!/bin/sh\necho "$MHR_EVENT $(date +%s%3N)" >> /run/events-after.log\n';
+
+const lines = (file: string) => (existsSync(bed.host.path(file)) ? readFileSync(bed.host.path(file), 'utf8').trim().split('\n').filter(Boolean) : []);
+/** Recorded events as `type iface family address table rank` (table as T0/T1… by first appearance). */
+const recorded = () => lines('/run/events-record.log').map((l) => l.split('|'));
+const ours = async () => (await bed.host.rules(4)).filter((r) => r.protocol === '201');
+const tableOf = async (address: string) => (await ours()).find((r) => r.src === address)?.table;
+const daemonLog = () => readFileSync(rh.daemon!.logFile, 'utf8');
+
+/** Waits until the record holds `n` events, then gives them as compact strings. */
+async function events(n: number): Promise<string[]> {
+  await waitFor(`${n} recorded events`, () => (recorded().length >= n ? true : undefined), 20_000, 50);
+  return recorded().map(([type, iface, family, address, table, rank]) => [type, iface, family, address, table ? 'T' : '', rank].filter(Boolean).join(' '));
+}
+
+beforeAll(async () => {
+  bed = await createTestBed({
+    name: 'events',
+    routers: [
+      { hostIfname: 'eth0', ipv4: { subnet: '10.81.0.0/24', address: '10.81.0.1' } },
+      { hostIfname: 'eth1', ipv4: { subnet: '10.82.0.0/24', address: '10.82.0.1' } },
+      { hostIfname: 'eth2', ipv4: { subnet: '10.83.0.0/24', address: '10.83.0.1' } },
+    ],
+  });
+  await bed.host.writeEtc('multihomed-routing/events.d/10-record', RECORD, 0o755);
+  await bed.host.writeEtc('multihomed-routing/events.d/20-hang', `#!/bin/sh\n${HANG}\n`, 0o755);
+  await bed.host.writeEtc('multihomed-routing/events.d/30-fail', '#!/bin/sh\necho nope >&2\nexit 1\n', 0o755);
+  await bed.host.writeEtc('multihomed-routing/events.d/40-after', AFTER, 0o755);
+  // Skipped by run-parts conventions: a dotfile, a name with a dot, one without the executable bit.
+  await bed.host.writeEtc('multihomed-routing/events.d/.hidden', RECORD, 0o755);
+  await bed.host.writeEtc('multihomed-routing/events.d/50-record.disabled', RECORD, 0o755);
+  await bed.host.writeEtc('multihomed-routing/events.d/60-notexec', RECORD, 0o644);
+  rh = await setUpRoutingHost(bed, '', `interface_priority = eth0 eth1 eth2 *\nevent_script_timeout_ms = ${TIMEOUT_MS}\n`);
+}, 180_000);
+
+afterAll(async () => {
+  await rh?.stopDaemon().catch(() => {});
+  bed?.destroy();
+});
+
+const up = async (i: number) => {
+  const dev = `eth${i}`;
+  await bed.host.exec(['ip', 'link', 'set', dev, 'up']);
+  await bed.host.exec(['ip', 'addr', 'add', `10.8${i + 1}.0.2/24`, 'dev', dev]);
+  const t0 = Date.now();
+  const r = await rh.hook({ IFACE: dev, ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: `10.8${i + 1}.0.2/24`, IF_GATEWAY: `10.8${i + 1}.0.1` });
+  const ms = Date.now() - t0;
+  expect(r.exitCode, r.stderr).toBe(0);
+  // The routing is in place when the hook returns, whatever the scripts do.
+  expect(await tableOf(`10.8${i + 1}.0.2`)).toBeDefined();
+  return ms;
+};
+
+describe('event scripts', () => {
+  test('daemon started, two uplinks configured: the scripts see them in order, with the variables', async () => {
+    expect(await events(1)).toEqual(['daemon-started']);
+    const ms0 = await up(0);
+    expect(await events(3)).toEqual(['daemon-started', 'address-configured eth0 4 10.81.0.2 T 0', 'uplink-changed eth0 4 10.81.0.2 T 0']);
+    const ms1 = await up(1);
+    expect(await events(4)).toEqual(['daemon-started', 'address-configured eth0 4 10.81.0.2 T 0', 'uplink-changed eth0 4 10.81.0.2 T 0', 'address-configured eth1 4 10.82.0.2 T 1']);
+    const rec = recorded();
+    expect(rec[1]![4]).toBe(await tableOf('10.81.0.2'));
+    expect(rec[3]![4]).toBe(await tableOf('10.82.0.2'));
+    expect(rec[2]![6]).toBe('unbound IPv4 traffic now via eth0');
+    expect(new Date(rec[1]![7]!).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    console.log(`hooks with hanging event scripts: ${ms0} ms, ${ms1} ms`);
+  });
+
+  test('a plug pulled and put back: unbound traffic fails over to eth1 and back', async () => {
+    await bed.routers[0]!.setLan(false);
+    expect((await events(5)).slice(4)).toEqual(['uplink-changed eth1 4 10.82.0.2 T 1']);
+    expect(recorded()[4]![6]).toBe('unbound IPv4 traffic now via eth1 (was eth0)');
+    await bed.routers[0]!.setLan(true);
+    expect((await events(6)).slice(5)).toEqual(['uplink-changed eth0 4 10.81.0.2 T 0']);
+  });
+
+  test('an address added by hand is adopted; the device deleted removes it', async () => {
+    await bed.host.exec(['ip', 'link', 'set', 'eth2', 'up']);
+    await bed.host.exec(['ip', 'addr', 'add', '10.83.0.2/24', 'dev', 'eth2']);
+    await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.83.0.1', 'dev', 'eth2', 'metric', '300']);
+    expect((await events(7)).slice(6)).toEqual(['address-adopted eth2 4 10.83.0.2 T 2']);
+    await bed.host.exec(['ip', 'link', 'del', 'eth2']);
+    expect((await events(8)).slice(7)).toEqual(['address-removed eth2 4 10.83.0.2 T 2']);
+  });
+
+  test('the hanging and the failing script were logged and killed; the next script never waited longer than the timeout', async () => {
+    await waitFor('40-after ran for the last event', () => (lines('/run/events-after.log').length >= 8 ? true : undefined), 10_000, 50);
+    const log = daemonLog();
+    expect(log.match(/event script killed after 1000 ms/g)?.length).toBeGreaterThanOrEqual(8);
+    expect(log).toMatch(/event script failed.*30-fail.*nope/);
+    expect((await bed.host.exec(['pgrep', '-f', HANG], { reject: false })).stdout.trim()).toBe('');
+    // 40-after ran for every event, after 20-hang's timeout, never more than a second beyond it.
+    const after = lines('/run/events-after.log').map((l) => l.split(' '));
+    expect(after.map(([type]) => type)).toEqual(recorded().map(([type]) => type));
+    const rec = recorded();
+    const delays = after.map(([, ms], i) => Number(ms) - new Date(rec[i]![7]!).getTime());
+    console.log(`40-after ran ${delays.join(', ')} ms after its event (timeout ${TIMEOUT_MS} ms)`);
+    // Events that came while earlier ones' scripts ran wait their turn: one timeout per event before them.
+    delays.forEach((d, i) => expect(d).toBeLessThan((i + 1) * (TIMEOUT_MS + 1000)));
+    expect(lines('/run/events-record.log').length).toBe(8); // the dotfile, .disabled and non-executable copies never ran
+  });
+
+  test('daemon stopping reaches the scripts before it exits', async () => {
+    await rh.stopDaemon();
+    expect(recorded().at(-1)![0]).toBe('daemon-stopping');
+  });
+});
