@@ -5,7 +5,7 @@
 #                [--no-start] [--no-deps] [--dry-run]
 #   ./install.sh --uninstall [--purge] [same location options] [--dry-run]
 #   ./install.sh --print NAME [same location options]   (dhclient-hook, dnsmasq-conf,
-#                ifupdown-hook, udev-rule, unit, socket-unit, config)
+#                ifupdown-hook, udev-rule, unit, socket-unit, event-example, config)
 #
 # Without --binary it builds the executable first (`npm ci` from
 # package-lock.json when node_modules is missing, then `npm run build`: needs
@@ -153,6 +153,28 @@ declare_files() {
     add_file 0644 "$SYSCONFDIR/dnsmasq.d/$NAME.conf" gen_dnsmasq_conf
   fi
   add_file 0644 "$SYSCONFDIR/udev/rules.d/99-$NAME.rules" gen_udev_rule
+  add_file 0755 "$CONFIG_DIR/events.d/example.disabled" gen_event_example
+}
+
+# An event script that does nothing until the operator copies it to a name
+# without a dot (run-parts conventions skip this one): docs/events.md.
+gen_event_example() {
+  cat <<'EOS'
+#!/bin/sh
+# Example event script of multihomed-routing (docs/events.md). The daemon runs
+# every executable of this directory whose name has only letters, digits, _
+# and - (this one's dot keeps it off), in name order, once per event, and
+# kills it after event_script_timeout_ms. Enable: cp example.disabled 50-log
+# The event: MHR_EVENT (address-configured, address-adopted, address-removed,
+# address-degraded, health-up, health-down, uplink-changed, lease-refused,
+# daemon-started, daemon-stopping), MHR_IFACE, MHR_FAMILY, MHR_ADDRESS,
+# MHR_TABLE, MHR_RANK, MHR_REASON, MHR_TIME; empty when it does not apply.
+case $MHR_EVENT in
+  uplink-changed) logger -t mhr-event "unbound IPv$MHR_FAMILY traffic now via ${MHR_IFACE:-nothing}: $MHR_REASON" ;;
+  health-down|address-removed) logger -t mhr-event "$MHR_EVENT $MHR_IFACE $MHR_ADDRESS: $MHR_REASON" ;;
+esac
+exit 0
+EOS
 }
 
 # udev runs it when a network interface goes away (hooks/udev/99-multihomed-routing.rules
@@ -518,6 +540,7 @@ summary_install() {
   say "  - $INSTALLED_BINARY doctor        checks this host and explains what is wrong, with the fix"
   say "  - bring an uplink up again (ifdown/ifup IFACE, or renew its DHCP lease) so its hooks run"
   say "  - the config: $CONFIG_PATH (documented defaults; 'man $NAME')"
+  say "  - event scripts: $CONFIG_DIR/events.d (see example.disabled; docs/events.md)"
   if [ -e "$DESTDIR$SYSCONFDIR/dnsmasq.d/$NAME.conf" ]; then
     say "  - restart dnsmasq once so it reads $SYSCONFDIR/dnsmasq.d/$NAME.conf, then renew the leases: per-uplink DNS is on while it reads the servers-file (docs/dns.md: the resolver set-up)"
   fi
@@ -581,6 +604,12 @@ do_uninstall() {
     is_hook "$path" && continue
     remove_path "$path"
   done
+  # The operator's event scripts stay, named.
+  local events=$DESTDIR$CONFIG_DIR/events.d
+  if [ -d "$events" ]; then
+    if [ -n "$(ls -A "$events")" ]; then say "kept $CONFIG_DIR/events.d (the operator's event scripts: $(ls -A "$events" | tr '\n' ' ' | sed 's/ $//'))"
+    else run rmdir "$events"; fi
+  fi
   [ -d "$DESTDIR$CONFIG_DIR" ] && run rmdir --ignore-fail-on-non-empty "$DESTDIR$CONFIG_DIR"
   # In a staging root, also the directories that held only our files (never DESTDIR itself).
   if [ -n "$DESTDIR" ] && [ "$DRY_RUN" = 0 ]; then
@@ -603,8 +632,9 @@ do_print() {
     udev-rule) gen_udev_rule ;;
     unit) gen_unit ;;
     socket-unit) gen_socket_unit ;;
+    event-example) gen_event_example ;;
     config) defaults_of "$BINARY" ;;
-    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, udev-rule, unit, socket-unit, config)" ;;
+    *) die "--print: unknown file $PRINT (dhclient-hook, dnsmasq-conf, ifupdown-hook, udev-rule, unit, socket-unit, event-example, config)" ;;
   esac
 }
 

@@ -22,6 +22,7 @@ const MAN = '/usr/local/share/man/man8/multihomed-routing.8';
 const DHCLIENT = '/etc/dhcp/dhclient-enter-hooks.d/multihomed-routing';
 const DNSMASQ = '/etc/dnsmasq.d/multihomed-routing.conf';
 const UDEV = '/etc/udev/rules.d/99-multihomed-routing.rules';
+const EXAMPLE = '/etc/multihomed-routing/events.d/example.disabled';
 
 let scratch: tmp.DirResult;
 let destdir: string;
@@ -69,7 +70,7 @@ describe('install.sh', () => {
   test('installs the executable, the unit and the default config, with their modes', async () => {
     const r = await install();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `644 ${SOCKET}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`, `644 ${UDEV}`].sort());
+    expect(files()).toEqual([`644 ${CONF}`, `644 ${UNIT}`, `644 ${SOCKET}`, `755 ${BIN}`, `755 ${IFUP}`, `755 ${IFDOWN}`, `644 ${MAN}`, `644 ${DHCLIENT}`, `644 ${DNSMASQ}`, `644 ${UDEV}`, `755 ${EXAMPLE}`].sort());
     expect(fs.readFileSync(real(MAN), 'utf8')).toMatch(/^'\\" t\n(\.\\".*\n)*\.TH MULTIHOMED\\-ROUTING 8 /);
     expect(fs.readFileSync(real(CONF), 'utf8')).toBe(defaults);
     // The ifupdown hook: the daemon's hand-over first, else the executable (hooks/ifupdown/hook.sh).
@@ -146,6 +147,16 @@ describe('install.sh', () => {
     expect(files()).toEqual([]);
   });
 
+  test('--uninstall keeps the operator\'s event scripts and names them; the example goes', async () => {
+    await install();
+    expect(fs.readFileSync(real(EXAMPLE), 'utf8')).toMatch(/^#!\/bin\/sh\n[^]*MHR_EVENT/);
+    fs.writeFileSync(real('/etc/multihomed-routing/events.d/50-notify'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const u = await uninstall();
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.stdout).toContain('kept /etc/multihomed-routing/events.d (the operator\'s event scripts: 50-notify)');
+    expect(files()).toEqual(['755 /etc/multihomed-routing/events.d/50-notify']);
+  });
+
   test('PREFIX and SYSCONFDIR move the files, and the unit names the config it will read', async () => {
     const r = await install('--prefix', '/opt/mhr', '--sysconfdir', '/etc/netns/mhr-x');
     expect(r.exitCode, r.stderr).toBe(0);
@@ -154,7 +165,7 @@ describe('install.sh', () => {
       `644 ${conf}`, `644 ${UNIT}`, `644 ${SOCKET}`, '755 /opt/mhr/sbin/multihomed-routing', '644 /opt/mhr/share/man/man8/multihomed-routing.8',
       '755 /etc/netns/mhr-x/network/if-up.d/multihomed-routing', '755 /etc/netns/mhr-x/network/if-post-down.d/multihomed-routing',
       '644 /etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing', '644 /etc/netns/mhr-x/dnsmasq.d/multihomed-routing.conf',
-      '644 /etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules',
+      '644 /etc/netns/mhr-x/udev/rules.d/99-multihomed-routing.rules', '755 /etc/netns/mhr-x/multihomed-routing/events.d/example.disabled',
     ].sort());
     expect(fs.readFileSync(real('/etc/netns/mhr-x/dhcp/dhclient-enter-hooks.d/multihomed-routing'), 'utf8')).toContain(
       `mhr_exe='/opt/mhr/sbin/multihomed-routing'\nmhr_config='${conf}'\n`,
@@ -180,7 +191,7 @@ describe('install.sh', () => {
 
   test('--print renders each installed file as install.sh writes it (the package build uses it)', async () => {
     expect((await install()).exitCode).toBe(0);
-    for (const [name, file] of [['udev-rule', UDEV], ['ifupdown-hook', IFUP], ['dhclient-hook', DHCLIENT], ['unit', UNIT], ['socket-unit', SOCKET], ['config', CONF]] as const) {
+    for (const [name, file] of [['udev-rule', UDEV], ['ifupdown-hook', IFUP], ['dhclient-hook', DHCLIENT], ['unit', UNIT], ['socket-unit', SOCKET], ['event-example', EXAMPLE], ['config', CONF]] as const) {
       const printed = await execa(INSTALL, ['--binary', BINARY, '--print', name], { env: { DESTDIR: destdir } });
       expect(printed.stdout + '\n', name).toBe(fs.readFileSync(real(file), 'utf8'));
     }
