@@ -30,6 +30,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
       ifupdown: async (ctx, dispatch) => (await import('./ifupdown/command.js')).runIfupdown(ctx, dispatch),
     }),
   lease: async () => (await import('../lib/cli/lease-command.js')).leaseCommand,
+  events: async () => (await import('../lib/cli/events-command.js')).eventsCommand,
   doctor: async () => (await import('../lib/cli/doctor-command.js')).doctorCommand,
   help: async () => (await import('../lib/cli/help-command.js')).helpCommand(COMMANDS, VERSION),
   cleanup: async () => (await import('../lib/cli/cleanup-command.js')).cleanupCommand,

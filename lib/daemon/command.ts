@@ -32,6 +32,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
   const { claimSocketPath, prepareSocketDir, serveSocket } = await import('./socket.js');
   const { startAllocator } = await import('../allocator/allocator.js');
   const { startEventService } = await import('../dispatch/service.js');
+  const { eventsSocketCommand } = await import('../events/stream.js');
   const started: Service[] = [events]; // closed last: the scripts still see the daemon stopping
   const start = async <T extends Service>(service: Promise<T> | T): Promise<T> => {
     const s = await service;
@@ -61,7 +62,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
     );
     let health: { downKeys(): ReadonlySet<string> } | undefined;
     const jobs = await start(startEventService({ config: live, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set() }));
-    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: jobs.command }, ...(inherited ? { fd: inherited.fd } : {}) });
+    const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: jobs.command, events: eventsSocketCommand(events.emitter) }, ...(inherited ? { fd: inherited.fd } : {}) });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });
     if (config.watchKernel) {

@@ -28,7 +28,16 @@ export interface SocketCommand {
   maxBytes: number;
   /** Answers one request (the parsed line); the reply is sent as one line. */
   run(request: Record<string, unknown>): Promise<object>;
+  /**
+   * After the reply, a command may keep the connection for a stream (`events
+   * --follow`): `send` writes one line; the returned stop runs when the client
+   * goes. No further requests are read on that connection.
+   */
+  follow?(request: Record<string, unknown>, send: (reply: object) => void): (() => void) | undefined;
 }
+
+/** Bytes a follower may leave unread before it is dropped (a stalled client must not grow the daemon). */
+const MAX_FOLLOW_BACKLOG = 1 << 20;
 
 export interface SocketOptions {
   path: string;
@@ -137,20 +146,21 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
   const frameMax = Math.max(...Object.values(commands).map((c) => c.maxBytes));
   const connections = new Set<Socket>();
 
-  /** The reply to one line. */
-  async function answer(line: string, bytes: number): Promise<object | { close: string }> {
+  /** The reply to one line, with the command and request that may follow it. */
+  async function answerFor(line: string, bytes: number): Promise<[object | { close: string }, SocketCommand?, Record<string, unknown>?]> {
     const parsed = parseMessage(line, frameMax);
     const command = parsed.ok ? (Object.hasOwn(commands, parsed.value.cmd as string) ? commands[parsed.value.cmd as string] : undefined) : undefined;
     if (!parsed.ok || !command) {
       const error = parsed.ok ? `cmd: expected ${names.join(', ')}, received ${JSON.stringify(parsed.value.cmd)}` : parsed.error;
       log.warn('refused a malformed request', { reason: error });
-      return refusal(error);
+      return [refusal(error)];
     }
-    if (bytes > command.maxBytes) return { close: `request longer than ${command.maxBytes} bytes` };
-    return command.run(parsed.value).catch((err: Error) => {
+    if (bytes > command.maxBytes) return [{ close: `request longer than ${command.maxBytes} bytes` }];
+    const reply = await command.run(parsed.value).catch((err: Error) => {
       log.error('request failed', { reason: err.message });
       return refusal(err.message);
     });
+    return [reply, command, parsed.value];
   }
 
   const maxConnections = options.maxConnections ?? 1024;
@@ -208,11 +218,22 @@ export async function serveSocket(options: SocketOptions): Promise<SocketServer>
         if (++waiting > MAX_PIPELINED) return refuseAndClose(`more than ${MAX_PIPELINED} requests waiting on one connection`);
         chain = chain.then(async () => {
           if (ended) return;
-          const r = await answer(line, nl);
+          const [r, command, request] = await answerFor(line, nl);
           waiting--;
           if ('close' in r) return end(r.close as string);
           send(r);
           trace('reply sent');
+          const stop = command?.follow && !('error' in r) ? command.follow(request!, (o) => {
+            if (socket.writableLength > MAX_FOLLOW_BACKLOG) {
+              log.warn('closing a client connection', { reason: 'a follower that does not read' });
+              socket.destroy();
+            } else send(o);
+          }) : undefined;
+          if (stop) {
+            closing = true; // a stream: no more requests on this connection
+            socket.setTimeout(0);
+            socket.on('close', stop);
+          }
         });
       }
       if (pending.length > frameMax) refuseAndClose(`request longer than ${frameMax} bytes`);

@@ -8,10 +8,12 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, waitFor, type TestBed } from '../helpers/testbed.js';
-import { setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { cli, EXE, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import type { SpawnedProcess } from '../helpers/testbed.js';
 
 let bed: TestBed;
 let rh: RoutingHost;
+let follower: SpawnedProcess | undefined;
 const TIMEOUT_MS = 1000;
 const HANG = 'sleep 6151'; // unique: the test finds it by argv
 
@@ -49,9 +51,12 @@ beforeAll(async () => {
   await bed.host.writeEtc('multihomed-routing/events.d/50-record.disabled', RECORD, 0o755);
   await bed.host.writeEtc('multihomed-routing/events.d/60-notexec', RECORD, 0o644);
   rh = await setUpRoutingHost(bed, '', `interface_priority = eth0 eth1 eth2 *\nevent_script_timeout_ms = ${TIMEOUT_MS}\n`);
+  // The stream, live from the start: it must see what the scripts see.
+  follower = bed.host.spawn([EXE, 'events', '--json', '--follow'], { logName: 'follower' });
 }, 180_000);
 
 afterAll(async () => {
+  follower?.kill();
   await rh?.stopDaemon().catch(() => {});
   bed?.destroy();
 });
@@ -118,8 +123,23 @@ describe('event scripts', () => {
     expect(lines('/run/events-record.log').length).toBe(8); // the dotfile, .disabled and non-executable copies never ran
   });
 
-  test('daemon stopping reaches the scripts before it exits', async () => {
+  test('events: readable lines of the recent events; a user other than root is refused', async () => {
+    const r = await cli(bed.host, ['events']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const text = r.stdout.trim().split('\n');
+    expect(text.map((l) => l.split(' ')[1])).toEqual(recorded().map(([type]) => type));
+    expect(text[1]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z address-configured eth0 IPv4 10\.81\.0\.2 table \d+ rank 0: routed through table \d+$/);
+    const nobody = await bed.host.exec(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', EXE, 'events'], { reject: false });
+    expect(nobody.exitCode).toBe(1);
+    expect(nobody.stderr).toMatch(/permission denied \(only root may read them/);
+    expect(nobody.stdout).toBe('');
+  });
+
+  test('daemon stopping reaches the scripts before it exits; the follower saw the same sequence live and ends with the daemon', async () => {
     await rh.stopDaemon();
     expect(recorded().at(-1)![0]).toBe('daemon-stopping');
+    expect(await follower!.exited).toBe(0);
+    const seen = readFileSync(follower!.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; iface?: string; address?: string; table?: number; rank?: number });
+    expect(seen.map((e) => [e.type, e.iface ?? '', e.address ?? '', e.table ?? '', e.rank ?? ''].join('|'))).toEqual(recorded().map(([type, iface, , address, table, rank]) => [type, iface, address, table, rank].join('|')));
   });
 });
