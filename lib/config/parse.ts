@@ -54,6 +54,8 @@ function checkInt(spec: KeySpec, value: string, fail: (e: string) => never, min 
 function convert(spec: KeySpec, value: string, fail: (expected: string) => never): unknown {
   switch (spec.kind) {
     case 'path':
+      if (spec.key === 'metrics_textfile' && value === '') return '';
+      if (spec.key === 'metrics_textfile' && !value.endsWith('.prom')) fail('an absolute path ending in .prom (node_exporter reads only those), or nothing');
       if (!value.startsWith('/') || value.includes('\0')) fail('an absolute path');
       return value;
     case 'int':
@@ -154,6 +156,7 @@ export function parseConfig(text: string, file = '(config)'): Config {
     adoptGraceMs: values.adopt_grace_ms as number,
     leaseReclaimGrace: values.lease_reclaim_grace as number,
     eventsDir: values.events_dir as string,
+    metricsTextfile: values.metrics_textfile as string,
     eventScriptTimeoutMs: values.event_script_timeout_ms as number,
     health: {
       check: values.health_check as boolean,

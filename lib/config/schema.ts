@@ -63,6 +63,8 @@ export interface Config {
   eventsDir: string;
   /** Milliseconds an event script may run before it is killed. */
   eventScriptTimeoutMs: number;
+  /** node_exporter textfile of the daemon's metrics ('' off). */
+  metricsTextfile: string;
   /** Upstream health probes of the daemon (health_* keys, lib/config/health.ts). */
   health: HealthConfig;
 }
@@ -115,5 +117,6 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'health_override', kind: 'health', default: '', doc: 'Per-interface settings, PATTERN:key=value,… words (keys check, targets, methods, interval_ms, timeout_ms, down, up, reliability; list values joined by +), first matching pattern wins, e.g. wwan*:interval_ms=5000 for a metered modem (detection then takes up to 5 × down + timeout seconds).' },
   { key: 'events_dir', kind: 'path', default: '/etc/multihomed-routing/events.d', doc: 'Event scripts: the daemon runs every executable here (names of letters, digits, _ and - only, in name order) once per event, with the event in MHR_EVENT, MHR_IFACE, MHR_FAMILY, MHR_ADDRESS, MHR_TABLE, MHR_RANK, MHR_REASON, MHR_TIME (docs/events.md).' },
   { key: 'event_script_timeout_ms', kind: 'int', default: '10000', doc: 'Milliseconds (at least 1) an event script may run; then it is killed with every process it started, and the next script or event runs.' },
+  { key: 'metrics_textfile', kind: 'path', default: '', doc: 'Prometheus metrics of the daemon (uplinks, health, failovers, leases, hooks), rewritten atomically after every event and every 15 s, as a file for node_exporter\'s textfile collector: a path ending in .prom in the directory given to its --collector.textfile.directory, e.g. /var/lib/prometheus/node-exporter/multihomed-routing.prom. Empty: off (docs/events.md).' },
   { key: 'syslog', kind: 'bool', default: 'yes', doc: 'Also log to syslog (facility daemon, tag multihomed-routing) through logger(1); not where standard error is already the journal (JOURNAL_STREAM).' },
 ];

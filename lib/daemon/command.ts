@@ -61,7 +61,9 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
       }),
     );
     let health: { downKeys(): ReadonlySet<string> } | undefined;
-    const jobs = await start(startEventService({ config: live, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set() }));
+    const { startMetricsFile } = await import('../events/metrics-file.js');
+    const metrics = await start(startMetricsFile({ config, current: live.current, log: ctx.log, events, leases: () => allocator.table.list().length }));
+    const jobs = await start(startEventService({ config: live, log: ctx.log, allocator, down: () => health?.downKeys() ?? new Set(), onJob: metrics.job }));
     const socket = await serveSocket({ path: config.socketPath, log: ctx.log, idleTimeoutMs, commands: { ...allocator.commands, event: jobs.command, events: eventsSocketCommand(events.emitter) }, ...(inherited ? { fd: inherited.fd } : {}) });
     started.push({ name: 'socket', close: () => socket.close() });
     ctx.log.info('allocator listening', { socket: config.socketPath, tables: `${config.tableMin}-${config.tableMax}`, lease_time: config.leaseTime });

@@ -45,6 +45,8 @@ export interface EventServiceOptions {
   ip?: readonly string[];
   /** Uplinks whose upstream is down (the health probes): every plan ranks them after the healthy ones. */
   down?: () => ReadonlySet<string>;
+  /** Told of every hook's job run or dropped (the metrics). */
+  onJob?: (hook: string, outcome: 'ok' | 'failed' | 'dropped', seconds: number) => void;
 }
 
 export interface EventService extends Service {
@@ -73,6 +75,13 @@ export function startEventService(options: EventServiceOptions): EventService {
   const allocator = options.allocator.local;
   const syslog = createSyslog();
   const down = options.down ? { down: options.down } : {};
+  /** Runs a job, telling onJob how it went. */
+  async function timed(hook: string, job: () => Promise<Outcome>): Promise<Outcome> {
+    const t0 = performance.now();
+    const outcome = await job();
+    options.onJob?.(hook, outcome.failed ? 'failed' : 'ok', (performance.now() - t0) / 1000);
+    return outcome;
+  }
 
   async function run(o: Record<string, unknown>): Promise<EventReply> {
     const parsed = parseEventRequest(o);
@@ -90,6 +99,7 @@ export function startEventService(options: EventServiceOptions): EventService {
       const iface = job.events[0]?.ifname ?? job.dns?.ifname;
       if (Date.now() > expiresAt) {
         log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: job.hook, iface });
+        options.onJob?.(job.hook, 'dropped', 0);
         return refuse('expired before it could start');
       }
       // The job's lines as the hook would write them, for its reply; syslog as the hook would (under its name).
@@ -100,7 +110,7 @@ export function startEventService(options: EventServiceOptions): EventService {
       jobLog.debug('applied by the daemon', { pid: process.pid });
       // The reply marks follow after the hook has its answer: queued behind this job, under the daemon's log.
       const forward = async () => void queue.run(() => syncForwardingAfterRouting(config, log));
-      const outcome = await runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, forward, ...down });
+      const outcome = await timed(job.hook, () => runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, forward, ...down }));
       trace('event handled');
       return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
     });
@@ -114,9 +124,10 @@ export function startEventService(options: EventServiceOptions): EventService {
       queue.run(async () => {
         if (!wanted()) {
           log.warn('event dropped: the hook stopped waiting for it and worked alone', { hook: job.hook, iface: job.events[0]?.ifname ?? job.dns?.ifname });
+          options.onJob?.(job.hook, 'dropped', 0);
           return { failed: 'the hook stopped waiting' };
         }
-        return runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip, ...down });
+        return timed(job.hook, () => runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip, ...down }));
       }),
     configCurrent: () => stampOf(live.path) === live.stamp(),
     syslog,

@@ -20,6 +20,8 @@ export interface Managed {
   address: string;
   table: number;
   rank?: number;
+  /** Its link is up with carrier (not compared: a carrier change is the band's event). */
+  up?: boolean;
 }
 
 export interface Snapshot {
@@ -41,7 +43,8 @@ export function snapshot(state: KernelState, config: Prefs): Snapshot {
   for (const e of index.entries.values()) {
     if (!e.ifname || !e.address) continue;
     const band = e.rules.find((r) => isBandRule(r) && r.priority >= config.prefDefault && r.priority < bandEnd);
-    const m: Managed = { family: e.family, ifname: e.ifname, address: e.address.text, table: e.table, ...(band ? { rank: band.priority - config.prefDefault } : {}) };
+    const link = index.links.get(e.ifname);
+    const m: Managed = { family: e.family, ifname: e.ifname, address: e.address.text, table: e.table, ...(band ? { rank: band.priority - config.prefDefault } : {}), up: !!link?.up && !!link.carrier };
     managed.set(managedKey(m.family, m.ifname, m.address), m);
   }
   const holder = new Map<string, string>();
@@ -52,8 +55,7 @@ export function snapshot(state: KernelState, config: Prefs): Snapshot {
   for (const family of [4, 6] as const) {
     let best: [string, number] | undefined;
     for (const [key, m] of managed) {
-      const link = index.links.get(m.ifname);
-      if (m.family !== family || m.rank === undefined || !link?.up || !link.carrier) continue;
+      if (m.family !== family || m.rank === undefined || !m.up) continue;
       if (!best || m.rank < best[1]) best = [key, m.rank];
     }
     if (best) top.set(family, best[0]);
@@ -62,7 +64,7 @@ export function snapshot(state: KernelState, config: Prefs): Snapshot {
 }
 
 type Partial = Omit<MhrEvent, 'time'>;
-const fields = (m: Managed) => ({ iface: m.ifname, family: m.family, address: m.address, table: m.table, ...(m.rank !== undefined ? { rank: m.rank } : {}) });
+const fields = (m: Managed): Omit<Partial, 'type' | 'reason'> => ({ iface: m.ifname, family: m.family, address: m.address, table: m.table, ...(m.rank !== undefined ? { rank: m.rank } : {}) });
 
 /**
  * The events between two snapshots. `adopted` holds the managed keys the

@@ -20,6 +20,8 @@ export interface EventsService extends Service {
   adopted(family: Family, ifname: string, address: string): void;
   /** The allocator refused a lease: said once per address until it is configured. */
   refused(key: { ifname: string; address: string; addr_family: Family }, reason: string): void;
+  /** What the watcher last saw (metrics). */
+  current(): Snapshot | undefined;
   /** Every event script run (metrics). */
   onScript(listener: (r: ScriptOutcome) => void): void;
 }
@@ -48,6 +50,7 @@ export function startEvents(options: { current: () => Config; log: Logger; keep?
       for (const key of adopted) if (now.managed.has(key)) adopted.delete(key);
       last = now;
     },
+    current: () => last,
     adopted: (family, ifname, address) => void adopted.add(managedKey(family, ifname, address)),
     refused(key, reason) {
       const k = `${key.addr_family}|${key.address}`;

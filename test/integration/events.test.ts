@@ -4,6 +4,10 @@
 // sees exactly that sequence with the right MHR_* variables; a script that
 // hangs and one that exits 1 are logged and killed, and neither delays the
 // routing (the hook returns with its rules in place) nor the next script.
+// `events --follow` sees the same live; a user other than root is refused.
+// The real prometheus-node-exporter, in the bed's host namespace with its
+// textfile collector on our metrics_textfile, is scraped over HTTP after
+// each step: the uplinks, failovers, leases, hooks and scripts it serves.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -14,6 +18,35 @@ import type { SpawnedProcess } from '../helpers/testbed.js';
 let bed: TestBed;
 let rh: RoutingHost;
 let follower: SpawnedProcess | undefined;
+let exporter: SpawnedProcess | undefined;
+const EXPORTER = 'prometheus-node-exporter';
+const LISTEN = '127.0.0.1:9117';
+
+interface Sample { name: string; labels: Record<string, string>; value: number }
+/** node_exporter's page, fetched over HTTP inside the bed's host namespace. */
+async function scrape(): Promise<Sample[]> {
+  const js = `fetch('http://${LISTEN}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.message); process.exit(1); })`;
+  const r = await bed.host.exec([process.execPath, '-e', js]);
+  return r.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
+    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(l)!;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]));
+    return { name: m[1]!, labels, value: Number(m[3]) };
+  });
+}
+/** The value of the one sample of `name` with these labels (undefined when absent). */
+const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
+  samples.find((s) => s.name === `multihomed_routing_${name}` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+/** Waits until every expectation holds in one scrape (the file is rewritten within a second of a change). */
+async function metricsMatch(want: [string, Record<string, string>, number | undefined][]): Promise<Sample[]> {
+  let last: Sample[] = [];
+  const ok = await waitFor('metrics', async () => {
+    last = await scrape();
+    return want.every(([n, l, v]) => valueOf(last, n, l) === v) || undefined;
+  }, 10_000, 200).catch(() => undefined);
+  if (!ok) expect(want.map(([n, l]) => [n, l, valueOf(last, n, l)])).toEqual(want);
+  expect(valueOf(last.map((s) => ({ ...s, name: `multihomed_routing_${s.name}` })), 'node_textfile_scrape_error')).toBe(0); // our file parsed
+  return last;
+}
 const TIMEOUT_MS = 1000;
 const HANG = 'sleep 6151'; // unique: the test finds it by argv
 
@@ -50,13 +83,17 @@ beforeAll(async () => {
   await bed.host.writeEtc('multihomed-routing/events.d/.hidden', RECORD, 0o755);
   await bed.host.writeEtc('multihomed-routing/events.d/50-record.disabled', RECORD, 0o755);
   await bed.host.writeEtc('multihomed-routing/events.d/60-notexec', RECORD, 0o644);
-  rh = await setUpRoutingHost(bed, '', `interface_priority = eth0 eth1 eth2 *\nevent_script_timeout_ms = ${TIMEOUT_MS}\n`);
+  await bed.host.exec(['mkdir', '-p', '/run/metrics']);
+  rh = await setUpRoutingHost(bed, '', `interface_priority = eth0 eth1 eth2 *\nevent_script_timeout_ms = ${TIMEOUT_MS}\nmetrics_textfile = /run/metrics/multihomed-routing.prom\n`);
+  exporter = bed.host.spawn([EXPORTER, '--collector.disable-defaults', '--collector.textfile', '--collector.textfile.directory=/run/metrics', `--web.listen-address=${LISTEN}`], { logName: 'node-exporter' });
+  await waitFor('node_exporter listening', async () => (await scrape().catch(() => [])).length > 0 || undefined, 15_000, 200);
   // The stream, live from the start: it must see what the scripts see.
   follower = bed.host.spawn([EXE, 'events', '--json', '--follow'], { logName: 'follower' });
 }, 180_000);
 
 afterAll(async () => {
   follower?.kill();
+  exporter?.kill();
   await rh?.stopDaemon().catch(() => {});
   bed?.destroy();
 });
@@ -87,14 +124,25 @@ describe('event scripts', () => {
     expect(rec[2]![6]).toBe('unbound IPv4 traffic now via eth0');
     expect(new Date(rec[1]![7]!).getTime()).toBeGreaterThan(Date.now() - 60_000);
     console.log(`hooks with hanging event scripts: ${ms0} ms, ${ms1} ms`);
+    const m = await metricsMatch([
+      ['uplink_up', { iface: 'eth0', address: '10.81.0.2' }, 1], ['uplink_up', { iface: 'eth1', address: '10.82.0.2' }, 1],
+      ['uplink_unbound', { iface: 'eth0', family: '4' }, 1], ['uplink_unbound', { iface: 'eth1', family: '4' }, 0],
+      ['uplink_rank', { iface: 'eth1' }, 1], ['leases', { state: 'in_use' }, 2], ['leases', { state: 'free' }, 998],
+      ['degraded_addresses', {}, 0], ['hook_runs_total', { hook: 'ifupdown', outcome: 'ok' }, 2],
+      ['hook_duration_seconds_count', { hook: 'ifupdown' }, 2], ['hook_duration_seconds_bucket', { hook: 'ifupdown', le: '+Inf' }, 2],
+      ['events_total', { type: 'address-configured' }, 2],
+    ]);
+    expect(valueOf(m, 'uplink_last_change_timestamp_seconds', { iface: 'eth1' })).toBeGreaterThan(Date.now() / 1000 - 60);
   });
 
   test('a plug pulled and put back: unbound traffic fails over to eth1 and back', async () => {
     await bed.routers[0]!.setLan(false);
     expect((await events(5)).slice(4)).toEqual(['uplink-changed eth1 4 10.82.0.2 T 1']);
     expect(recorded()[4]![6]).toBe('unbound IPv4 traffic now via eth1 (was eth0)');
+    await metricsMatch([['uplink_up', { iface: 'eth0' }, 0], ['uplink_unbound', { iface: 'eth1' }, 1], ['uplink_unbound', { iface: 'eth0' }, 0], ['uplink_failovers_total', { iface: 'eth0' }, 1]]);
     await bed.routers[0]!.setLan(true);
     expect((await events(6)).slice(5)).toEqual(['uplink-changed eth0 4 10.81.0.2 T 0']);
+    await metricsMatch([['uplink_up', { iface: 'eth0' }, 1], ['uplink_unbound', { iface: 'eth0' }, 1], ['uplink_failovers_total', { iface: 'eth0' }, 1], ['uplink_failovers_total', { iface: 'eth1' }, 1]]);
   });
 
   test('an address added by hand is adopted; the device deleted removes it', async () => {
@@ -102,8 +150,10 @@ describe('event scripts', () => {
     await bed.host.exec(['ip', 'addr', 'add', '10.83.0.2/24', 'dev', 'eth2']);
     await bed.host.exec(['ip', 'route', 'add', 'default', 'via', '10.83.0.1', 'dev', 'eth2', 'metric', '300']);
     expect((await events(7)).slice(6)).toEqual(['address-adopted eth2 4 10.83.0.2 T 2']);
+    await metricsMatch([['uplink_up', { iface: 'eth2' }, 1], ['leases', { state: 'in_use' }, 3], ['events_total', { type: 'address-adopted' }, 1]]);
     await bed.host.exec(['ip', 'link', 'del', 'eth2']);
     expect((await events(8)).slice(7)).toEqual(['address-removed eth2 4 10.83.0.2 T 2']);
+    await metricsMatch([['uplink_up', { iface: 'eth2' }, undefined], ['leases', { state: 'in_use' }, 2], ['events_total', { type: 'address-removed' }, 1]]);
   });
 
   test('the hanging and the failing script were logged and killed; the next script never waited longer than the timeout', async () => {
@@ -121,6 +171,7 @@ describe('event scripts', () => {
     // Events that came while earlier ones' scripts ran wait their turn: one timeout per event before them.
     delays.forEach((d, i) => expect(d).toBeLessThan((i + 1) * (TIMEOUT_MS + 1000)));
     expect(lines('/run/events-record.log').length).toBe(8); // the dotfile, .disabled and non-executable copies never ran
+    await metricsMatch([['event_script_runs_total', { script: '20-hang', outcome: 'timeout' }, 8], ['event_script_runs_total', { script: '30-fail', outcome: 'failed' }, 8], ['event_script_runs_total', { script: '10-record', outcome: 'ok' }, 8]]);
   });
 
   test('events: readable lines of the recent events; a user other than root is refused', async () => {
