@@ -73,7 +73,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
     }
     if (config.health.check) {
       const { startHealth } = await import('../health/service.js');
-      health = await start(startHealth({ config, current: live.current, log: ctx.log, allocator, handle: jobs.handle, ip: jobs.ip, emit: (e) => events.emitter.emit(e) }));
+      health = await start(startHealth({ config, current: live.current, log: ctx.log, allocator, handle: jobs.handle, ip: jobs.ip, emit: (e) => events.health(e) }));
     }
     // The hand-over only saves hooks a runtime start: without it they reach the daemon over the socket.
     const { startHandover } = await import('./handover.js');

@@ -20,6 +20,8 @@ export interface EventsService extends Service {
   adopted(family: Family, ifname: string, address: string): void;
   /** The allocator refused a lease: said once per address until it is configured. */
   refused(key: { ifname: string; address: string; addr_family: Family }, reason: string): void;
+  /** A health transition (lib/health): emitted while the watcher still sees the address managed (the probes of a removed one fail until they stop). */
+  health(e: { type: 'health-up' | 'health-down'; iface: string; family: Family; address: string; table: number; reason: string }): void;
   /** What the watcher last saw (metrics). */
   current(): Snapshot | undefined;
   /** Every event script run (metrics). */
@@ -51,6 +53,10 @@ export function startEvents(options: { current: () => Config; log: Logger; keep?
       last = now;
     },
     current: () => last,
+    health(e) {
+      if (last && !last.managed.has(managedKey(e.family, e.iface, e.address))) return;
+      emitter.emit(e);
+    },
     adopted: (family, ifname, address) => void adopted.add(managedKey(family, ifname, address)),
     refused(key, reason) {
       const k = `${key.addr_family}|${key.address}`;
