@@ -68,6 +68,8 @@ export function startScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
   let running: Promise<void> | undefined;
   let stopping = false;
   let current: { kill(): void } | undefined;
+  let dropped = 0;
+  let droppedSaidAt = 0;
 
   function runOne(script: string, e: MhrEvent, timeoutMs: number): Promise<ScriptOutcome> {
     const started = Date.now();
@@ -133,8 +135,14 @@ export function startScriptRunner(options: ScriptRunnerOptions): ScriptRunner {
     push(e) {
       if (stopping) return;
       if (queue.length >= maxQueue) {
-        const dropped = queue.shift()!;
-        log.warn('event scripts fall behind: oldest queued event dropped', { event: dropped.type, iface: dropped.iface, queued: maxQueue });
+        const gone = queue.shift()!;
+        dropped++;
+        // Said at most every 10 s, with the count: a burst must not flood the log too.
+        if (Date.now() - droppedSaidAt >= 10_000) {
+          log.warn('event scripts fall behind: oldest queued events dropped', { dropped, last: gone.type, queued: maxQueue });
+          droppedSaidAt = Date.now();
+          dropped = 0;
+        }
       }
       queue.push(e);
       running ??= drain().finally(() => (running = undefined));

@@ -40,5 +40,5 @@ test('one event at a time in order; a hanging script is killed at its timeout, a
   expect(readFileSync(out, 'utf8')).toBe('daemon-started a\ndaemon-started c\n');
   expect(outcomes).toEqual(['1-rec ok', '2-hang timeout', '1-rec ok', '2-hang timeout']);
   expect(Date.now() - t0).toBeLessThan(2000);
-  expect(lines.join('\n')).toMatch(/oldest queued event dropped/);
+  expect(lines.join('\n')).toMatch(/oldest queued events dropped/);
 });
