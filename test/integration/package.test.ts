@@ -28,6 +28,7 @@ const FILES = [
   '755 /etc/network/if-post-down.d/multihomed-routing',
   '644 /etc/dhcp/dhclient-enter-hooks.d/multihomed-routing',
   '644 /etc/dnsmasq.d/multihomed-routing.conf',
+  '755 /etc/multihomed-routing/events.d/example.disabled',
   '644 /usr/share/man/man8/multihomed-routing.8.gz',
   '644 /usr/share/doc/multihomed-routing/copyright',
   '644 /usr/share/doc/multihomed-routing/changelog.Debian.gz',
