@@ -163,11 +163,12 @@ describe('unbound IPv6 with two SLAAC uplinks follows interface_priority, not th
   });
 
   it('still so after several RAs from both routers', async () => {
+    // dnsmasq's RA interval is 3 s here, but under load its timer slips: a generous wait for a few more.
     const seen = await raIn();
-    await waitFor('four more RAs', async () => (await raIn()) >= seen + 4, 30_000, 250);
+    await waitFor('three more RAs', async () => (await raIn()) >= seen + 3, 60_000, 250);
     expect(await devOf(INTERNET6)).toBe('eth1');
     expect(await leftBy(bed.host, INTERNET6, 6)).toBe('r0');
-  });
+  }, 90_000);
 
   it('carrier loss on eth1: unbound IPv6 moves to eth2; back when the carrier returns', async () => {
     const r0 = bed.routers[0]!;
