@@ -15,6 +15,7 @@ const suites = {
   hotplug: () => runJsonScript('build/bench/hotplug.mjs'),
   script: () => runJsonScript('build/bench/script.mjs'),
   health: () => runJsonScript('build/bench/health.mjs'),
+  adopt: () => runJsonScript('build/bench/adopt.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

@@ -14,7 +14,7 @@ import { createTestBed, waitFor, type IpRule, type TestBed } from '../helpers/te
 import { cli, networkManagerDispatcher, setUpRoutingHost, tableRoutes, type RoutingHost } from './routing-host.js';
 
 const CONF = 'multihomed-routing/multihomed-routing.conf';
-const BASE = 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\n';
+const BASE = 'syslog = no\nstore_path = /run/multihomed-routing/leases.json\nhealth_check = no\n'; // as setUpRoutingHost writes it
 
 let bed: TestBed;
 let rh: RoutingHost;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBed, waitFor, type PlainNetns, type Router, type TestBed } from '../helpers/testbed.js';
 import { CONFIG as CONFIG_PATH, EXE, ROOT, cli, ourRules, setUpRoutingHost, type RoutingHost } from './routing-host.js';
+import { rulesetWithoutOurs } from '../helpers/docker-rules.js';
 
 let bed: TestBed;
 let rh: RoutingHost;
@@ -104,7 +105,8 @@ describe('forwarded traffic: a Docker-style container and a LAN client use the b
   });
 
   it('managed (hooks for both uplinks, daemon running): the container and the LAN still work, through the top-priority uplink', async () => {
-    const nftBefore = (await bed.host.exec(['nft', 'list', 'ruleset'])).stdout;
+    // Main's suppress rule and the band; the reply marks of a forwarding host (30100) are docs/forwarding.md's.
+    const nftBefore = await rulesetWithoutOurs(bed.host);
     rh = await setUpRoutingHost(bed, '', CONFIG);
     for (const [dev, a, gw] of [['eth1', '10.81.1.2/24', '10.81.1.1'], ['eth2', '10.81.2.2/24', '10.81.2.1']] as const) {
       const r = await rh.hook({ IFACE: dev, ADDRFAM: 'inet', METHOD: 'static', MODE: 'start', PHASE: 'post-up', IF_ADDRESS: a, IF_GATEWAY: gw });
@@ -112,14 +114,14 @@ describe('forwarded traffic: a Docker-style container and a LAN client use the b
     }
     const rules = await ourRules(bed.host, 4);
     const t = Object.fromEntries((await rh.status()).filter((s) => s.family === 4).map((s) => [s.ifname, s.table]));
-    expect(rules.filter((r) => r.startsWith('3'))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
+    expect(rules.filter((r) => /^(30000|31\d{3}) /.test(r))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
     // main keeps the container bridge and the LAN (more specific than a default), answered before the band.
     expect(await devOf('172.17.0.2')).toBe('docker0');
     expect(await devOf('10.99.0.2')).toBe('lan0');
     expect(await leftBy(ctr(), INTERNET4, 4)).toBe('r0');
     expect(await leftBy(lan(), INTERNET4, 4)).toBe('r0');
-    // Docker's rules are not ours to touch.
-    expect((await bed.host.exec(['nft', 'list', 'ruleset'])).stdout).toBe(nftBefore);
+    // Docker's rules are not ours to touch (our own table holds the reply marks of a forwarding host: docs/forwarding.md).
+    expect(await rulesetWithoutOurs(bed.host)).toBe(nftBefore);
   });
 
   it('carrier loss on eth1: forwarded traffic moves to eth2; back to eth1 when the carrier returns', async () => {
@@ -157,15 +159,16 @@ describe('unbound IPv6 with two SLAAC uplinks follows interface_priority, not th
     await expect.poll(() => devOf(INTERNET6), { timeout: 10_000 }).toBe('eth1');
     expect(await leftBy(bed.host, INTERNET6, 6)).toBe('r0');
     const t = Object.fromEntries((await rh.status()).filter((s) => s.family === 6).map((s) => [s.ifname, s.table]));
-    expect((await ourRules(bed.host, 6)).filter((r) => /^3\d{4} /.test(r))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
+    expect((await ourRules(bed.host, 6)).filter((r) => /^(30000|31\d{3}) /.test(r))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
   });
 
   it('still so after several RAs from both routers', async () => {
+    // dnsmasq's RA interval is 3 s here, but under load its timer slips: a generous wait for a few more.
     const seen = await raIn();
-    await waitFor('four more RAs', async () => (await raIn()) >= seen + 4, 30_000, 250);
+    await waitFor('three more RAs', async () => (await raIn()) >= seen + 3, 60_000, 250);
     expect(await devOf(INTERNET6)).toBe('eth1');
     expect(await leftBy(bed.host, INTERNET6, 6)).toBe('r0');
-  });
+  }, 90_000);
 
   it('carrier loss on eth1: unbound IPv6 moves to eth2; back when the carrier returns', async () => {
     const r0 = bed.routers[0]!;
@@ -246,7 +249,7 @@ describe('unbound IPv6 with two DHCPv6 uplinks (dhclient -6) follows interface_p
     const v6 = await rh6.status();
     expect(v6.map((s) => `${s.ifname} ${s.family} ${s.degraded}`).sort()).toEqual(['eth1 6 false', 'eth2 6 false']);
     const t = Object.fromEntries(v6.map((s) => [s.ifname, s.table]));
-    expect((await ourRules(bed6.host, 6)).filter((r) => /^3\d{4} /.test(r))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
+    expect((await ourRules(bed6.host, 6)).filter((r) => /^(30000|31\d{3}) /.test(r))).toEqual(['30000 lookup main suppress_prefixlength 0', `31000 lookup ${t.eth1}`, `31001 lookup ${t.eth2}`]);
     await expect.poll(dev6, { timeout: 10_000 }).toBe('eth1');
     expect(await leftBy(bed6.host, INTERNET6, 6, bed6.routers)).toBe('r0');
 

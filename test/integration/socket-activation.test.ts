@@ -42,7 +42,7 @@ describe('socket activation', () => {
     const r = await hook(up);
     expect(r.stderr).toMatch(/applied by the daemon/);
     expect(r.stderr).not.toMatch(/working alone|retry/);
-    expect(await ourRules(bed.host)).toHaveLength(4);
+    expect(await ourRules(bed.host)).toHaveLength(5); // from, oif, to, the band and main's suppress rule
     const log = fs.readFileSync(activated.logFile, 'utf8');
     expect(log).toMatch(/socket inherited from systemd fd=3/);
     expect(log).not.toMatch(/ignored_fds/);

@@ -63,8 +63,9 @@ export const installHooks: Step = {
       // No health probes: the steps tell which router forwarded a ping by its counters, which probes would move too.
       'health_check = no', ...watcher, ''].join('\n'));
     sb.host.writeFile('/etc/dhcp/dhclient.conf', DHCLIENT_CONF);
-    sb.host.writeFile(DHCLIENT_HOOK, dhclientShim.replace("mhr_exe='@EXECUTABLE@'", `mhr_exe='${exe.path}'`).replace("mhr_config='@CONFIG@'", `mhr_config='${CONFIG}'`));
-    sb.host.writeFile(UDEV_RULE, udevRule.replaceAll('@EXECUTABLE@', exe.path).replaceAll('@CONFIG@', CONFIG));
+    sb.host.writeFile(DHCLIENT_HOOK, dhclientShim.replace("mhr_exe='@EXECUTABLE@'", `mhr_exe='${exe.path}'`).replace("mhr_config='@CONFIG@'", `mhr_config='${CONFIG}'`)
+      .replace("mhr_handover='@HANDOVER@'", "mhr_handover='/run/multihomed-routing/hook'"));
+    sb.host.writeFile(UDEV_RULE, udevRule.replaceAll('@EXECUTABLE@', exe.path).replaceAll('@CONFIG@', CONFIG).replaceAll('@UNSET_ENV@', `/usr/bin/env ${runtimeEnvOf(dhclientShim)}`));
     const daemon = sb.host.start([exe.path, '--config', CONFIG, 'daemon'], sb.log('daemon'));
     sb.pids.add(daemon.pid);
     const up = await poll(() => listLeases({ socketPath: sb.host.real(SOCKET) }).then(() => true), 5000);
@@ -108,4 +109,10 @@ function executable(sb: Sandbox): { path: string; wrapper: boolean; install(): v
     wrapper: true,
     install: () => sb.host.writeFile(wrapper, `#!/bin/sh\nexec ${node} ${bundle} "$@"\n`, 0o755),
   };
+}
+
+/** `-u NAME` for each variable the shim's executable starts without (its copy of install.sh's RUNTIME_ENV, kept equal by a unit test). */
+function runtimeEnvOf(shim: string): string {
+  const names = /^\s*unset (NODE_OPTIONS [A-Z_ ]+)$/m.exec(shim)?.[1]?.split(' ') ?? ['NODE_OPTIONS'];
+  return names.map((n) => `-u ${n}`).join(' ');
 }

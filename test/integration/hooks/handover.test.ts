@@ -137,7 +137,9 @@ describe('handed over to the daemon', () => {
     await script(EVENTS.RELEASE);
     await startDaemon();
 
-    // Stopped before the event: the hand-over waits 10 s, the executable's socket 10 s more, then it works alone.
+    // Stopped before the event, once idle (stopped inside its first watcher pass it would hold the routing lock too):
+    // the hand-over waits 10 s, then the executable works alone at once (the daemon is not asked again over the socket).
+    await waitFor('the daemon idle', () => (daemonLog().includes('watcher pass') && !existsSync(bed.host.path('/run/multihomed-routing/routing.lock'))) || undefined, 20_000, 50);
     const servedBefore = served();
     daemon.kill('SIGSTOP');
     const stopped = await script(EVENTS.BOUND);
