@@ -7,15 +7,7 @@ import { readRecords } from '../state/records.js';
 import { formatView, readView, withAdoptions } from '../watch/view.js';
 import { formatHealth, readHealthView } from '../health/view.js';
 import { parseFlags, UsageError, type Command } from './context.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isRunning } from '../proc/alive.js';
 
 /** A view file read: its value, or why it could not be read (status shows that instead). */
 function attempt<T>(read: () => T): { value?: T; error?: string } {
@@ -45,14 +37,14 @@ export const statusCommand: Command = {
     const { records } = readRecords(config.runDir);
     const { value: read, error: viewError } = attempt(() => readView(config.runDir));
     const view = read ? withAdoptions(read, records) : undefined;
-    const running = view ? alive(view.pid) : false;
+    const running = view ? isRunning(view.pid) : false;
     if (flags['--daemon']) {
       if (viewError) throw new Error(viewError);
       ctx.out(flags['--json'] ? `${JSON.stringify(view ? { ...view, running } : null, null, 2)}\n` : formatView(view, running, now));
       return 0;
     }
     const { value: health, error: healthError } = attempt(() => readHealthView(config.runDir));
-    const healthAlive = health ? alive(health.pid) : false;
+    const healthAlive = health ? isRunning(health.pid) : false;
     const state = await readState({ families: [4, 6], runDir: config.runDir });
     const list = buildStatus(state, config, readDnsUnconfigured(config.runDir));
     const forwarding = buildForwardingStatus(state, config);

@@ -19,6 +19,7 @@ import { dnsmasqReads } from '../dns/dnsmasq-conf.js';
 import { parseCmdline, realConfFs } from '../dns/mode.js';
 import { hookTarget, parseNetplan, parseNetworkdLink } from './parse.js';
 import type { DnsmasqProcess, HookFile, HostSnapshot, ReplyRoute } from './snapshot.js';
+import { isRunning } from '../proc/alive.js';
 
 /** Where the replies are probed towards: any internet address (a lookup, nothing is sent). */
 export const DEFAULT_PROBES = { 4: '8.8.8.8', 6: '2001:4860:4860::8888' } as const;
@@ -152,8 +153,7 @@ async function readForwarding(run: Runner, kernel: KernelState, config: Config, 
 function readStoreProblem(config: Config): HostSnapshot['storeProblem'] {
   try {
     const view = readView(config.runDir);
-    const alive = view !== undefined && attempt(() => process.kill(view.pid, 0)) !== undefined;
-    if (view?.store && alive) return { path: view.store.path, error: view.store.error, seenBy: 'daemon' };
+    if (view?.store && isRunning(view.pid)) return { path: view.store.path, error: view.store.error, seenBy: 'daemon' };
   } catch {
     // no view to trust: probe below
   }
@@ -172,9 +172,7 @@ function readStoreProblem(config: Config): HostSnapshot['storeProblem'] {
 function liveHealth(runDir: string): { health?: UplinkHealth[] } {
   try {
     const view = readHealthView(runDir);
-    if (!view) return {};
-    process.kill(view.pid, 0);
-    return { health: view.uplinks };
+    return view && isRunning(view.pid) ? { health: view.uplinks } : {};
   } catch {
     return {};
   }

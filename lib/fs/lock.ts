@@ -6,6 +6,7 @@
 import { closeSync, constants, mkdirSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readFileIfExists } from './atomic.js';
+import { isRunning } from '../proc/alive.js';
 
 function statMtime(path: string): number | undefined {
   try {
@@ -16,15 +17,6 @@ function statMtime(path: string): number | undefined {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the lock file `lock` (waits up to timeoutMs) and returns the function
@@ -44,7 +36,7 @@ export async function takeLockFile(lock: string, timeoutMs = 10_000): Promise<()
       const holder = Number(readFileIfExists(lock)?.trim());
       const stale =
         Number.isInteger(holder) && holder > 0
-          ? !pidAlive(holder)
+          ? !isRunning(holder)
           : Date.now() - (statMtime(lock) ?? Date.now()) > 2000; // a holder that died before writing its pid
       if (stale) {
         rmSync(lock, { force: true });
