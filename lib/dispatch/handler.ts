@@ -28,7 +28,7 @@ export interface JobDeps {
   /** Tests: what applies one event. */
   handle?: (event: RoutingEvent, deps: HandleDeps) => Promise<HandleResult>;
   /** What updates the reply marks after routing changed; by default the real one, unless `handle` is a test's. */
-  forward?: (config: Config, log: Logger) => Promise<void>;
+  forward?: (config: Config, log: Logger, ip?: IpChannel) => Promise<void>;
 }
 
 /** What a hook's failed event says it did not do. */
@@ -56,7 +56,7 @@ export async function runJob(job: Job, deps: JobDeps): Promise<Outcome> {
   }
   // The uplinks changed: their reply marks follow (docs/forwarding.md).
   const forward = deps.forward ?? (deps.handle ? undefined : syncForwardingAfterRouting);
-  if (changed && !job.dryRun) await forward?.(config, log);
+  if (changed && !job.dryRun) await forward?.(config, log, deps.ip);
   if (job.dns) {
     try {
       const dns = await applyDnsChange(job.dns, {

@@ -13,6 +13,7 @@ import type { AllocatorService } from '../allocator/allocator.js';
 import type { Service } from '../daemon/service.js';
 import { handleEvent, type HandleDeps, type HandleResult } from '../apply/handle.js';
 import { stampOf, type LiveConfig } from '../config/live.js';
+import type { Config } from '../config/schema.js';
 import { openIpChannel, type IpChannel } from '../exec/ip-channel.js';
 import { createLogger, createSyslog, type Logger, type Syslog } from '../log/log.js';
 import type { PlanEvent } from '../plan/event.js';
@@ -75,6 +76,8 @@ export function startEventService(options: EventServiceOptions): EventService {
   const allocator = options.allocator.local;
   const syslog = createSyslog();
   const down = options.down ? { down: options.down } : {};
+  // The reply marks follow a job's routing changes after the hook has its answer: queued behind the job, under the daemon's log.
+  const forward = async (config: Config) => void queue.run(() => syncForwardingAfterRouting(config, log, ip));
   /** Runs a job, telling onJob how it went. */
   async function timed(hook: string, job: () => Promise<Outcome>): Promise<Outcome> {
     const t0 = performance.now();
@@ -108,8 +111,6 @@ export function startEventService(options: EventServiceOptions): EventService {
       const jobLog = createLogger({ source: job.hook, verbose: job.verbose, syslog: config.syslog, sink: syslog, write: (l) => lines.push(l) });
       let out = '';
       jobLog.debug('applied by the daemon', { pid: process.pid });
-      // The reply marks follow after the hook has its answer: queued behind this job, under the daemon's log.
-      const forward = async () => void queue.run(() => syncForwardingAfterRouting(config, log));
       const outcome = await timed(job.hook, () => runJob(job, { config, log: jobLog, out: (t) => void (out += t), allocator, ip, forward, ...down }));
       trace('event handled');
       return encodeOutcome(outcome, lines, job.dryRun ? out : undefined);
@@ -127,7 +128,7 @@ export function startEventService(options: EventServiceOptions): EventService {
           options.onJob?.(job.hook, 'dropped', 0);
           return { failed: 'the hook stopped waiting' };
         }
-        return timed(job.hook, () => runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip, ...down }));
+        return timed(job.hook, () => runJob(job, { config: live.current(), log: jobLog, out: () => {}, allocator, ip, forward, ...down }));
       }),
     configCurrent: () => stampOf(live.path) === live.stamp(),
     syslog,

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { takeLock } from '../apply/lock.js';
 import type { Config } from '../config/schema.js';
+import type { IpChannel } from '../exec/ip-channel.js';
 import { run, type Runner } from '../exec/run.js';
 import type { Logger } from '../log/log.js';
 import { Builder } from '../plan/builder.js';
@@ -31,9 +32,13 @@ async function nftPresent(runner: Runner, log: Logger): Promise<boolean> {
   return false;
 }
 
-async function readRules(runner: Runner): Promise<KernelState> {
+/** Our rules, both families: through the daemon's ip processes when there are some (no fork: this runs after every routing change). */
+async function readRules(runner: Runner, ip: IpChannel | undefined): Promise<KernelState> {
   const rules = [];
-  for (const f of [4, 6] as const) rules.push(...parseRuleJson((await runner(['ip', '-json', `-${f}`, 'rule', 'show'])).stdout, f));
+  for (const f of [4, 6] as const) {
+    const json = ip ? (await ip.read(f, ['rules'])).rules : (await runner(['ip', '-json', `-${f}`, 'rule', 'show'])).stdout;
+    rules.push(...parseRuleJson(json, f));
+  }
   return { links: [], routes: [], rules, sysctls: {} };
 }
 
@@ -54,6 +59,8 @@ export interface SyncOptions {
   config: Config;
   log: Logger;
   runner?: Runner;
+  /** The daemon's ip processes (lib/exec/ip-channel.ts); without them each read forks an ip. */
+  ip?: IpChannel;
 }
 
 /** Replaces our table with `definition`, or removes it (undefined). */
@@ -70,10 +77,10 @@ export async function removeForwardingTable(o: SyncOptions & { dryRun?: boolean;
 }
 
 /** syncForwarding under the routing lock, never throwing: after a job's or a watcher pass's routing changes. */
-export async function syncForwardingAfterRouting(config: Config, log: Logger): Promise<void> {
+export async function syncForwardingAfterRouting(config: Config, log: Logger, ip?: IpChannel): Promise<void> {
   const release = await takeLock(config.runDir).catch(() => undefined);
   try {
-    await syncForwarding({ config, log });
+    await syncForwarding({ config, log, ...(ip ? { ip } : {}) });
   } catch (err) {
     log.error(`reply marks not updated: ${(err as Error).message}`);
   } finally {
@@ -106,7 +113,7 @@ export async function syncForwarding(o: SyncOptions): Promise<void> {
   const runner = o.runner ?? run;
   const forwarding = forwardingEnabled();
   lastForwarding = forwarding;
-  let state = await readRules(runner);
+  let state = await readRules(runner, o.ip);
   const marked = state.rules.some((r) => r.protocol === o.config.protocol && r.fwmark && r.priority === o.config.prefFwmark);
   if (!forwarding && !marked) return;
   const nft = await nftPresent(runner, o.log);
@@ -126,6 +133,6 @@ export async function syncForwarding(o: SyncOptions): Promise<void> {
     for (const c of changes) o.log.info(c.reason, { iface: c.subject.ifname, table: c.subject.table, do: describeChange(c).replace(/ {2}#.*$/, '') });
   }
   if (!nft) return;
-  if (changed) state = await readRules(runner);
+  if (changed) state = await readRules(runner, o.ip);
   await replaceTable(runner, o.log, mark ? renderTable(marksOf(state, o.config), o.config.fwmarkMask) : undefined);
 }

@@ -229,7 +229,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
           }
         }
       }
-      if (options.forwarding && (routingChanged || forwardingChanged())) await syncForwardingAfterRouting(config, log);
+      if (options.forwarding && (routingChanged || forwardingChanged())) await syncForwardingAfterRouting(config, log, options.ip);
       clearTimeout(recheckTimer);
       const recheckInS = Math.min(result.recheckInS ?? Infinity, reclaim.recheckInS ?? Infinity);
       const recheckMs = Math.min(recheckInS * 1000 + 1000, result.adoptInMs ?? Infinity);
