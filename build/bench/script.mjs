@@ -14,14 +14,20 @@
 // hits all alike. Ratios are of the p50s and the median of per-round ratios.
 // Without a daemon an event waits ~8 s for the allocator (its client's
 // retries, then the main table): that side runs in the first ALONE_ROUNDS only.
-//   node build/bench/script.mjs [ROUNDS]
+// `--base DIR`: one more side, the hand-over of another checkout (its hooks
+// and its built executable), for a same-run A/B of a hand-over change;
+// `--sides a,b`: only those sides (stock always runs: the ratios are to it).
+//   node build/bench/script.mjs [ROUNDS] [--base DIR] [--sides handover,base]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, percentile, root, round, runScratchDir, tearDown, writeBenchConfig } from './lib.mjs';
 
-const rounds = Number(process.argv[2] ?? 40);
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 40);
+const base = option('--base');
 const WARMUP = 3;
 const ALONE_ROUNDS = 5;
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -30,12 +36,16 @@ const RUNTIME_ENV = /^RUNTIME_ENV='([^']*)'$/m.exec(readFileSync(path.join(root,
 const ifupEnv = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: '10.1.0.2/24', IF_GATEWAY: '10.1.0.1', VERBOSITY: '0' };
 
 // hook: which enter hook / if-up.d hook; daemon: started; handover: the hooks know its FIFO directory.
-const sides = [
+// root, exe: the checkout whose hooks and executable the side runs.
+const all = [
   { name: 'stock', hook: false, daemon: false, handover: false },
   { name: 'handover', hook: true, daemon: true, handover: true },
   { name: 'socket', hook: true, daemon: true, handover: false },
   { name: 'alone', hook: true, daemon: false, handover: false },
+  ...(base ? [{ name: 'base', hook: true, daemon: true, handover: true, root: path.resolve(base), exe: path.resolve(base, 'dist/multihomed-routing') }] : []),
 ];
+const wanted = option('--sides')?.split(',');
+const sides = all.filter((s) => s.name === 'stock' || !wanted || wanted.includes(s.name));
 
 for (const s of sides) {
   s.ns = `mhr-bench-script-${s.name}-${process.pid}`;
@@ -50,8 +60,8 @@ for (const s of sides) {
 
 /** The hook templates with this side's paths, as install.sh renders them. */
 function render(s, template) {
-  let text = readFileSync(path.join(root, template), 'utf8')
-    .replaceAll("'@EXECUTABLE@'", `'${exe}'`)
+  let text = readFileSync(path.join(s.root ?? root, template), 'utf8')
+    .replaceAll("'@EXECUTABLE@'", `'${s.exe ?? exe}'`)
     .replaceAll("'@CONFIG@'", `'${s.conf}'`)
     .replaceAll('@RUNTIME_ENV@', RUNTIME_ENV);
   if (s.handover) text = text.replace("'@HANDOVER@'", `'${s.run}/run/hook'`);
@@ -87,7 +97,7 @@ try {
     s.ip('link', 'set', 'eth0', 'up');
     s.ip('link', 'set', 'peer0', 'up');
     if (s.daemon) {
-      s.proc = spawn('ip', ['netns', 'exec', s.ns, exe, '--config', s.conf, 'daemon'], { env: { PATH }, stdio: 'ignore' });
+      s.proc = spawn('ip', ['netns', 'exec', s.ns, s.exe ?? exe, '--config', s.conf, 'daemon'], { env: { PATH }, stdio: 'ignore' });
       for (let i = 0; i < 200 && !existsSync(`${s.run}/run/hook/daemon.pid`); i++) execFileSync('sleep', ['0.05']);
     }
   }

@@ -50,23 +50,25 @@ else
 	mhr_via=
 	mhr_unanswered=
 	# A running daemon takes the event without a runtime start (docs/dhcp.md,
-	# "Hand-over"): a reader under `timeout` makes the FIFO reply.PID, writes
-	# `dhclient-hook PID` to the daemon's FIFO and copies the reply (log lines
-	# to stderr). The daemon reads the event from /proc/PID/environ. A reply
-	# without `done` (refused, daemon killed) or none in 10 s: the executable
-	# runs alone below, as without a daemon.
+	# "Hand-over"). In a subshell: claim a free slot K of the daemon's
+	# (creating claim.K with noclobber fails when it exists), write `KIND PID K`
+	# to its FIFO (PID: the subshell's own, /proc/self read by the shell) and
+	# become `timeout … cat slot.K`, which copies the reply. The daemon reads
+	# the event from /proc/PID/environ. A reply without `done` (refused, daemon
+	# killed), none in 10 s, or no free slot: the executable runs alone below.
 	if [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
 		[ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] && command -v timeout >/dev/null 2>&1; then
-		mhr_out=$(exec timeout -k 1 10 sh -c '
-			f=$1/reply.$$
-			mkfifo -m 600 "$f" || exit 1
-			echo "$2 $$" >"$1/hook.fifo" || exit 1
-			while IFS= read -r l; do
-				case $l in
-					"log "*) printf "%s\n" "${l#log }" >&2 ;;
-					*) printf "%s\n" "$l" ;;
-				esac
-			done <"$f"' mhr-handover "$mhr_handover" dhclient-hook)
+		mhr_out=$(
+			set -C
+			for mhr_slot in "$mhr_handover"/slot.*; do
+				if [ -p "$mhr_slot" ] && true 2>/dev/null >"$mhr_handover/claim.${mhr_slot##*.}"; then
+					read -r mhr_pid _ </proc/self/stat &&
+						echo "dhclient-hook $mhr_pid ${mhr_slot##*.}" >"$mhr_handover/hook.fifo" &&
+						exec timeout -k 1 10 cat "$mhr_slot"
+					exit 1
+				fi
+			done
+			exit 1)
 		# 124/137: timeout ended a wait the daemon took and never answered (stopped, wedged).
 		case $? in 124|137) mhr_unanswered=1 ;; esac
 		case $mhr_out in
@@ -89,8 +91,17 @@ done") mhr_via=daemon ;;
 		)
 		mhr_status=$?
 	fi
-	while IFS= read -r mhr_line; do
+	# Line by line without `read` (dash reads a here-document a byte per system call).
+	mhr_rest="$mhr_out
+"
+	while [ -n "$mhr_rest" ]; do
+		mhr_line=${mhr_rest%%"
+"*}
+		mhr_rest=${mhr_rest#*"
+"}
 		case $mhr_line in
+			"log "*)
+				[ "$mhr_via" = daemon ] && printf '%s\n' "${mhr_line#log }" >&2 ;;
 			outcome=handled|outcome=unusable|outcome=pass)
 				mhr_outcome=${mhr_line#outcome=} ;;
 			resolv=keep)
@@ -100,9 +111,7 @@ done") mhr_via=daemon ;;
 			status=[0-9]|status=[0-9][0-9]|status=[0-9][0-9][0-9])
 				[ "$mhr_via" = daemon ] && mhr_status=${mhr_line#status=} ;;
 		esac
-	done <<mhr_EOF
-$mhr_out
-mhr_EOF
+	done
 	if [ "$mhr_resolv" = keep ]; then
 		make_resolv_conf() { :; }
 	fi
@@ -117,7 +126,7 @@ mhr_EOF
 		done
 		unset reason
 	elif [ "$mhr_outcome" = unusable ]; then
-		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered
+		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest
 		unset -f mhr_log
 		if command -v exit_with_hooks >/dev/null 2>&1; then
 			exit_with_hooks 2
@@ -125,5 +134,5 @@ mhr_EOF
 		return 2
 	fi
 fi
-unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered
+unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest
 unset -f mhr_log

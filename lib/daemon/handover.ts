@@ -1,21 +1,29 @@
 // The hook hand-over: how a hook's shell gives its event to the running
-// daemon without starting a runtime (~65 ms a DHCP event). The shim (or the
-// if-up.d hook) starts, under `timeout`, a reader `sh -c … mhr-handover DIR
-// KIND` that makes the FIFO DIR/reply.PID (PID: its own), writes `KIND PID`
-// to DIR/hook.fifo and reads its reply. The daemon here:
-//   1. opens DIR/reply.PID for writing (a reader must be waiting on it:
-//      a hook that gave up is not served),
-//   2. checks PID is that reader, under timeout, under the hook's shell, all
-//      root's (lib/proc/hook-process.ts),
-//   3. reads the event from /proc/PID/environ (the variables the hook's shell
-//      exports at that moment, never serialized by a shell), runs the very
+// daemon without starting a runtime (~65 ms a DHCP event). The daemon makes
+// the FIFOs DIR/hook.fifo and DIR/slot.0 … slot.N-1 once, at start. The shim
+// (or the if-up.d hook), in a subshell of PID P:
+//   claims a free slot K by creating DIR/claim.K (noclobber: O_EXCL, a shell
+//   builtin, no process), writes `KIND P K` to hook.fifo, and execs
+//   `timeout -k 1 10 cat DIR/slot.K` (still PID P), whose output it reads.
+// Two process starts in all (timeout, cat): each costs ~3 ms on a small VM,
+// which is why slots are made ahead and nothing is parsed by a shell `read`
+// (dash reads a pipe one byte per system call). The daemon here:
+//   1. opens slot.K for writing once a reader waits on it (a hook that gave
+//      up is not served),
+//   2. checks P is that timeout, under the hook's shell, both root's
+//      (lib/proc/hook-process.ts),
+//   3. reads the event from /proc/P/environ (the variables the hook's shell
+//      exported at that moment, never serialized by a shell), runs the very
 //      command the executable would (the same typed parsers) with the jobs
 //      going through the event service's queue (lib/dispatch/service.ts),
 //   4. writes back the command's stdout lines, its log lines (`log …`, the
-//      reader puts them on stderr), `status=N` and `done`.
+//      hook puts them on stderr), `status=N` and `done`, then removes
+//      claim.K: the daemon, which reads the request, frees the slot.
 // A reply without `done` (refused, daemon killed mid-event) or none within
-// the reader's time-out makes the hook run the executable alone, as without
-// a daemon. Only root can write: DIR is root's and 0700, like the socket's.
+// the time-out makes the hook run the executable alone, as without a daemon.
+// Only root can write: DIR is root's and 0700, like the socket's. A claim
+// whose request never reached the daemon stays until the daemon restarts;
+// with every slot claimed, hooks work alone at once.
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -48,17 +56,18 @@ export interface HandoverOptions {
 
 export const HANDOVER_FIFO = 'hook.fifo';
 export const HANDOVER_PID = 'daemon.pid';
+/** Hooks served at once; one more finds no free slot and works alone. */
+export const HANDOVER_SLOTS = 32;
 /** How long the daemon waits for a hook's reader to open its reply FIFO. */
 const READER_WAIT_MS = 2_000;
 const MAX_ENVIRON_BYTES = 256 * 1024;
 /** Below the pipe buffer (64 KiB): the reply is one non-blocking write. */
 const MAX_REPLY_BYTES = 32 * 1024;
-const MAX_IN_FLIGHT = 64;
-const REQUEST = /^(dhclient-hook|ifupdown) ([1-9][0-9]{0,9})$/;
+const REQUEST = /^(dhclient-hook|ifupdown) ([1-9][0-9]{0,9}) ([0-9]{1,2})$/;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The reply FIFO opened for writing once its reader waits on it; undefined when none does (in time). */
+/** The slot opened for writing once its reader waits on it; undefined when none does (in time). */
 async function openReply(path: string): Promise<number | undefined> {
   const deadline = Date.now() + READER_WAIT_MS;
   for (;;) {
@@ -70,11 +79,8 @@ async function openReply(path: string): Promise<number | undefined> {
       return undefined;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENXIO' || Date.now() > deadline) {
-        if (code === 'ENXIO') rmSync(path, { force: true }); // its reader gave up (timed out): nobody removes it otherwise
-        return undefined;
-      }
-      await sleep(2);
+      if (code !== 'ENXIO' || Date.now() > deadline) return undefined;
+      await sleep(1); // the hook's timeout and cat start after its request: ~3 ms each
     }
   }
 }
@@ -96,23 +102,22 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   prepareSocketDir(dir);
   for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true }); // a dead daemon's FIFOs
   const fifo = join(dir, HANDOVER_FIFO);
-  await run(['mkfifo', '-m', '600', fifo]);
+  const slotPath = (k: number) => join(dir, `slot.${k}`);
+  await run(['mkfifo', '-m', '600', fifo, ...Array.from({ length: HANDOVER_SLOTS }, (_, k) => slotPath(k))]);
   // O_RDWR: never blocks and never sees EOF when the last writer closes.
   const input = new Socket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<number, Promise<void>>();
   let buffered = '';
 
-  async function serve(kind: HookKind, pid: number): Promise<void> {
-    const replyPath = join(dir, `reply.${pid}`);
-    const fd = await openReply(replyPath);
+  async function serve(kind: HookKind, pid: number, slot: string): Promise<void> {
+    const fd = await openReply(slot);
     if (fd === undefined) {
       log.debug('hand-over dropped: no reader waits for the reply (the hook gave up or was never there)', { pid });
       return;
     }
-    rmSync(replyPath, { force: true });
     try {
       const hook = o.hooks[kind];
-      const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, pid) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
+      const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, pid, slot) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
       if (refused || !hook) {
         log.warn('refused a hand-over; the hook works alone', { kind, pid, reason: refused });
         return;
@@ -126,7 +131,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
         args: [], env, options: { configPath: o.configPath, dryRun: false, verbose: false },
         config: o.config, log: jobLog, out: (t) => void (out += t),
       };
-      // A job that waited in the queue past the reader's time-out is dropped: the hook then works alone.
+      // A job that waited in the queue past the hook's time-out is dropped: the hook then works alone.
       const status = await hook(ctx, (job) => o.dispatch(job, jobLog, () => readProc(pid) !== undefined));
       writeSync(fd, encodeHandoverReply(out, lines, status));
       log.debug('hand-over served', { kind, pid, status });
@@ -145,12 +150,17 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       const m = REQUEST.exec(line);
-      if (!m || inFlight.size >= MAX_IN_FLIGHT) {
-        log.warn(m ? 'hand-over refused: too many at once; the hook works alone' : 'refused a malformed hand-over line', { bytes: line.length });
+      const k = Number(m?.[3]);
+      if (!m || k >= HANDOVER_SLOTS || inFlight.has(k)) {
+        log.warn(m ? `refused a hand-over: slot ${k} is unknown or busy` : 'refused a malformed hand-over line', { bytes: line.length });
         continue;
       }
-      const p = serve(m[1] as HookKind, Number(m[2])).finally(() => inFlight.delete(p));
-      inFlight.add(p);
+      // The claim goes once the request is done with, whatever its outcome: the slot is free again.
+      const served = serve(m[1] as HookKind, Number(m[2]), slotPath(k)).finally(() => {
+        rmSync(join(dir, `claim.${k}`), { force: true });
+        inFlight.delete(k);
+      });
+      inFlight.set(k, served);
     }
     if (buffered.length > 64) buffered = ''; // no request is that long: drop the garbage, keep reading
   });
@@ -166,7 +176,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       // New hooks first go the executable's way; those already handed over are answered.
       for (const name of [HANDOVER_PID, HANDOVER_FIFO]) rmSync(join(dir, name), { force: true });
       input.destroy();
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight.values()]);
     },
   };
 }

@@ -1,10 +1,10 @@
 // A process as /proc shows it, and the check that a PID handed to the daemon
 // over its hand-over FIFO (lib/daemon/handover.ts) is a hook waiting for its
-// answer: the reader the shim starts (`sh -c … mhr-handover DIR KIND`) under
-// coreutils `timeout`, itself started by the hook's shell (dhclient-script;
-// the if-up.d / if-post-down.d hook), all three root's. Only root can write
-// the FIFO; the check keeps a stale, reused or mistaken PID from making the
-// daemon apply another process's environment.
+// answer: coreutils `timeout` running `cat DIR/slot.K` (the slot the request
+// names), started by the hook's shell (dhclient-script; the if-up.d /
+// if-post-down.d hook), both root's. Only root can write the FIFO; the check
+// keeps a stale, reused or mistaken PID from making the daemon apply another
+// process's environment.
 
 import { readFileSync, readlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -19,8 +19,6 @@ export interface ProcInfo {
   argv: string[];
 }
 
-/** The reader's argv[3]: what the shim names its hand-over reader. */
-export const READER_NAME = 'mhr-handover';
 export type HookKind = 'dhclient-hook' | 'ifupdown';
 
 const SHELLS = new Set(['sh', 'dash', 'bash', 'busybox']);
@@ -62,26 +60,25 @@ const isShell = (p: ProcInfo) => SHELLS.has(basename(p.exe));
 const isIfupdownHook = (arg: string) => basename(arg) === 'multihomed-routing' && ['if-up.d', 'if-post-down.d'].includes(basename(dirname(arg)));
 
 /**
- * Why [reader, its parent, its grandparent] is not a hook of `kind` waiting for the daemon,
- * or undefined when it is. Pure: tests hand it made-up processes.
+ * Why [waiter, its parent] is not a hook of `kind` waiting on `slot` for the
+ * daemon, or undefined when it is. Pure: tests hand it made-up processes.
  */
-export function refuseHookChain(kind: HookKind, chain: readonly (ProcInfo | undefined)[]): string | undefined {
-  const [reader, timeout, hook] = chain;
-  if (!reader) return 'the process is gone';
-  if (!isRoot(reader) || !isShell(reader) || reader.argv[1] !== '-c' || reader.argv[3] !== READER_NAME) {
-    return `process ${reader.pid} is not the shim's hand-over reader (${reader.exe})`;
+export function refuseHookChain(kind: HookKind, slot: string, chain: readonly (ProcInfo | undefined)[]): string | undefined {
+  const [waiter, hook] = chain;
+  if (!waiter) return 'the process is gone';
+  const [cat, path] = waiter.argv.slice(-2);
+  if (!isRoot(waiter) || basename(waiter.exe) !== 'timeout' || basename(cat ?? '') !== 'cat' || path !== slot) {
+    return `process ${waiter.pid} is not the hook's timeout(1) waiting on ${slot} (${waiter.exe})`;
   }
-  if (!timeout || basename(timeout.exe) !== 'timeout') return `the parent of process ${reader.pid} is not timeout(1)`;
-  if (!hook || !isRoot(hook) || !isShell(hook)) return `the hook of process ${reader.pid} is gone or not a root shell`;
+  if (!hook || !isRoot(hook) || !isShell(hook)) return `the hook of process ${waiter.pid} is gone or not a root shell`;
   const args = hook.argv.slice(1);
   const ok = kind === 'dhclient-hook' ? args.some((a) => basename(a) === 'dhclient-script') : args.some(isIfupdownHook);
   return ok ? undefined : `process ${hook.pid} (${hook.argv.slice(0, 2).join(' ')}) is not a ${kind === 'dhclient-hook' ? 'dhclient-script' : 'if-up.d/if-post-down.d hook'}`;
 }
 
-/** Reads the reader and its two ancestors, then checks them (refuseHookChain). */
-export function checkHookProcess(kind: HookKind, pid: number, proc = '/proc'): string | undefined {
-  const reader = readProc(pid, proc);
-  const timeout = reader && readProc(reader.ppid, proc);
-  const hook = timeout && readProc(timeout.ppid, proc);
-  return refuseHookChain(kind, [reader, timeout, hook]);
+/** Reads the waiter and its parent, then checks them (refuseHookChain). */
+export function checkHookProcess(kind: HookKind, pid: number, slot: string, proc = '/proc'): string | undefined {
+  const waiter = readProc(pid, proc);
+  const hook = waiter && readProc(waiter.ppid, proc);
+  return refuseHookChain(kind, slot, [waiter, hook]);
 }

@@ -4,8 +4,9 @@
 // dhclient-script's exit hooks see) and exit status as the socket path a
 // hook took before (the shim without the hand-over). A daemon stopped
 // (SIGSTOP) or killed in the middle of a hand-over costs bounded time and the
-// host ends as it does without a daemon. And who may hand over: only root,
-// only the shim's reader under a hook; a PID that is gone is refused.
+// host ends as it does without a daemon. With every reply slot claimed a hook
+// works alone at once. And who may hand over: only root, only the hook's
+// `timeout … cat slot.K` under a hook; a PID that is gone is refused.
 
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,13 +81,15 @@ async function stopDaemon() {
   daemon.kill('SIGTERM');
   await daemon.exited;
 }
-/** Runs `during` once the hook's reader has made its reply FIFO (the event is then on its way to the daemon). */
+const claims = () => readdirSync(bed.host.path(HOOK_DIR)).filter((f) => f.startsWith('claim.'));
+const SLOTS = Array.from({ length: 32 }, (_, k) => `slot.${k}`);
+
+/** Runs `during` once the hook has claimed a reply slot (the event is then on its way to the daemon). */
 async function whenHandingOver(during: () => void, run: () => Promise<Awaited<ReturnType<typeof script>>>) {
   let done = false;
-  const dir = bed.host.path(HOOK_DIR);
   const watch = (async () => {
     while (!done) {
-      if (readdirSync(dir).some((f) => f.startsWith('reply.'))) return during();
+      if (claims().length) return during();
       await new Promise((r) => setTimeout(r, 1));
     }
   })();
@@ -122,7 +125,7 @@ describe('handed over to the daemon', () => {
     expect((after.BOUND as { state: { rules: string[] } }).state.rules.length).toBeGreaterThan(0);
     expect(after.RENEW).toMatchObject({ status: 0, exitHook: 'reason=RENEW exit_status=0' }); // nothing changed: left to the stock RENEW branch
     expect(after.EXPIRE).toMatchObject({ status: 0, state: { addresses: [], rules: [], routes: [] } });
-    expect(readdirSync(bed.host.path(HOOK_DIR)).sort()).toEqual(['daemon.pid', 'hook.fifo']); // no reply FIFO left behind
+    expect(readdirSync(bed.host.path(HOOK_DIR)).sort()).toEqual(['daemon.pid', 'hook.fifo', ...SLOTS].sort()); // every slot free again
   }, 240_000);
 
   it('a daemon stopped (SIGSTOP) or killed while a hook hands over: bounded time, then the host as without a daemon', async () => {
@@ -194,40 +197,64 @@ describe('the if-up.d / if-post-down.d hook handed over', () => {
   }, 120_000);
 });
 
+describe('no free slot', () => {
+  it('every slot claimed (requests that never reached a daemon): the hook works alone at once, over the socket', async () => {
+    const servedBefore = served();
+    for (const k of SLOTS.keys()) await bed.host.exec(['sh', '-c', `: > ${HOOK_DIR}/claim.${k}`]);
+    try {
+      const r = await script(EVENTS.BOUND);
+      expect(r).toMatchObject({ status: 0, exitHook: 'reason=<unset> exit_status=0' });
+      expect(r.ms).toBeLessThan(10_000); // no wait for a reply that cannot come
+      expect(served()).toBe(servedBefore);
+      expect((await state()).addresses).toEqual([`${A}/24`]);
+    } finally {
+      for (const k of SLOTS.keys()) rmSync(bed.host.path(`${HOOK_DIR}/claim.${k}`), { force: true });
+      await script(EVENTS.RELEASE);
+    }
+  }, 120_000);
+});
+
 describe('who may hand over', () => {
-  const reader = () => /sh -c '([^']*)' mhr-handover "\$mhr_handover" /.exec(shim)![1]!;
   const B = '192.168.1.61';
   const bound = Object.entries({ reason: 'BOUND', interface: 'eth0', ...lease('new_', B) }).map(([k, v]) => `${k}=${v}`);
   const nothingOfB = async () => expect((await bed.host.rules(4)).filter((r) => r.src === B)).toEqual([]);
+  /** A hand-over made by hand on slot K: claim, request naming `pid` (a shell expression), then `wait` on the slot. */
+  const byHand = (k: number, pid: string, wait: string) => `set -C; : > ${HOOK_DIR}/claim.${k} && echo "dhclient-hook ${pid} ${k}" > ${HOOK_DIR}/hook.fifo && ${wait} ${HOOK_DIR}/slot.${k}`;
 
-  it('not an unprivileged user: the directory and the FIFO are root\'s', async () => {
+  it('not an unprivileged user: the directory, its FIFOs and slots are root\'s', async () => {
     const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
-    const r = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, ...asNobody, 'sh', '-c', reader(), 'mhr-handover', HOOK_DIR, 'dhclient-hook'], { reject: false, timeoutMs: 20_000 });
-    expect(r.exitCode).not.toBe(0);
-    expect(r.stderr).toMatch(/Permission denied/);
-    const w = await bed.host.exec([...asNobody, 'sh', '-c', `echo "dhclient-hook 1" > ${HOOK_DIR}/hook.fifo`], { reject: false });
-    expect(w.stderr).toMatch(/Permission denied/);
+    for (const cmd of [`set -C; : > ${HOOK_DIR}/claim.9`, `echo "dhclient-hook 1 9" > ${HOOK_DIR}/hook.fifo`, `timeout 10 cat ${HOOK_DIR}/slot.9`]) {
+      const r = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, ...asNobody, 'sh', '-c', cmd], { reject: false, timeoutMs: 20_000 });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/Permission denied/);
+    }
     await nothingOfB();
+    expect(claims()).toEqual([]);
   });
 
-  it('not a process that is not the reader under a hook: refused, nothing applied', async () => {
+  it('not a process that is not the hook\'s timeout under a hook: refused, nothing applied, the slot freed', async () => {
     const mark = daemonLog().length;
-    // The reader run by root, but by hand: not under timeout, not under dhclient-script.
-    const bare = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', reader(), 'mhr-handover', HOOK_DIR, 'dhclient-hook'], { reject: false, timeoutMs: 20_000 });
-    // Under timeout, but its parent is no dhclient-script.
-    const notScript = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', `x=$(exec timeout 10 sh -c '${reader().replaceAll("'", "'\\''")}' mhr-handover ${HOOK_DIR} dhclient-hook); echo "$x"`], { reject: false, timeoutMs: 20_000 });
+    // Root, by hand: the waiter is cat, not timeout.
+    const bare = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', byHand(10, '$$', 'exec cat')], { reject: false, timeoutMs: 20_000 });
+    // timeout … cat on the slot, but its parent is no dhclient-script.
+    const notScript = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', `x=$(read -r p _ </proc/self/stat; ${byHand(11, '$p', 'exec timeout -k 1 10 cat')}); echo "$x"`], { reject: false, timeoutMs: 20_000 });
+    // timeout … cat on another slot than the one the request names.
+    const otherSlot = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', byHand(12, '$$', `exec timeout -k 1 10 cat ${HOOK_DIR}/slot.13 #`)], { reject: false, timeoutMs: 20_000 });
     for (const r of [bare, notScript]) expect(r.stdout).not.toMatch(/done|outcome=/);
+    expect(otherSlot.exitCode).toBe(124); // nobody writes slot.13: its reader waits until timeout
     const log = daemonLog().slice(mark);
-    expect(log).toMatch(/refused a hand-over.*not timeout/);
+    expect(log).toMatch(/refused a hand-over.*not the hook's timeout\(1\) waiting on \S*slot\.10/);
     expect(log).toMatch(/refused a hand-over.*is not a dhclient-script/);
+    expect(log).toMatch(/hand-over dropped: no reader waits/); // slot.12: its request named it, nobody read it
     await nothingOfB();
-  });
+    await waitFor('the claims freed', () => claims().length === 0 || undefined, 5_000, 20);
+  }, 60_000);
 
   it('not a PID whose process is gone', async () => {
     const pid = 4_194_000;
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     const mark = daemonLog().length;
-    const r = await bed.host.exec(['sh', '-c', `mkfifo -m 600 ${HOOK_DIR}/reply.${pid} && echo "dhclient-hook ${pid}" > ${HOOK_DIR}/hook.fifo && timeout 10 cat ${HOOK_DIR}/reply.${pid}`], { reject: false });
+    const r = await bed.host.exec(['sh', '-c', byHand(14, String(pid), 'timeout 10 cat')], { reject: false });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe('');
     expect(daemonLog().slice(mark)).toMatch(/refused a hand-over.*the process is gone/);

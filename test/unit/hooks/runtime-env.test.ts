@@ -29,10 +29,11 @@ describe('the variables the runtime reads before our code', () => {
     expect(installed('ifupdown-hook').trimEnd().split('\n').slice(-2)).toEqual([`unset ${runtimeEnv.join(' ')}`, expect.stringMatching(/^exec \S+ --config \S+ ifupdown$/)]);
   });
 
-  it('the dhclient shim and the ifupdown hook hand over with the same reader (the daemon checks its argv)', () => {
-    const reader = (text: string) => /sh -c '([^']*)' mhr-handover "\$mhr_handover" /.exec(text)?.[1];
-    expect(reader(installed('ifupdown-hook'))).toBeDefined();
-    expect(reader(installed('ifupdown-hook'))).toBe(reader(installed('dhclient-hook')));
+  it('the dhclient shim and the ifupdown hook hand over with the same slot claim (the daemon checks the waiter\'s argv)', () => {
+    // The block from `mhr_out=$(` to its `exit 1)`, indentation and the hook's kind aside.
+    const handover = (text: string) => /mhr_out=\$\(\n[\s\S]*?\n\s*exit 1\)/.exec(text)?.[0].replace(/^\t+/gm, '').replace(/(dhclient-hook|ifupdown) \$mhr_pid/, 'KIND $mhr_pid');
+    expect(handover(installed('ifupdown-hook'))).toContain('exec timeout -k 1 10 cat "$mhr_slot"');
+    expect(handover(installed('ifupdown-hook'))).toBe(handover(installed('dhclient-hook')));
   });
 
   it('the udev rule starts it through env -u for each', () => {
