@@ -19,7 +19,7 @@ import { createDispatcher, unansweredHandover } from '../../lib/dispatch/dispatc
 import { dnsDecision, type DnsDecision } from '../../lib/dns/mode.js';
 import type { Job, Outcome } from '../../lib/dispatch/job.js';
 import { parseDhclientEnv, type DhclientHook } from '../../lib/dhcp/parse.js';
-import { leftToScript } from '../../lib/dhcp/renewal.js';
+import { leftToScript, rememberRenewal } from '../../lib/dhcp/renewal.js';
 import { writeStderr } from '../../lib/log/fd.js';
 import type { Runner } from '../../lib/exec/run.js';
 import { isIgnored } from '../../lib/plan/ignore.js';
@@ -100,6 +100,7 @@ export async function runDhclientHook(ctx: CommandContext, deps?: DhclientHookDe
   // Every half lease, mostly with nothing of ours changed (lib/dhcp/renewal.ts).
   if (!ctx.options.dryRun && leftToScript(hook, ctx.env, config)) {
     (log.local ?? log.info)('renewal changes nothing of ours: left to dhclient-script (address lifetime)', fields);
+    if (!dns.on) rememberRenewal(hook, ctx.env, config);
     say('outcome=pass');
     return 0;
   }

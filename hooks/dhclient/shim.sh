@@ -49,6 +49,41 @@ else
 	# No `set --`: the positional parameters belong to dhclient-script.
 	mhr_via=
 	mhr_unanswered=
+	# A renewal that changes nothing, as the hook judged the last one of this
+	# interface (lib/dhcp/renewal.ts; docs/dhcp.md, "Renewals that change
+	# nothing"): outcome=pass without starting any process. Trusted only from
+	# a live daemon's directory while nothing it depends on is newer than it:
+	# the routing records (run_dir/entries), the config file, dnsmasq's pid file.
+	case $reason in
+		RENEW|REBIND) mhr_family=4 mhr_keys='ip_address subnet_mask broadcast_address routers rfc3442_classless_static_routes interface_mtu domain_name_servers' ;;
+		RENEW6|REBIND6) mhr_family=6 mhr_keys='ip6_address ip6_prefixlen dhcp6_name_servers' ;;
+		*) mhr_family= ;;
+	esac
+	case $interface in ''|.*|*[!A-Za-z0-9_.:@-]*) mhr_family= ;; esac
+	case $mhr_config in ''|@*@) mhr_family= ;; esac
+	mhr_renewal=$mhr_handover/renewal.$interface.$mhr_family
+	mhr_run=${mhr_handover%/hook}
+	if [ -n "$mhr_family" ] && [ -f "$mhr_renewal" ] &&
+		read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" && [ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] &&
+		[ -d "$mhr_run/entries" ] && [ ! "$mhr_run/entries" -nt "$mhr_renewal" ] && [ ! "$mhr_config" -nt "$mhr_renewal" ] &&
+		{ read -r mhr_want && read -r mhr_pidfile; } <"$mhr_renewal" && [ ! "$mhr_pidfile" -nt "$mhr_renewal" ]; then
+		mhr_lease() { # new_ or old_: the watched options as BYTES:VALUE; each (leaseLine)
+			mhr_l=
+			for mhr_k in $mhr_keys; do
+				eval "mhr_v=\${$1$mhr_k-}"
+				mhr_l="$mhr_l${#mhr_v}:$mhr_v;"
+			done
+		}
+		mhr_lease new_
+		mhr_new=$mhr_l
+		mhr_lease old_
+		if [ "$mhr_new" = "$mhr_l" ] && [ "$mhr_new" = "$mhr_want" ]; then
+			echo "multihomed-routing dhclient-hook: renewal changes nothing of ours: left to dhclient-script (address lifetime) reason=$reason iface=$interface" >&2
+			mhr_out=outcome=pass
+			mhr_via=renewal
+		fi
+		unset -f mhr_lease
+	fi
 	# A running daemon takes the event without a runtime start (docs/dhcp.md,
 	# "Hand-over"). In a subshell: claim a free slot K of the daemon's
 	# (creating claim.K with noclobber fails when it exists), write `KIND PID K`
@@ -56,7 +91,7 @@ else
 	# become `timeout … cat slot.K`, which copies the reply. The daemon reads
 	# the event from /proc/PID/environ. A reply without `done` (refused, daemon
 	# killed), none in 10 s, or no free slot: the executable runs alone below.
-	if [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
+	if [ -z "$mhr_via" ] && [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
 		[ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] && command -v timeout >/dev/null 2>&1; then
 		mhr_out=$(
 			set -C
@@ -126,7 +161,7 @@ done") mhr_via=daemon ;;
 		done
 		unset reason
 	elif [ "$mhr_outcome" = unusable ]; then
-		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest
+		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
 		unset -f mhr_log
 		if command -v exit_with_hooks >/dev/null 2>&1; then
 			exit_with_hooks 2
@@ -134,5 +169,5 @@ done") mhr_via=daemon ;;
 		return 2
 	fi
 fi
-unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest
+unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
 unset -f mhr_log

@@ -1,10 +1,10 @@
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { parseFlags, UsageError, type Command, type CommandContext } from '../cli/context.js';
 import { fileKeys, liveConfig, type LiveConfig } from '../config/live.js';
 import type { Config } from '../config/schema.js';
 import type { HandoverHook } from './handover.js';
 import type { Service } from './service.js';
-import type { HookKind } from '../proc/hook-process.js';
+import { handoverDir, type HookKind } from '../proc/hook-process.js';
 import type { EventsService } from '../events/service.js';
 
 // `multihomed-routing daemon`: runs the daemon's services in the foreground
@@ -78,7 +78,7 @@ async function startServices(ctx: CommandContext, live: LiveConfig, idleTimeoutM
     // The hand-over only saves hooks a runtime start: without it they reach the daemon over the socket.
     const { startHandover } = await import('./handover.js');
     await start(startHandover({
-      dir: join(config.runDir, 'hook'), config: live.current, configPath: ctx.options.configPath, log: ctx.log, syslog: jobs.syslog, hooks,
+      dir: handoverDir(config.runDir), config: live.current, configPath: ctx.options.configPath, log: ctx.log, syslog: jobs.syslog, hooks,
       dispatch: jobs.runLocal, configCurrent: jobs.configCurrent,
     })).catch((err: Error) => ctx.log.error(`hook hand-over not started, hooks use the socket: ${err.message}`));
   } catch (err) {

@@ -8,9 +8,20 @@
 // condition of this path; without it the hook does the full work).
 // unchangedRenewal is pure; leftToScript also looks at the daemon's socket
 // and the records of run_dir (a stat and a few small reads, no process).
+//
+// The shim takes the next such renewal without asking anyone (no process at
+// all; docs/dhcp.md): rememberRenewal leaves it the lease as judged, in
+// run_dir/hook/renewal.IFACE.FAMILY, the options each as `BYTES:VALUE;`
+// (what the shim builds with `${#v}:$v;`), then the dnsmasq pid file. The
+// shim trusts it only while the records (run_dir/entries), the config file
+// and that pid file are all older than it: any routing record written or
+// removed, a config edit or a dnsmasq (re)start sends the renewal here again.
 
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { handoverDir } from '../proc/hook-process.js';
 import type { AddressUp } from '../plan/event.js';
 import { isRecorded } from '../state/records.js';
 import type { DhclientHook } from './parse.js';
@@ -22,7 +33,7 @@ const RENEWALS = new Set(['RENEW', 'REBIND', 'RENEW6', 'REBIND6']);
  * Lease options whose change the hook acts on (routing, MTU, the dnsmasq
  * servers-file). Lifetimes are not here: dhclient-script refreshes them.
  */
-const WATCHED: Record<4 | 6, readonly string[]> = {
+export const WATCHED: Record<4 | 6, readonly string[]> = {
   4: ['ip_address', 'subnet_mask', 'broadcast_address', 'routers', 'rfc3442_classless_static_routes', 'interface_mtu', 'domain_name_servers'],
   6: ['ip6_address', 'ip6_prefixlen', 'dhcp6_name_servers'],
 };
@@ -46,4 +57,24 @@ export function unchangedRenewal(hook: DhclientHook, env: Env): AddressUp | unde
 export function leftToScript(hook: DhclientHook, env: Env, config: Pick<Config, 'watchKernel' | 'socketPath' | 'runDir'>): boolean {
   const renewal = unchangedRenewal(hook, env);
   return !!renewal && config.watchKernel && existsSync(config.socketPath) && isRecorded(config.runDir, renewal);
+}
+
+/** The watched options of `prefix` as the shim spells them: `BYTES:VALUE;` each, in WATCHED order. */
+export function leaseLine(env: Env, family: 4 | 6, prefix: 'new_' | 'old_' = 'new_'): string {
+  return WATCHED[family].map((key) => {
+    const v = env[`${prefix}${key}`] ?? '';
+    return `${Buffer.byteLength(v)}:${v};`;
+  }).join('');
+}
+
+/**
+ * After leftToScript said yes, with per-uplink DNS off (the shim's shortcut
+ * cannot know whether dnsmasq still reads our file): the lease for the shim,
+ * when a daemon's hand-over directory is there to hold it.
+ */
+export function rememberRenewal(hook: DhclientHook, env: Env, config: Pick<Config, 'runDir' | 'dnsmasqPidFile'>): void {
+  const dir = handoverDir(config.runDir);
+  const line = leaseLine(env, hook.family);
+  if (!existsSync(dir) || /[\r\n]/.test(line + config.dnsmasqPidFile)) return;
+  writeFileAtomic(join(dir, `renewal.${hook.ifname}.${hook.family}`), `${line}\n${config.dnsmasqPidFile}\n`, 0o600);
 }

@@ -7,7 +7,7 @@
 // process's environment.
 
 import { readFileSync, readlinkSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export interface ProcInfo {
   pid: number;
@@ -20,6 +20,9 @@ export interface ProcInfo {
 }
 
 export type HookKind = 'dhclient-hook' | 'ifupdown';
+
+/** Where the daemon and the hooks' shells meet (install.sh bakes it into the hooks): the hand-over FIFOs, the renewal files. */
+export const handoverDir = (runDir: string): string => join(runDir, 'hook');
 
 const SHELLS = new Set(['sh', 'dash', 'bash', 'busybox']);
 

@@ -8,7 +8,7 @@
 // works alone at once. And who may hand over: only root, only the hook's
 // `timeout … cat slot.K` under a hook; a PID that is gone is refused.
 
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderShim, setUpHookedHost } from '../../helpers/hooked-host.js';
@@ -125,7 +125,8 @@ describe('handed over to the daemon', () => {
     expect((after.BOUND as { state: { rules: string[] } }).state.rules.length).toBeGreaterThan(0);
     expect(after.RENEW).toMatchObject({ status: 0, exitHook: 'reason=RENEW exit_status=0' }); // nothing changed: left to the stock RENEW branch
     expect(after.EXPIRE).toMatchObject({ status: 0, state: { addresses: [], rules: [], routes: [] } });
-    expect(readdirSync(bed.host.path(HOOK_DIR)).sort()).toEqual(['daemon.pid', 'hook.fifo', ...SLOTS].sort()); // every slot free again
+    // Every slot free again (the renewal file is the shim's, lib/dhcp/renewal.ts).
+    expect(readdirSync(bed.host.path(HOOK_DIR)).filter((f) => !f.startsWith('renewal.')).sort()).toEqual(['daemon.pid', 'hook.fifo', ...SLOTS].sort());
   }, 240_000);
 
   it('a daemon stopped (SIGSTOP) or killed while a hook hands over: bounded time, then the host as without a daemon', async () => {
@@ -194,6 +195,57 @@ describe('the if-up.d / if-post-down.d hook handed over', () => {
     expect(after).toEqual(before);
     expect(after[0]!.state.rules.some((r) => r.includes(`"src":"${C}"`))).toBe(true);
     expect(after[1]!.state).toMatchObject({ addresses: [], rules: [] });
+  }, 120_000);
+});
+
+describe('a renewal that changes nothing, again', () => {
+  it('is answered by the shim alone (no process) until a record, the config or dnsmasq\'s pid file is newer than the hook\'s judgement', async () => {
+    const renewal = bed.host.path(`${HOOK_DIR}/renewal.eth0.4`);
+    const pidFile = bed.host.path(`${HOOK_DIR}/daemon.pid`);
+    const pidText = readFileSync(pidFile, 'utf8');
+    await script(EVENTS.BOUND);
+    try {
+      const first = await script(EVENTS.RENEW); // judged by the command (in the daemon), which leaves the shim its lease
+      expect(first.stderr).toMatch(/renewal changes nothing of ours/);
+      expect(readFileSync(renewal, 'utf8')).toMatch(/^12:192\.168\.1\.60;13:255\.255\.255\.0;/);
+      const servedBefore = served();
+      const again = await script(EVENTS.RENEW);
+      expect(again).toMatchObject({ status: 0, exitHook: first.exitHook }); // left to dhclient-script's RENEW branch, as the first
+      expect(again.stderr).toMatch(/renewal changes nothing of ours: left to dhclient-script \(address lifetime\) reason=RENEW iface=eth0/);
+      expect(served()).toBe(servedBefore); // nobody asked
+      // A lease that differs from the judged one: the hook's full path (handled, through the daemon).
+      const moved = await script({ ...EVENTS.RENEW, new_routers: '192.168.1.254' });
+      expect(moved.exitHook).toBe('reason=<unset> exit_status=0');
+      expect(served()).toBe(servedBefore + 1);
+      await script(EVENTS.BOUND); // back to the judged lease (a record written: the next renewal is judged again)
+      await script(EVENTS.RENEW);
+      const judged = served();
+      // The config file touched: judged again by the command.
+      const conf = bed.host.path('/etc/multihomed-routing/multihomed-routing.conf');
+      await script(EVENTS.RENEW);
+      expect(served()).toBe(judged);
+      utimesSync(conf, new Date(), new Date()); // as an edit leaves it
+      const reloads = daemonLog().split('config reloaded').length;
+      daemon.kill('SIGHUP'); // the daemon reads it again (else it refuses hand-overs with a changed config)
+      await waitFor('the config re-read', () => daemonLog().split('config reloaded').length > reloads || undefined, 10_000, 50);
+      await script(EVENTS.RENEW);
+      expect(served()).toBe(judged + 1);
+      // dnsmasq (re)started (its pid file newer): judged again, per-uplink DNS may be on now.
+      await script(EVENTS.RENEW);
+      expect(served()).toBe(judged + 1);
+      const dnsmasqPid = readFileSync(renewal, 'utf8').split('\n')[1]!;
+      await bed.host.exec(['sh', '-c', `mkdir -p "$(dirname ${dnsmasqPid})" && echo 4194001 > ${dnsmasqPid}`]);
+      await script(EVENTS.RENEW);
+      expect(served()).toBe(judged + 2);
+      // The daemon gone (its pid file names no process): the shim does not trust the file.
+      writeFileSync(pidFile, '4194000\n');
+      const stale = await script(EVENTS.RENEW);
+      expect(stale.stderr).toMatch(/renewal changes nothing of ours/); // the executable's own judgement, over the socket
+      expect(served()).toBe(judged + 2);
+    } finally {
+      writeFileSync(pidFile, pidText);
+      await script(EVENTS.RELEASE);
+    }
   }, 120_000);
 });
 
