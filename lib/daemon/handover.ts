@@ -58,7 +58,7 @@ export const HANDOVER_FIFO = 'hook.fifo';
 export const HANDOVER_PID = 'daemon.pid';
 /** Hooks served at once; one more finds no free slot and works alone. */
 export const HANDOVER_SLOTS = 32;
-/** How long the daemon waits for a hook's reader to open its reply FIFO. */
+/** How long the daemon waits for a hook's `cat` to open its slot. */
 const READER_WAIT_MS = 2_000;
 const MAX_ENVIRON_BYTES = 256 * 1024;
 /** Below the pipe buffer (64 KiB): the reply is one non-blocking write. */
