@@ -66,8 +66,17 @@ export function dropAloneNote(runDir: string, ifname: string): void {
   rmSync(join(dir(runDir), `${ifname}.json`), { force: true });
 }
 
-type Partial = Omit<MhrEvent, 'time'>;
-const ADDRESS_EVENTS = new Set<string>(['address-configured', 'address-removed', 'address-degraded']);
+type Unstamped = Omit<MhrEvent, 'time'>;
+
+/** The reason of an address event on an interface a hook worked alone on. */
+const BY_HOOK: { [type: string]: (e: Unstamped, hook: string, why: string) => string } = {
+  'address-configured': (e, hook, why) => `${e.reason} by the ${hook} hook working alone (${why})`,
+  'address-removed': (e, hook, why) => `${e.reason} by the ${hook} hook working alone (${why})`,
+  'address-degraded': (e, hook, why) => `${e.reason} (set by the ${hook} hook working alone: ${why})`,
+  // It reported the address, but could lease no table: the daemon's watcher gave it one.
+  'address-adopted': (_e, hook, why) => `the ${hook} hook working alone (${why}) left the address without a table: the daemon adopted it`,
+};
+const FOUND_AT_START = new Set(['address-configured', 'address-removed', 'address-degraded']);
 
 /**
  * Notes a pass whose state was read at `readAt` has no more use for: those
@@ -82,16 +91,15 @@ export function spentNotes(notes: ReadonlyMap<string, AloneNote>, readAt: number
 /**
  * The reasons of a watcher pass's address events: the note of their
  * interface names the hook that worked alone (one that started before the
- * state was read); without one, events of the
- * daemon's first pass say they were found at its start (what changed while
- * it did not run). Pure.
+ * state was read); without one, events of the daemon's first pass say they
+ * were found at its start (what changed while it did not run). Pure.
  */
-export function attribute(events: readonly Partial[], notes: ReadonlyMap<string, AloneNote>, readAt: number, atStart: boolean): Partial[] {
+export function attribute(events: readonly Unstamped[], notes: ReadonlyMap<string, AloneNote>, readAt: number, atStart: boolean): Unstamped[] {
   return events.map((e) => {
-    if (!ADDRESS_EVENTS.has(e.type) || !e.iface) return e;
-    const note = notes.get(e.iface);
+    const note = e.iface ? notes.get(e.iface) : undefined;
+    const byHook = BY_HOOK[e.type];
     // A hook that started after the read changed nothing the read shows.
-    if (note && note.started <= readAt) return { ...e, reason: `${e.reason} by the ${note.hook} hook working alone (${note.why})` };
-    return atStart ? { ...e, reason: `${e.reason} (found when the daemon started)` } : e;
+    if (note && byHook && note.started <= readAt) return { ...e, reason: byHook(e, note.hook, note.why) };
+    return atStart && FOUND_AT_START.has(e.type) ? { ...e, reason: `${e.reason} (found when the daemon started)` } : e;
   });
 }

@@ -47,10 +47,19 @@ describe('notes of hooks that worked alone', () => {
       'unbound IPv4 traffic now via eth1 (was eth0)',
       'table 10000 and its rules removed',
     ]);
+    const degraded = { type: 'address-degraded' as const, iface: 'eth0', family: 4 as const, address: '10.0.0.2', reason: 'no table lease: the address uses main\'s routes until one is free' };
+    const adopted = { ...configured, type: 'address-adopted' as const, reason: 'no hook reported the address: the daemon adopted it' };
+    const hooked = new Map([['eth0', note(100, 200)], ['eth1', note(100, 200)]]);
+    expect(attribute([degraded, removed, adopted], hooked, 300, true).map((e) => e.reason)).toEqual([
+      'no table lease: the address uses main\'s routes until one is free (set by the ifupdown hook working alone: no daemon is running)',
+      'table 10000 and its rules removed by the ifupdown hook working alone (no daemon is running)',
+      'the ifupdown hook working alone (no daemon is running) left the address without a table: the daemon adopted it',
+    ]);
   });
   test('at the daemon\'s start, a change without a note was found then; a note of a hook that started after the read explains nothing', () => {
-    const out = attribute([configured, removed], new Map([['eth1', note(400)]]), 300, true);
-    expect(out.map((e) => e.reason)).toEqual(['routed through table 10001 (found when the daemon started)', 'table 10000 and its rules removed (found when the daemon started)']);
+    const adopted = { ...configured, type: 'address-adopted' as const, reason: 'no hook reported the address: the daemon adopted it' };
+    const out = attribute([configured, removed, adopted, band], new Map([['eth1', note(400)]]), 300, true);
+    expect(out.map((e) => e.reason)).toEqual(['routed through table 10001 (found when the daemon started)', 'table 10000 and its rules removed (found when the daemon started)', adopted.reason, band.reason]);
   });
   test('spent: jobs done before the read, hooks dead for a minute; a job still running keeps its note', () => {
     const notes = new Map([['a', note(100, 200)], ['b', note(100, 400)], ['c', note(250)], ['d', note(300 - NOTE_TTL_MS - 1)]]);
