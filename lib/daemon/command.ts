@@ -161,7 +161,7 @@ export const createDaemonCommand = (hooks: HandoverHooks): Command => ({
       return 1;
     }
     ctx.log.info('daemon started', { pid: process.pid, services: services.map((s) => s.name).join(',') });
-    events.emitter.emit({ type: 'daemon-started', reason: `pid ${process.pid}` });
+    events.started(`pid ${process.pid}`);
     const received = await signal;
     ctx.log.info('daemon stopping', { signal: received });
     events.emitter.emit({ type: 'daemon-stopping', reason: `${received} received` });

@@ -87,7 +87,13 @@ export function createDispatcher(o: DispatchOptions): (job: Job) => Promise<Outc
     if (sent.quiet) o.log.debug(`working alone: ${sent.why}`, { iface });
     else o.log.warn(`working alone: ${sent.why}`, { iface });
     if (sent.unanswered) unanswered = sent.why;
-    const [{ runJob }, { unreachableAllocator }] = await Promise.all([import('./handler.js'), import('../apply/allocator.js')]);
-    return runJob(job, { config: o.config, log: o.log, out: o.out, ...(sent.unanswered ? { allocator: unreachableAllocator(o.log, sent.why) } : {}) });
+    const [{ runJob }, { unreachableAllocator }, { noteWorkedAlone }] = await Promise.all([import('./handler.js'), import('../apply/allocator.js'), import('../events/alone.js')]);
+    // The daemon emits the events of what this job changes when its watcher sees it; the note names us in their reason.
+    const started = Date.now();
+    const note = (done?: number) => !job.dryRun && noteWorkedAlone(o.config.runDir, job.events.map((e) => e.ifname), { hook: job.hook, why: sent.why, started, ...(done ? { done } : {}) });
+    note();
+    const outcome = await runJob(job, { config: o.config, log: o.log, out: o.out, ...(sent.unanswered ? { allocator: unreachableAllocator(o.log, sent.why) } : {}) });
+    note(Date.now());
+    return outcome;
   };
 }

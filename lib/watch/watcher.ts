@@ -63,7 +63,7 @@ export interface WatcherOptions {
   /** The passes' reads go through the daemon's ip channel (lib/exec/ip-channel.ts), so a pass forks no ip. */
   ip?: IpChannel;
   /** The daemon's events (lib/events/service.ts): every state read after the actions, and the adoptions. */
-  events?: { seen(state: KernelState, config: Config): void; adopted(family: 4 | 6, ifname: string, address: string): void };
+  events?: { seen(state: KernelState, config: Config, readAt: number): void; adopted(family: 4 | 6, ifname: string, address: string): void };
   /** Tests: a fake kernel. */
   read?: () => Promise<KernelState>;
   handle?: typeof handleEvent;
@@ -161,6 +161,7 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
     let failed = false;
     const config = current();
     try {
+      let readAt = Date.now(); // the events' notes (lib/events/alone.ts) are judged by when the state was read
       const state = await read();
       await flushAfterCarrierLoss(state, config);
       const { records, bad } = readRecords(config.runDir);
@@ -237,8 +238,13 @@ export async function startWatcher(options: WatcherOptions): Promise<WatcherServ
       log.debug('watcher pass', { actions: actions.length, kinds: [...new Set(actions.map((a) => a.kind))].join(',') || undefined });
       if (save) await writer.save().catch(() => {}); // a store that cannot be written is reported by the allocator's writer, once
       // The view reflects the leases after the actions, presence before them (good enough for a status line).
-      const after = actions.some((a) => a.kind === 'event') ? await read().catch(() => state) : state;
-      options.events?.seen(after, config);
+      let after = state;
+      if (actions.some((a) => a.kind === 'event')) {
+        const at = Date.now();
+        const fresh = await read().catch(() => undefined);
+        if (fresh) [after, readAt] = [fresh, at];
+      }
+      options.events?.seen(after, config, readAt);
       publish(after, actions.length > 0);
     } catch (err) {
       failed = true;

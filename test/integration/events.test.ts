@@ -8,7 +8,9 @@
 // `events --follow` sees the same live; a user other than root is refused.
 // The real prometheus-node-exporter, in the bed's host namespace with its
 // textfile collector on our metrics_textfile, is scraped over HTTP after
-// each step: the uplinks, failovers, leases, hooks and scripts it serves.
+// each step: the uplinks, failovers, leases, hooks and scripts it serves;
+// and after each step Prometheus' own linter, `promtool check metrics`
+// (Debian's prometheus package), passes the file without a complaint.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -37,7 +39,18 @@ async function scrape(): Promise<Sample[]> {
 /** The value of the one sample of `name` with these labels (undefined when absent). */
 const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   samples.find((s) => s.name === `multihomed_routing_${name}` && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-/** Waits until every expectation holds in one scrape (the file is rewritten within a second of a change). */
+const METRICS = '/run/metrics/multihomed-routing.prom';
+const PROMTOOL = '/usr/bin/promtool';
+// CI installs it (.ci/run): there a missing promtool fails every step; a machine without it skips the lint, saying so.
+const lintable = existsSync(PROMTOOL) || !!process.env.CI;
+if (!lintable) console.warn(`${PROMTOOL} is absent: the metrics file is not linted (apt-get install --no-install-recommends prometheus)`);
+/** `promtool check metrics < file`: exit 0, nothing on stdout or stderr (a lint problem is a line there). */
+async function lint(): Promise<void> {
+  if (!lintable) return;
+  const r = await bed.host.exec(['sh', '-c', `${PROMTOOL} check metrics < ${METRICS}`], { reject: false });
+  expect({ exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` }).toEqual({ exitCode: 0, output: '' });
+}
+/** Waits until every expectation holds in one scrape (the file is rewritten within a second of a change), then lints the file. */
 async function metricsMatch(want: [string, Record<string, string>, number | undefined][]): Promise<Sample[]> {
   let last: Sample[] = [];
   const ok = await waitFor('metrics', async () => {
@@ -46,6 +59,7 @@ async function metricsMatch(want: [string, Record<string, string>, number | unde
   }, 10_000, 200).catch(() => undefined);
   if (!ok) expect(want.map(([n, l]) => [n, l, valueOf(last, n, l)])).toEqual(want);
   expect(valueOf(last.map((s) => ({ ...s, name: `multihomed_routing_${s.name}` })), 'node_textfile_scrape_error')).toBe(0); // our file parsed
+  await lint();
   return last;
 }
 const TIMEOUT_MS = 1000;
@@ -62,12 +76,13 @@ const tableOf = async (address: string) => (await ours()).find((r) => r.src === 
 const daemonLog = () => readFileSync(rh.daemon!.logFile, 'utf8');
 
 const compact = ([type, iface, family, address, table, rank]: string[]) => [type, iface, family, address, table ? 'T' : '', rank].filter(Boolean).join(' ');
+/** Recorded events other than health-up/down (the probes judge uplinks in between the others, as they please). */
+const routing = () => recorded().filter(([type]) => !type!.startsWith('health-'));
 /**
  * Waits until the record holds `n` events other than health-up/down, then gives those as compact strings
  * (the probes judge each new uplink up a few seconds after it came, in between the others).
  */
 async function events(n: number): Promise<string[]> {
-  const routing = () => recorded().filter(([type]) => !type!.startsWith('health-'));
   await waitFor(`${n} recorded events`, () => (routing().length >= n ? true : undefined), 20_000, 50);
   return routing().map(compact);
 }
@@ -96,7 +111,7 @@ beforeAll(async () => {
   await bed.host.writeEtc('multihomed-routing/events.d/60-notexec', RECORD, 0o644);
   await bed.host.exec(['mkdir', '-p', '/run/metrics']);
   rh = await setUpRoutingHost(bed, '', [
-    'interface_priority = eth0 eth1 eth2 *', `event_script_timeout_ms = ${TIMEOUT_MS}`, 'metrics_textfile = /run/metrics/multihomed-routing.prom',
+    'interface_priority = eth0 eth1 eth2 *', `event_script_timeout_ms = ${TIMEOUT_MS}`, `metrics_textfile = ${METRICS}`,
     'health_check = yes', 'health_targets = 1.1.1.1 8.8.8.8', 'health_methods = icmp', '',
   ].join('\n'));
   exporter = bed.host.spawn([EXPORTER, '--collector.disable-defaults', '--collector.textfile', '--collector.textfile.directory=/run/metrics', `--web.listen-address=${LISTEN}`], { logName: 'node-exporter' });
@@ -126,13 +141,19 @@ const up = async (i: number) => {
 };
 
 describe('event scripts', () => {
+  test.skipIf(!lintable)('promtool is there to lint the metrics file after each step', async () => {
+    expect(existsSync(PROMTOOL), `${PROMTOOL} missing: CI installs the prometheus package (.ci/run)`).toBe(true);
+    await waitFor('the metrics file', () => existsSync(bed.host.path(METRICS)) || undefined, 10_000, 100);
+    await lint();
+  });
+
   test('daemon started, two uplinks configured: the scripts see them in order, with the variables', async () => {
     expect(await events(1)).toEqual(['daemon-started']);
     const ms0 = await up(0);
     expect(await events(3)).toEqual(['daemon-started', 'address-configured eth0 4 10.81.0.2 T 0', 'uplink-changed eth0 4 10.81.0.2 T 0']);
     const ms1 = await up(1);
     expect(await events(4)).toEqual(['daemon-started', 'address-configured eth0 4 10.81.0.2 T 0', 'uplink-changed eth0 4 10.81.0.2 T 0', 'address-configured eth1 4 10.82.0.2 T 1']);
-    const rec = recorded();
+    const rec = routing();
     expect(rec[1]![4]).toBe(await tableOf('10.81.0.2'));
     expect(rec[3]![4]).toBe(await tableOf('10.82.0.2'));
     expect(rec[2]![6]).toBe('unbound IPv4 traffic now via eth0');
@@ -152,7 +173,7 @@ describe('event scripts', () => {
   test('a plug pulled and put back: unbound traffic fails over to eth1 and back', async () => {
     await bed.routers[0]!.setLan(false);
     expect((await events(5)).slice(4)).toEqual(['uplink-changed eth1 4 10.82.0.2 T 1']);
-    expect(recorded()[4]![6]).toBe('unbound IPv4 traffic now via eth1 (was eth0)');
+    expect(routing()[4]![6]).toBe('unbound IPv4 traffic now via eth1 (was eth0)');
     await metricsMatch([['uplink_up', { iface: 'eth0' }, 0], ['uplink_unbound', { iface: 'eth1' }, 1], ['uplink_unbound', { iface: 'eth0' }, 0], ['uplink_failovers_total', { iface: 'eth0' }, 1]]);
     await bed.routers[0]!.setLan(true);
     expect((await events(6)).slice(5)).toEqual(['uplink-changed eth0 4 10.81.0.2 T 0']);
