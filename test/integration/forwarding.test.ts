@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deleteNetns } from '../helpers/cleanup.js';
 import { DOCKER_RULES, rulesetWithoutOurs } from '../helpers/docker-rules.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
+import { routerCounters, wireContainer } from './forward-bed.js';
 import { cli, EXE, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
@@ -44,28 +45,13 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     const ns = `${bed.prefix}-c${n}`;
     containers.push(ns);
     await execa('ip', ['netns', 'add', ns]);
-    const h = bed.host;
-    await h.exec(['ip', 'link', 'add', bridge, 'type', 'bridge']);
-    await h.exec(['ip', 'address', 'add', `${net}.1/16`, 'dev', bridge]);
-    await h.exec(['ip', 'link', 'set', bridge, 'up']);
-    await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `veth${n}`, 'netns', String(h.holderPid)]);
-    await h.exec(['ip', 'link', 'set', `veth${n}`, 'master', bridge, 'up']);
-    for (const args of [['link', 'set', 'lo', 'up'], ['address', 'add', `${net}.2/16`, 'dev', 'eth0'], ['link', 'set', 'eth0', 'up'], ['route', 'add', 'default', 'via', `${net}.1`]]) {
-      await execa('ip', ['-n', ns, ...args]);
-    }
+    await wireContainer(bed.host, ns, bridge, net, `veth${n}`);
     return ns;
   }
 
   const inContainer = (ns: string, argv: string[]) => execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, timeout: 20_000 });
   const pingFrom = async (ns: string) => (await inContainer(ns, ['ping', '-n', '-c', '1', '-W', '2', bed.internet.address4])).exitCode === 0;
-  const counters = async (i: number): Promise<Record<string, number>> => {
-    const r = await bed.routers[i]!.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', 'mhr_count']);
-    const out: Record<string, number> = {};
-    for (const item of (JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] }).nftables) {
-      if (item.counter) out[item.counter.name] = item.counter.packets;
-    }
-    return out;
-  };
+  const counters = (i: number) => routerCounters(bed.routers[i]!);
   /** The host's ruleset without counters' values and without our table: Docker's part. */
   const othersRuleset = () => rulesetWithoutOurs(bed.host);
 
