@@ -23,7 +23,7 @@ export interface Config {
   /** `lookup main suppress_prefixlength 0` (30000): main answers for all but its default routes. */
   prefMain: number;
   prefDefault: number;
-  /** Priority of the `fwmark M/MASK lookup TABLE` rules: replies of connections that came in on an uplink (docs/forwarding.md). */
+  /** Priority of the `fwmark M/MASK lookup TABLE` rules: connections marked for an uplink (inbound ones' replies, forwarded ones kept on it; docs/forwarding.md). */
   prefFwmark: number;
   /** First priority of the pinning rules (`iif X lookup T`, `from P lookup T`). */
   prefPin: number;
@@ -89,11 +89,11 @@ export const KEYS: readonly KeySpec[] = [
   { key: 'rule_pref_oif', kind: 'int', default: '15000', doc: 'Priority of the `oif IFACE lookup TABLE` rules: sockets bound to a device (SO_BINDTODEVICE, ping -I IFACE) use its table, also when two interfaces hold the same address.' },
   { key: 'rule_pref_to', kind: 'int', default: '20000', doc: 'Priority of the `to PREFIX lookup TABLE` rules.' },
   { key: 'rule_pref_main', kind: 'int', default: '30000', doc: 'Priority of the `lookup main suppress_prefixlength 0` rule (one per family while it has a managed address): main answers for everything more specific than a default route (LANs, container bridges, VPNs); its default routes are the last resort, after the band.' },
-  { key: 'rule_pref_fwmark', kind: 'int', default: '30100', doc: 'Priority of the `fwmark MARK/MASK lookup TABLE` rules: replies of connections that arrived on an uplink (a port published by a container) leave by that uplink.' },
+  { key: 'rule_pref_fwmark', kind: 'int', default: '30100', doc: 'Priority of the `fwmark MARK/MASK lookup TABLE` rules: replies of connections that arrived on an uplink (a port published by a container) leave by that uplink, and a forwarded connection (a container\'s, a LAN client\'s) stays on the uplink it first left by when another one comes back.' },
   { key: 'rule_pref_pin', kind: 'int', default: '30200', doc: 'First priority of the pinning rules (`pin`), one priority per rule in the order of the `pin` list.' },
   { key: 'rule_pref_default', kind: 'int', default: '31000', doc: 'Base priority of the band, the `from all lookup TABLE` rules (unbound local and forwarded traffic); the interface order is added to it. The order must be rule_pref_from < rule_pref_oif < rule_pref_to < rule_pref_main < rule_pref_fwmark < rule_pref_pin < rule_pref_default, and the band (one rule per table of table_range) must end before main\'s rule at 32766.' },
   { key: 'pin', kind: 'pins', default: '', doc: 'Forwarded traffic pinned to uplinks: SOURCE:UPLINK[,UPLINK…][:strict], SOURCE an interface pattern (docker0, br-*) or a prefix (10.50.0.0/24), UPLINK interface patterns used in interface_priority order. With every pinned uplink down the traffic falls back to the band, or with `strict` stops. Example: `pin = docker0:wwan* 10.50.0.0/24:eth1:strict`.' },
-  { key: 'fwmark_mask', kind: 'mask', default: '0x1f00', doc: 'Bits of the packet and connection mark we use (contiguous, hex) to send replies back by the uplink their connection came in on. The default stays clear of kube-proxy (0x4000, 0x8000), Podman (0x2000), Tailscale (0xff0000), Calico (0xffff0000) and the low byte operators use; on a Cilium host (0x0f00) choose e.g. 0x3000.' },
+  { key: 'fwmark_mask', kind: 'mask', default: '0x1f00', doc: 'Bits of the packet and connection mark we use (contiguous, hex) to send replies back by the uplink their connection came in on and to keep forwarded connections on their first uplink. The default stays clear of kube-proxy (0x4000, 0x8000), Podman (0x2000), Tailscale (0xff0000), Calico (0xffff0000) and the low byte operators use; on a Cilium host (0x0f00) choose e.g. 0x3000.' },
   { key: 'protocol', kind: 'int', default: '201', doc: 'Protocol number marking our rules and routes (see /etc/iproute2/rt_protos); only these are ever deleted.' },
   { key: 'interface_priority', kind: 'list', default: 'eth* eno* end* ens* enp* enP* enX* enc* env* wlan* wl* enx* ww* usb* *', doc: 'Interface name patterns in priority order for unbound traffic (first match wins; within one pattern, names sort naturally): wired, then Wi-Fi, then USB NICs and modems, which udev names after their MAC (enx…).' },
   { key: 'ignore_interfaces', kind: 'list', default: 'lo docker* podman* cni* veth* br-* virbr* vnet* lxcbr* lxdbr* incusbr* cali* flannel* cilium* kube-* tailscale* wg* tun* tap* zt*', doc: 'Interface name patterns never managed (container, VM and Kubernetes bridges and tunnels, VPNs).' },

@@ -1,5 +1,6 @@
-// Brings the reply marks in line with what is managed, after the routing
-// changes of a job (lib/dispatch/handler.ts) and in `cleanup`: reads our rules
+// Brings the connection marks (replies of inbound connections, forwarded
+// connections kept on their uplink) in line with what is managed, after the
+// routing changes of a job (lib/dispatch/handler.ts) and in `cleanup`: reads our rules
 // (`ip rule`, both families), plans the `fwmark M/MASK lookup T` rules
 // (lib/plan/fwmarks.ts, pure), applies them, then replaces our nftables table
 // as a whole (lib/forward/ruleset.ts). Nothing else of nftables is read or
@@ -27,7 +28,7 @@ let nftMissingSaid = false;
 async function nftPresent(runner: Runner, log: Logger): Promise<boolean> {
   const r = await runner(['nft', '--version'], { reject: false }).catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
   if (r.exitCode === 0) return true;
-  if (!nftMissingSaid) log.warn('nft not found: replies of inbound connections to published ports follow the band, not the uplink they came in on (install nftables)');
+  if (!nftMissingSaid) log.warn('nft not found: replies of inbound connections to published ports follow the band, not the uplink they came in on, and forwarded connections follow it at failback instead of staying on their uplink (install nftables)');
   nftMissingSaid = true;
   return false;
 }

@@ -1,6 +1,7 @@
 // Which of our rules serve forwarded traffic rather than one address: the
-// fwmark rules at rule_pref_fwmark (replies of inbound connections) and the
-// pins from rule_pref_pin on (one priority per rule, at most PIN_SPAN). They
+// fwmark rules at rule_pref_fwmark (connection marks: replies of inbound
+// connections, forwarded ones kept on their uplink) and the pins from
+// rule_pref_pin on (one priority per rule, at most PIN_SPAN). They
 // look up uplink tables, but the index must not take them for an address's
 // own rules (a pin's `from 10.50.0.0/24` is no address of ours).
 

@@ -1,5 +1,6 @@
-// Replies of connections that came in on an uplink go back by it
-// (docs/forwarding.md): one rule `fwmark M/MASK lookup T` per uplink table at
+// Connections marked for an uplink leave by it (docs/forwarding.md): replies
+// of those that came in on it, and forwarded ones that first left by it
+// (sticky). One rule `fwmark M/MASK lookup T` per uplink table at
 // rule_pref_fwmark, M the table's mark under fwmark_mask. The rules are where
 // the marks live: a table keeps the mark its rule has for as long as the table
 // is managed (connections carry it in conntrack), a new table takes the lowest
@@ -46,7 +47,7 @@ export function planFwmarks(b: Builder, state: KernelState, config: Config, fami
       kind: 'add-rule',
       rule: { family, priority: config.prefFwmark, fwmark: { value, mask }, table: u.table, protocol: config.protocol },
       subject: subjectOf(u.ifname, u.address, u.table),
-      reason: `replies of connections that came in on ${u.ifname} leave by it (mark 0x${value.toString(16)})`,
+      reason: `connections that came in on ${u.ifname}, or were forwarded out of it first, leave by it (mark 0x${value.toString(16)})`,
     });
   }
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deleteNetns } from '../helpers/cleanup.js';
 import { DOCKER_RULES, rulesetWithoutOurs } from '../helpers/docker-rules.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
+import { routerCounters, wireContainer } from './forward-bed.js';
 import { cli, EXE, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `
@@ -44,28 +45,13 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     const ns = `${bed.prefix}-c${n}`;
     containers.push(ns);
     await execa('ip', ['netns', 'add', ns]);
-    const h = bed.host;
-    await h.exec(['ip', 'link', 'add', bridge, 'type', 'bridge']);
-    await h.exec(['ip', 'address', 'add', `${net}.1/16`, 'dev', bridge]);
-    await h.exec(['ip', 'link', 'set', bridge, 'up']);
-    await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', `veth${n}`, 'netns', String(h.holderPid)]);
-    await h.exec(['ip', 'link', 'set', `veth${n}`, 'master', bridge, 'up']);
-    for (const args of [['link', 'set', 'lo', 'up'], ['address', 'add', `${net}.2/16`, 'dev', 'eth0'], ['link', 'set', 'eth0', 'up'], ['route', 'add', 'default', 'via', `${net}.1`]]) {
-      await execa('ip', ['-n', ns, ...args]);
-    }
+    await wireContainer(bed.host, ns, bridge, net, `veth${n}`);
     return ns;
   }
 
   const inContainer = (ns: string, argv: string[]) => execa('ip', ['netns', 'exec', ns, ...argv], { reject: false, timeout: 20_000 });
   const pingFrom = async (ns: string) => (await inContainer(ns, ['ping', '-n', '-c', '1', '-W', '2', bed.internet.address4])).exitCode === 0;
-  const counters = async (i: number): Promise<Record<string, number>> => {
-    const r = await bed.routers[i]!.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', 'mhr_count']);
-    const out: Record<string, number> = {};
-    for (const item of (JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] }).nftables) {
-      if (item.counter) out[item.counter.name] = item.counter.packets;
-    }
-    return out;
-  };
+  const counters = (i: number) => routerCounters(bed.routers[i]!);
   /** The host's ruleset without counters' values and without our table: Docker's part. */
   const othersRuleset = () => rulesetWithoutOurs(bed.host);
 
@@ -115,6 +101,10 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
   });
 
   test('strict: with eth2 down nothing of the pinned bridge leaves by eth1', async () => {
+    // A continuous ping, one connection marked for eth2 (sticky), goes on across the outage: its mark must not lead it elsewhere either.
+    const ping = spawn('ip', ['netns', 'exec', docker0, 'ping', '-n', '-i', '0.2', '-w', '20', bed.internet.address4], { stdio: 'ignore' });
+    const marked = async () => /mark=[1-9]/.test((await bed.host.exec(['conntrack', '-L', '-p', 'icmp', '--src', '172.17.0.2'], { reject: false })).stdout);
+    await expect.poll(marked, { timeout: 5000 }).toBe(true);
     await bed.routers[1]!.setLan(false);
     try {
       const before1 = await counters(0);
@@ -124,6 +114,7 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
       expect(status.stdout).toContain('STOPPED (strict, pinned uplinks down)');
     } finally {
       await bed.routers[1]!.setLan(true);
+      ping.kill();
     }
     await expect.poll(() => pingFrom(docker0), { timeout: 10_000 }).toBe(true);
   });
@@ -138,7 +129,12 @@ describe('forwarded traffic: pins, published ports, Docker untouched', () => {
     expect((await counters(1)).web).toBeGreaterThan(before2.web!);
     expect((await counters(0)).web).toBe(before1.web);
     const status = await cli(bed.host, ['status', '--forwarding']);
-    expect(status.stdout).toMatch(/replies: 30100: from all fwmark 0x[12]00\/0x1f00 lookup \d+ \(eth2, IPv4\)/);
+    const eth2Mark = Number(/replies: 30100: from all fwmark (0x[12]00)\/0x1f00 lookup \d+ \(eth2, IPv4\)/.exec(status.stdout)?.[1]);
+    expect(eth2Mark).toBeGreaterThan(0);
+    // The DNATed connection keeps the mark of the uplink it came in on (the sticky marks of forwarded connections never replace it).
+    const entries = (await bed.host.exec(['conntrack', '-L', '-p', 'tcp', '--orig-dst', '10.61.2.2', '--orig-port-dst', '8080'])).stdout.split('\n').filter((l) => l.includes('dport=8080'));
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.map((l) => Number(/mark=(\d+)/.exec(l)?.[1]))).toEqual(entries.map(() => eth2Mark));
   });
 
   // The kernel itself kills a masqueraded entry whose output interface changed, at

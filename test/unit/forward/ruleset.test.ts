@@ -63,4 +63,32 @@ describe('reply marks', () => {
     expect(renderTable([], 0x1f00)).toBeUndefined();
     expect(replaceScript(undefined)).toBe('table inet multihomed_routing\ndelete table inet multihomed_routing\n');
   });
+
+  it('sticky: a new forwarded connection without our bits takes the mark of the uplink it leaves by, per family', () => {
+    const text = renderTable([
+      { family: 4, mark: 0x100, ifname: 'eth1', address: parseIp('10.61.1.2') },
+      { family: 4, mark: 0x300, ifname: 'eth1', address: parseIp('10.62.1.2') },
+      { family: 6, mark: 0x200, ifname: 'eth1', address: parseIp('2001:db8::2') },
+      { family: 4, mark: 0x200, ifname: 'eth2', address: parseIp('10.61.2.2') },
+    ], 0x1f00)!;
+    const forward = text.slice(text.indexOf('  chain forward {'));
+    expect(forward.split('\n').filter((l) => l.includes('ct mark set'))).toEqual([
+      // eth1's two IPv4 tables lead out of the same interface: the lowest mark.
+      '    meta nfproto ipv4 oifname "eth1" ct state new ct mark and 0x00001f00 == 0x00000000 ct mark set ct mark and 0xffffe0ff or 0x00000100 comment "forwarded connection stays on eth1"',
+      '    meta nfproto ipv4 oifname "eth2" ct state new ct mark and 0x00001f00 == 0x00000000 ct mark set ct mark and 0xffffe0ff or 0x00000200 comment "forwarded connection stays on eth2"',
+      '    meta nfproto ipv6 oifname "eth1" ct state new ct mark and 0x00001f00 == 0x00000000 ct mark set ct mark and 0xffffe0ff or 0x00000200 comment "forwarded connection stays on eth1"',
+    ]);
+    // The forward hook only: host-local traffic (output, postrouting) is never marked.
+    expect(forward).toContain('type filter hook forward priority mangle; policy accept;');
+    expect(text.match(/hook (\w+)/g)).toEqual(['hook prerouting', 'hook forward']);
+    // The restore rule puts the sticky mark on the flow's later packets from behind the host.
+    expect(text).toContain('iifname != { "eth1", "eth2" } ct mark and 0x00001f00 == 0x00000300 meta mark set meta mark and 0xffffe0ff or 0x00000300');
+  });
+
+  it('another mask: every rule reads and writes only its bits', () => {
+    const text = renderTable([{ family: 4, mark: 0x1000, ifname: 'wwan0' }], 0x3000)!;
+    expect(text).toContain('meta nfproto ipv4 oifname "wwan0" ct state new ct mark and 0x00003000 == 0x00000000 ct mark set ct mark and 0xffffcfff or 0x00001000');
+    const masks = [...text.matchAll(/mark and (0x[0-9a-f]{8})/g)].map((m) => m[1]);
+    expect(new Set(masks)).toEqual(new Set(['0x00003000', '0xffffcfff']));
+  });
 });
