@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deleteNetns } from '../helpers/cleanup.js';
 import { DOCKER_RULES, rulesetWithoutOurs } from '../helpers/docker-rules.js';
 import { createTestBed, type TestBed } from '../helpers/testbed.js';
-import { routerCounters, wireContainer } from './forward-bed.js';
+import { routerCounters, wireContainer } from '../helpers/forward-bed.js';
 import { cli, EXE, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestBed, type PlainNetns, type TestBed } from '../helpers/testbed.js';
-import { routerCounters, wireContainer } from './forward-bed.js';
+import { routerCounters, wireContainer } from '../helpers/forward-bed.js';
 import { cli, setUpRoutingHost, type RoutingHost } from './routing-host.js';
 
 const INTERFACES = `

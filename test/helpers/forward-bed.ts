@@ -3,7 +3,7 @@
 // the bridge's address) and the routers' named packet counters.
 
 import { execa } from 'execa';
-import type { HostNetns, Netns } from '../helpers/testbed.js';
+import type { HostNetns, Netns } from './testbed.js';
 
 /** Wires namespace `ns` behind a new bridge of the host: the bridge NET.1/16, the container NET.2/16 on its eth0 (peer `veth`). */
 export async function wireContainer(host: HostNetns, ns: string, bridge: string, net: string, veth: string): Promise<void> {
