@@ -116,7 +116,11 @@ export async function runDhclientHook(ctx: CommandContext, deps?: DhclientHookDe
     say(...stockCalls(hook, ctx.env, dns.on).map((c) => `call=${c}`), 'outcome=handled');
     return 0;
   };
-  if (!hook.probe) return (await d.dispatch(job(hook.events, learned))).failed === undefined ? handled() : 1;
+  if (!hook.probe) {
+    if ((await d.dispatch(job(hook.events, learned))).failed !== undefined) return 1;
+    if (!ctx.options.dryRun && !dns.on) rememberRenewal(hook, ctx.env, config); // its renewals: the shim's shortcut
+    return handled();
+  }
 
   // TIMEOUT: the recorded lease is kept only if its first router answers; its servers wait for the answer.
   const applied = await d.dispatch(job(hook.events, undefined));

@@ -34,6 +34,7 @@ import type { Job, Outcome } from '../dispatch/job.js';
 import { run } from '../exec/run.js';
 import { createLogger, type Logger, type Syslog } from '../log/log.js';
 import { checkHookProcess, readEnviron, readProc, type HookKind } from '../proc/hook-process.js';
+import { trace } from '../trace/trace.js';
 import { prepareSocketDir } from './socket.js';
 import type { Service } from './service.js';
 
@@ -110,7 +111,9 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   let buffered = '';
 
   async function serve(kind: HookKind, pid: number, slot: string): Promise<void> {
+    trace('hand-over request read');
     const fd = await openReply(slot);
+    trace('hand-over slot open');
     if (fd === undefined) {
       log.debug('hand-over dropped: no reader waits for the reply (the hook gave up or was never there)', { pid });
       return;
@@ -123,6 +126,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
         return;
       }
       const env = readEnviron(pid, MAX_ENVIRON_BYTES);
+      trace('hand-over checked and read');
       const lines: string[] = [];
       let out = '';
       const jobLog = createLogger({ source: kind, verbose: false, syslog: o.config().syslog, sink: o.syslog, write: (l) => lines.push(l) });
@@ -134,6 +138,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       // A job that waited in the queue past the hook's time-out is dropped: the hook then works alone.
       const status = await hook(ctx, (job) => o.dispatch(job, jobLog, () => readProc(pid) !== undefined));
       writeSync(fd, encodeHandoverReply(out, lines, status));
+      trace('hand-over answered');
       log.debug('hand-over served', { kind, pid, status });
     } catch (err) {
       log.warn(`hand-over failed; the hook works alone: ${(err as Error).message}`, { kind, pid });

@@ -10,7 +10,8 @@
 // and the records of run_dir (a stat and a few small reads, no process).
 //
 // The shim takes the next such renewal without asking anyone (no process at
-// all; docs/dhcp.md): rememberRenewal leaves it the lease as judged, in
+// all; docs/dhcp.md): after a lease configured or a renewal left to the
+// script, rememberRenewal leaves it the lease as judged, in
 // run_dir/hook/renewal.IFACE.FAMILY, the options each as `BYTES:VALUE;`
 // (what the shim builds with `${#v}:$v;`), then the dnsmasq pid file. The
 // shim trusts it only while the records (run_dir/entries), the config file
@@ -49,14 +50,19 @@ export function unchangedRenewal(hook: DhclientHook, env: Env): AddressUp | unde
   return up;
 }
 
+type RenewalConfig = Pick<Config, 'watchKernel' | 'socketPath' | 'runDir'>;
+
+/** A renewal bringing `up` again would change nothing of ours: it is recorded in a table of ours, and a daemon watches the kernel. */
+const settled = (up: AddressUp, config: RenewalConfig) => config.watchKernel && existsSync(config.socketPath) && isRecorded(config.runDir, up);
+
 /**
  * True when the hook has nothing to do for this renewal: nothing it acts on
  * changed, the lease is recorded in a table of ours with the same routing,
  * and a daemon watches the kernel (watch_kernel, its socket present).
  */
-export function leftToScript(hook: DhclientHook, env: Env, config: Pick<Config, 'watchKernel' | 'socketPath' | 'runDir'>): boolean {
+export function leftToScript(hook: DhclientHook, env: Env, config: RenewalConfig): boolean {
   const renewal = unchangedRenewal(hook, env);
-  return !!renewal && config.watchKernel && existsSync(config.socketPath) && isRecorded(config.runDir, renewal);
+  return !!renewal && settled(renewal, config);
 }
 
 /** The watched options of `prefix` as the shim spells them: `BYTES:VALUE;` each, in WATCHED order. */
@@ -68,13 +74,15 @@ export function leaseLine(env: Env, family: 4 | 6, prefix: 'new_' | 'old_' = 'ne
 }
 
 /**
- * After leftToScript said yes, with per-uplink DNS off (the shim's shortcut
- * cannot know whether dnsmasq still reads our file): the lease for the shim,
- * when a daemon's hand-over directory is there to hold it.
+ * After a renewal left to the script, or a lease configured (BOUND, RENEW…),
+ * with per-uplink DNS off (the shim cannot know whether dnsmasq reads our
+ * file): when the next renewal with this lease would be left to the script
+ * too, the lease for the shim, in the daemon's hand-over directory.
  */
-export function rememberRenewal(hook: DhclientHook, env: Env, config: Pick<Config, 'runDir' | 'dnsmasqPidFile'>): void {
+export function rememberRenewal(hook: DhclientHook, env: Env, config: RenewalConfig & Pick<Config, 'dnsmasqPidFile'>): void {
+  const up = hook.events.at(-1);
   const dir = handoverDir(config.runDir);
   const line = leaseLine(env, hook.family);
-  if (!existsSync(dir) || /[\r\n]/.test(line + config.dnsmasqPidFile)) return;
+  if (up?.kind !== 'address-up' || !existsSync(dir) || /[\r\n]/.test(line + config.dnsmasqPidFile) || !settled(up, config)) return;
   writeFileAtomic(join(dir, `renewal.${hook.ifname}.${hook.family}`), `${line}\n${config.dnsmasqPidFile}\n`, 0o600);
 }
