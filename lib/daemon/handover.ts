@@ -8,17 +8,19 @@
 // Two process starts in all (timeout, cat): each costs ~3 ms on a small VM,
 // which is why slots are made ahead and nothing is parsed by a shell `read`
 // (dash reads a pipe one byte per system call). The daemon here:
-//   1. opens slot.K for writing once a reader waits on it (a hook that gave
-//      up is not served),
-//   2. checks P is that timeout, under the hook's shell, both root's
-//      (lib/proc/hook-process.ts),
+//   1. waits until P runs timeout (a PID gone first: the hook gave up),
+//   2. checks P is `timeout … cat DIR/slot.K`, under the hook's shell, both
+//      root's (lib/proc/hook-process.ts),
 //   3. reads the event from /proc/P/environ (the variables the hook's shell
 //      exported at that moment, never serialized by a shell), runs the very
 //      command the executable would (the same typed parsers) with the jobs
 //      going through the event service's queue (lib/dispatch/service.ts),
-//   4. writes back the command's stdout lines, its log lines (`log …`, the
-//      hook puts them on stderr), `status=N` and `done`, then removes
-//      claim.K: the daemon, which reads the request, frees the slot.
+//      while the hook's cat starts,
+//   4. opens slot.K for writing once cat waits on it, writes back the
+//      command's stdout lines, its log lines (`log …`, the hook puts them on
+//      stderr), `status=N` and `done` (refused: nothing, cat sees end of
+//      file), then removes claim.K: the daemon, which reads the request,
+//      frees the slot.
 // A reply without `done` (refused, daemon killed mid-event) or none within
 // the time-out makes the hook run the executable alone, as without a daemon.
 // Only root can write: DIR is root's and 0700, like the socket's. A claim
@@ -27,7 +29,7 @@
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { CommandContext } from '../cli/context.js';
 import type { Config } from '../config/schema.js';
 import type { Job, Outcome } from '../dispatch/job.js';
@@ -86,6 +88,21 @@ async function openReply(path: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * True once `pid` runs timeout(1): the hook's subshell execs it right after
+ * writing its request. False when it is gone first. The kernel links the new
+ * exe before it lays out the new argv and environment: both are waited for.
+ */
+async function execsTimeout(pid: number): Promise<boolean> {
+  const deadline = Date.now() + READER_WAIT_MS;
+  for (;;) {
+    const p = readProc(pid);
+    if (!p) return false;
+    if ((basename(p.exe) === 'timeout' && basename(p.argv[0] ?? '') === 'timeout') || Date.now() > deadline) return true; // anything else: refused by the check
+    await sleep(1);
+  }
+}
+
 /** The reply text: stdout lines, log lines, status, `done`; within MAX_REPLY_BYTES (log lines go first). */
 export function encodeHandoverReply(out: string, logLines: readonly string[], status: number): string {
   const tail = [...out.split('\n').filter(Boolean), `status=${status}`, 'done'].map((l) => `${l}\n`).join('');
@@ -110,21 +127,19 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   const inFlight = new Map<number, Promise<void>>();
   let buffered = '';
 
-  async function serve(kind: HookKind, pid: number, slot: string): Promise<void> {
-    trace('hand-over request read');
-    const fd = await openReply(slot);
-    trace('hand-over slot open');
-    if (fd === undefined) {
-      log.debug('hand-over dropped: no reader waits for the reply (the hook gave up or was never there)', { pid });
-      return;
+  /** The reply to a request, or undefined when there is none to give (refused, gone, failed): the hook then works alone. */
+  async function answer(kind: HookKind, pid: number, slot: string): Promise<string | undefined> {
+    const hook = o.hooks[kind];
+    if (!(await execsTimeout(pid))) {
+      log.debug('hand-over dropped: the hook gave up or was never there', { pid });
+      return undefined;
+    }
+    const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, pid, slot) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
+    if (refused || !hook) {
+      log.warn('refused a hand-over; the hook works alone', { kind, pid, reason: refused });
+      return undefined;
     }
     try {
-      const hook = o.hooks[kind];
-      const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, pid, slot) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
-      if (refused || !hook) {
-        log.warn('refused a hand-over; the hook works alone', { kind, pid, reason: refused });
-        return;
-      }
       const env = readEnviron(pid, MAX_ENVIRON_BYTES);
       trace('hand-over checked and read');
       const lines: string[] = [];
@@ -137,13 +152,29 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       };
       // A job that waited in the queue past the hook's time-out is dropped: the hook then works alone.
       const status = await hook(ctx, (job) => o.dispatch(job, jobLog, () => readProc(pid) !== undefined));
-      writeSync(fd, encodeHandoverReply(out, lines, status));
-      trace('hand-over answered');
       log.debug('hand-over served', { kind, pid, status });
+      return encodeHandoverReply(out, lines, status);
     } catch (err) {
       log.warn(`hand-over failed; the hook works alone: ${(err as Error).message}`, { kind, pid });
+      return undefined;
+    }
+  }
+
+  // The work runs while the hook's timeout starts its cat (~3 ms); the reply waits for cat on the slot.
+  async function serve(kind: HookKind, pid: number, slot: string): Promise<void> {
+    trace('hand-over request read');
+    const reply = await answer(kind, pid, slot);
+    const fd = await openReply(slot);
+    trace('hand-over slot open');
+    if (fd === undefined) {
+      if (reply !== undefined) log.warn('hand-over answer dropped: no reader waits on its slot (the hook was killed)', { kind, pid });
+      return;
+    }
+    try {
+      if (reply !== undefined) writeSync(fd, reply);
+      trace('hand-over answered');
     } finally {
-      closeSync(fd);
+      closeSync(fd); // without an answer: the hook's cat sees end of file, and the hook works alone at once
     }
   }
 
