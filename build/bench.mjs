@@ -16,6 +16,7 @@ const suites = {
   script: () => runJsonScript('build/bench/script.mjs'),
   health: () => runJsonScript('build/bench/health.mjs'),
   adopt: () => runJsonScript('build/bench/adopt.mjs'),
+  events: () => runJsonScript('build/bench/events.mjs'),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);
