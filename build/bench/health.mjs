@@ -12,8 +12,9 @@
 //   probe schedule;
 // - churn: the daemon's RSS (sampled every 5 s) over CHURN_ROUNDS probe
 //   rounds (100,000) of CHURN_UPLINKS uplinks probing every 100 ms (the
-//   shortest health_interval_ms), default methods; the rounds are counted
-//   at the routers (a healthy round sends one packet: health_reliability 1).
+//   shortest health_interval_ms), default methods or CHURN_METHODS (e.g.
+//   `icmp`: a ping process per round); the rounds are counted at the
+//   routers (a healthy round sends one packet: health_reliability 1).
 // Namespaces: a host (eth0… through the ifupdown hook), one NAT router per
 // uplink, and a "wan" holding the default IPv4 targets (with a dnsmasq
 // answering DNS). All of it is removed at the end.
@@ -28,6 +29,7 @@ const TRAFFIC_S = Number(process.env.MHR_BENCH_HEALTH_TRAFFIC_S ?? 60);
 const CHURN_ROUNDS = Number(process.env.MHR_BENCH_HEALTH_CHURN_ROUNDS ?? 100_000);
 const CHURN_UPLINKS = Number(process.env.MHR_BENCH_HEALTH_CHURN_UPLINKS ?? 12);
 const CHURN_MAX_S = Number(process.env.MHR_BENCH_HEALTH_CHURN_MAX_S ?? 1200);
+const CHURN_METHODS = process.env.MHR_BENCH_HEALTH_CHURN_METHODS;
 const PROBED = 4; // uplinks of the traffic and failover parts
 const UPLINKS = Math.max(PROBED, CHURN_UPLINKS);
 const base = `mhr-bench-health-${process.pid}`;
@@ -152,7 +154,7 @@ try {
 
   // Accelerated: 100 ms rounds on every uplink, RSS sampled.
   await stopDaemon();
-  await startDaemon('health_interval_ms = 100\nhealth_timeout_ms = 100\n');
+  await startDaemon(`health_interval_ms = 100\nhealth_timeout_ms = 100\n${CHURN_METHODS ? `health_methods = ${CHURN_METHODS}\n` : ''}`);
   for (let i = PROBED; i < UPLINKS; i++) manage(i);
   await until(`${UPLINKS} uplinks up`, allUp(UPLINKS), 30_000);
   const pid = daemonPid();
@@ -168,7 +170,7 @@ try {
   const seconds = (now() - t1) / 1000;
   const tenth = Math.ceil(samples.length / 10);
   result.churn = {
-    uplinks: UPLINKS, rounds, seconds: round(seconds), rounds_per_s: round(rounds / seconds), uplinks_up_at_end: health().filter((u) => u.health === 'up').length,
+    uplinks: UPLINKS, methods: CHURN_METHODS ?? 'default', rounds, seconds: round(seconds), rounds_per_s: round(rounds / seconds), uplinks_up_at_end: health().filter((u) => u.health === 'up').length,
     rss_mib_start: round(samples[0]), rss_mib_peak: round(Math.max(...samples)), rss_mib_end: round(samples.at(-1)),
     rss_mib_peak_per_tenth: Array.from({ length: Math.ceil(samples.length / tenth) }, (_, k) => round(Math.max(...samples.slice(k * tenth, (k + 1) * tenth)))),
   };
