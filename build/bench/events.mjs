@@ -23,7 +23,7 @@ import { exe, round, rssMiB } from './lib.mjs';
 const EVENTS = Number(process.env.MHR_BENCH_EVENTS ?? 100_000);
 const UPLINKS = Number(process.env.MHR_BENCH_EVENTS_UPLINKS ?? 12);
 const SCRIPT_S = process.env.MHR_BENCH_EVENTS_SCRIPT_S ?? '0.1';
-const MAX_S = Number(process.env.MHR_BENCH_EVENTS_MAX_S ?? 1200);
+const MAX_S = Number(process.env.MHR_BENCH_EVENTS_MAX_S ?? 1500);
 const SAMPLE_S = 5;
 const TARGET = '192.0.2.53';
 const host = `mhr-bench-events-${process.pid}`;
@@ -35,6 +35,12 @@ const env = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const inNs = (ns, argv, input) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { input, env, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 let daemon;
+function cleanup() {
+  daemon?.kill('SIGKILL');
+  for (const ns of [host, wan]) try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch {}
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
 
 /** The daemon's own count: the sum of multihomed_routing_events_total (0 before its first write). */
 function emitted() {
@@ -88,8 +94,6 @@ try {
     const exited = new Promise((r) => daemon.once('exit', r));
     daemon.kill('SIGTERM'); // it stops its helpers (ip, the scripts' process groups)
     await Promise.race([exited, sleep(10_000)]);
-    daemon.kill('SIGKILL');
   }
-  for (const ns of [host, wan]) try { execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' }); } catch {}
-  rmSync(dir, { recursive: true, force: true });
+  cleanup();
 }
