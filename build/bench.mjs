@@ -16,6 +16,8 @@ const suites = {
   script: () => runJsonScript('build/bench/script.mjs'),
   health: () => runJsonScript('build/bench/health.mjs'),
   adopt: () => runJsonScript('build/bench/adopt.mjs'),
+  events: () => runJsonScript('build/bench/events.mjs'),
+  'script-events': () => runJsonScript('build/bench/script.mjs', ['--sides', 'handover,events']),
 };
 
 const only = argv.only ? String(argv.only).split(',') : Object.keys(suites);

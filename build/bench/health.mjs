@@ -2,32 +2,42 @@
 // Upstream health benchmarks (issue 14), printed as one JSON object:
 // - traffic: probe packets and bytes per uplink per minute with the default
 //   settings, counted at the uplink's router (requests from the host's
-//   address, answers from the targets), and the daemon's CPU over that
-//   minute with 2 uplinks probing (scaled to an hour and to 4 uplinks);
-// - failover / failback: from the router's WAN link going down (its LAN and
-//   the host's carrier stay up) to `ip route get` answering through the other
-//   uplink, and from the WAN coming back to the first uplink again; p50 and
-//   max over TRIALS trials, default settings, each trial started at a random
-//   point of the probe schedule;
-// - churn: the daemon's RSS over an accelerated run (100 ms rounds).
-// Namespaces: a host (eth0, eth1 through the ifupdown hook), two NAT
-// routers, and a "wan" holding the targets 1.1.1.1 and 8.8.8.8 (with a
-// dnsmasq answering DNS). All of it is removed at the end.
+//   address, answers from the targets), and the CPU of the daemon and all
+//   it starts (its ping processes, its ip helpers) over TRAFFIC_S with 4
+//   uplinks probing, scaled to an hour;
+// - failover / failback: from router 0's WAN link going down (its LAN and
+//   the host's carrier stay up) to `ip route get` answering through eth1,
+//   and from the WAN coming back to eth0 again; p50 and max over TRIALS
+//   trials, default settings, each trial started at a random point of the
+//   probe schedule;
+// - churn: the daemon's RSS (sampled every 5 s) over CHURN_ROUNDS probe
+//   rounds (100,000) of CHURN_UPLINKS uplinks probing every 100 ms (the
+//   shortest health_interval_ms), default methods or CHURN_METHODS (e.g.
+//   `icmp`: a ping process per round); the rounds are counted at the
+//   routers (a healthy round sends one packet: health_reliability 1).
+// Namespaces: a host (eth0… through the ifupdown hook), one NAT router per
+// uplink, and a "wan" holding the default IPv4 targets (with a dnsmasq
+// answering DNS). All of it is removed at the end.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exe, percentile, round } from './lib.mjs';
+import { exe, percentile, round, rssMiB, treeCpuTicks } from './lib.mjs';
 
 const TRIALS = Number(process.env.MHR_BENCH_HEALTH_TRIALS ?? 20);
 const TRAFFIC_S = Number(process.env.MHR_BENCH_HEALTH_TRAFFIC_S ?? 60);
-const CHURN_S = Number(process.env.MHR_BENCH_HEALTH_CHURN_S ?? 60);
+const CHURN_ROUNDS = Number(process.env.MHR_BENCH_HEALTH_CHURN_ROUNDS ?? 100_000);
+const CHURN_UPLINKS = Number(process.env.MHR_BENCH_HEALTH_CHURN_UPLINKS ?? 12);
+const CHURN_MAX_S = Number(process.env.MHR_BENCH_HEALTH_CHURN_MAX_S ?? 1200);
+const CHURN_METHODS = process.env.MHR_BENCH_HEALTH_CHURN_METHODS;
+const PROBED = 4; // uplinks of the traffic and failover parts
+const UPLINKS = Math.max(PROBED, CHURN_UPLINKS);
 const base = `mhr-bench-health-${process.pid}`;
-const NS = { host: `${base}-h`, r0: `${base}-r0`, r1: `${base}-r1`, wan: `${base}-w` };
+const NS = { host: `${base}-h`, wan: `${base}-w`, ...Object.fromEntries(Array.from({ length: UPLINKS }, (_, i) => [`r${i}`, `${base}-r${i}`])) };
 const dir = mkdtempSync(path.join(tmpdir(), 'mhr-bench-health-'));
 const conf = path.join(dir, 'c.conf');
-const TARGETS = ['1.1.1.1', '8.8.8.8'];
-const baseConf = `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${dir}/run\ndnsmasq_servers_file = ${dir}/run/servers.conf\ndnsmasq_pid_file = ${dir}/run/none.pid\nhealth_targets = ${TARGETS.join(' ')}\n`;
+const TARGETS = ['1.1.1.1', '1.0.0.1', '8.8.8.8', '9.9.9.9', '208.67.222.222']; // health_targets' IPv4 default
+const baseConf = `syslog = no\nsocket_path = ${dir}/alloc/a.sock\nstore_path = ${dir}/leases.json\nrun_dir = ${dir}/run\ndnsmasq_servers_file = ${dir}/run/servers.conf\ndnsmasq_pid_file = ${dir}/run/none.pid\n`;
 const env = { PATH: process.env.PATH, MULTIHOMED_ROUTING_CONFIG: conf };
 const sh = (ns, argv, input) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +49,7 @@ let daemon;
 function build() {
   for (const ns of Object.values(NS)) execFileSync('ip', ['netns', 'add', ns]);
   for (const ns of Object.values(NS)) sh(ns, ['ip', 'link', 'set', 'lo', 'up']);
-  for (const i of [0, 1]) {
+  for (let i = 0; i < UPLINKS; i++) {
     const r = NS[`r${i}`];
     execFileSync('ip', ['link', 'add', `eth${i}`, 'netns', NS.host, 'type', 'veth', 'peer', 'name', 'lan', 'netns', r]);
     execFileSync('ip', ['link', 'add', `r${i}`, 'netns', NS.wan, 'type', 'veth', 'peer', 'name', 'wan', 'netns', r]);
@@ -90,12 +100,9 @@ function counters(i) {
   const c = j.nftables.filter((x) => x.rule).map((x) => x.rule.expr.find((e) => e.counter).counter);
   return { out: c[0], back: c[1] };
 }
-const cpuTicks = (pid) => {
-  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime + stime + children's (the ping processes)
-};
-const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+/** Probe packets the routers saw from the host's addresses, all uplinks. */
+const probesSent = () => Array.from({ length: UPLINKS }, (_, i) => counters(i).out.packets).reduce((a, b) => a + b);
+const allUp = (n) => () => { try { return health().filter((u) => u.health === 'up').length === n; } catch { return false; } };
 
 function cleanup() {
   try { daemon?.kill('SIGKILL'); } catch {}
@@ -109,24 +116,22 @@ const result = {};
 try {
   build();
   await startDaemon();
-  manage(0);
-  manage(1);
-  await until('both uplinks up', () => { try { return health().filter((u) => u.health === 'up').length === 2; } catch { return false; } }, 20_000);
+  for (let i = 0; i < PROBED; i++) manage(i);
+  await until(`${PROBED} uplinks up`, allUp(PROBED), 30_000);
 
   // Steady state, default settings.
   const c0 = counters(0);
-  const t0 = cpuTicks(daemonPid());
+  const t0 = treeCpuTicks(daemonPid());
   await sleep(TRAFFIC_S * 1000);
   const c1 = counters(0);
-  const ticks = cpuTicks(daemonPid()) - t0;
+  const ticks = treeCpuTicks(daemonPid()) - t0;
   const perMin = (x) => round((x * 60) / TRAFFIC_S);
   const cpuS = ticks / 100; // USER_HZ
   result.traffic = {
     uplink: 'eth0', seconds: TRAFFIC_S,
     packets_out_per_min: perMin(c1.out.packets - c0.out.packets), bytes_out_per_min: perMin(c1.out.bytes - c0.out.bytes),
     packets_back_per_min: perMin(c1.back.packets - c0.back.packets), bytes_back_per_min: perMin(c1.back.bytes - c0.back.bytes),
-    daemon_cpu_s_per_hour_2_uplinks: round((cpuS * 3600) / TRAFFIC_S, 2),
-    daemon_cpu_s_per_hour_4_uplinks_scaled: round((cpuS * 3600 * 2) / TRAFFIC_S, 2),
+    [`daemon_cpu_s_per_hour_${PROBED}_uplinks`]: round((cpuS * 3600) / TRAFFIC_S, 2),
   };
 
   // Failover and failback, default settings.
@@ -145,21 +150,30 @@ try {
     back.push(now() - b);
     await sleep(1500);
   }
-  result.failover_ms = stats(over);
-  result.failback_ms = stats(back);
+  if (TRIALS) result.failover_ms = stats(over), (result.failback_ms = stats(back));
 
-  // Accelerated: 100 ms rounds, RSS sampled.
+  // Accelerated: 100 ms rounds on every uplink, RSS sampled.
   await stopDaemon();
-  await startDaemon('health_interval_ms = 100\nhealth_timeout_ms = 100\n');
-  await sleep(2000);
+  await startDaemon(`health_interval_ms = 100\nhealth_timeout_ms = 100\n${CHURN_METHODS ? `health_methods = ${CHURN_METHODS}\n` : ''}`);
+  for (let i = PROBED; i < UPLINKS; i++) manage(i);
+  await until(`${UPLINKS} uplinks up`, allUp(UPLINKS), 30_000);
   const pid = daemonPid();
+  const p0 = probesSent();
+  const t1 = now();
   const samples = [];
-  for (let s = 0; s < CHURN_S; s += 5) {
-    samples.push(rss(pid));
+  do {
+    samples.push(rssMiB(pid));
     await sleep(5000);
-  }
-  samples.push(rss(pid));
-  result.churn = { seconds: CHURN_S, rounds_approx: Math.round((CHURN_S * 1000 * 2) / 100), rss_mb_start: round(samples[0]), rss_mb_peak: round(Math.max(...samples)), rss_mb_end: round(samples.at(-1)) };
+  } while (probesSent() - p0 < CHURN_ROUNDS && now() - t1 < CHURN_MAX_S * 1000);
+  samples.push(rssMiB(pid));
+  const rounds = probesSent() - p0;
+  const seconds = (now() - t1) / 1000;
+  const tenth = Math.ceil(samples.length / 10);
+  result.churn = {
+    uplinks: UPLINKS, methods: CHURN_METHODS ?? 'default', rounds, seconds: round(seconds), rounds_per_s: round(rounds / seconds), uplinks_up_at_end: health().filter((u) => u.health === 'up').length,
+    rss_mib_start: round(samples[0]), rss_mib_peak: round(Math.max(...samples)), rss_mib_end: round(samples.at(-1)),
+    rss_mib_peak_per_tenth: Array.from({ length: Math.ceil(samples.length / tenth) }, (_, k) => round(Math.max(...samples.slice(k * tenth, (k + 1) * tenth)))),
+  };
   await stopDaemon();
 } finally {
   cleanup();

@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: timing child processes, percentiles and
 // a bare single-executable (the runtime floor every hook is compared with).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, statfsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, copyFileSync, chmodSync, renameSync, statfsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -148,6 +148,35 @@ export function cpuTicks(pid) {
   const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return Number(f[11]) + Number(f[12]);
+}
+
+/** Resident set of a process, MiB. */
+export const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+/**
+ * CPU of a process and everything it started, in clock ticks: for it and
+ * each live descendant (long-lived helpers: `ip monitor`, the ip channels)
+ * utime + stime + the reaped children's cutime + cstime (short-lived ones:
+ * a probe's ping, an event script). A process that exits moves into its
+ * parent's cutime, so the difference of two calls is what the tree used.
+ */
+export function treeCpuTicks(pid) {
+  const stats = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      stats.set(Number(d), s.slice(s.lastIndexOf(')') + 2).split(' '));
+    } catch {} // gone meanwhile
+  }
+  const own = (f) => Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  let ticks = own(stats.get(pid));
+  const tree = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, f] of stats) if (!tree.has(p) && tree.has(Number(f[1]))) tree.add(p), (ticks += own(f)), (grew = true);
+  }
+  return ticks;
 }
 
 /** Stops a benchmark's daemon (waiting for it: it may still write under the dirs), then removes its namespace and dirs. */

@@ -18,9 +18,15 @@
 // `--base DIR`: one more side, the hand-over of another checkout (its hooks
 // and its built executable), for a same-run A/B of a hand-over change;
 // `--sides a,b`: only those sides (stock always runs: the ratios are to it).
-//   node build/bench/script.mjs [ROUNDS] [--base DIR] [--sides handover,base]
+// The side `events` runs only when named (issue 15): the hand-over with two
+// event scripts in events_dir, one sleeping 1 s and one exiting 1, so every
+// event the hooks cause keeps the daemon's script runner busy (the if-up
+// address then stays 0.4 s on every side, so the watcher sees it); with
+// `handover` beside it, `events_vs_handover` is the median of per-round
+// ratios (ms for if-up) of the two.
+//   node build/bench/script.mjs [ROUNDS] [--base DIR] [--sides handover,base,events]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DHCP_LEASE as lease, DHCP_OLD_LEASE as old, exe, percentile, root, round, runScratchDir, tearDown, writeBenchConfig } from './lib.mjs';
@@ -46,7 +52,11 @@ const all = [
   ...(base ? [{ name: 'base', hook: true, daemon: true, handover: true, root: path.resolve(base), exe: path.resolve(base, 'dist/multihomed-routing') }] : []),
 ];
 const wanted = option('--sides')?.split(',');
+if (wanted?.includes('events')) all.push({ name: 'events', hook: true, daemon: true, handover: true, scripts: true });
 const sides = all.filter((s) => s.name === 'stock' || !wanted || wanted.includes(s.name));
+// Events come from what the daemon's watcher sees (its passes follow a quiet 150 ms): with
+// the events side, the if-up address stays a while on every side, so each round makes some.
+const settle = sides.some((s) => s.scripts) ? '0.4' : undefined;
 
 for (const s of sides) {
   s.ns = `mhr-bench-script-${s.name}-${process.pid}`;
@@ -54,6 +64,12 @@ for (const s of sides) {
   s.dir = mkdtempSync(path.join(tmpdir(), `mhr-bench-script-${s.name}-`));
   s.run = runScratchDir(`mhr-bench-script-${s.name}-run-`);
   s.conf = writeBenchConfig(s.dir, s.run);
+  if (s.scripts) {
+    mkdirSync(`${s.dir}/events.d`);
+    writeFileSync(`${s.dir}/events.d/10-sleep`, `#!/bin/sh\necho "$MHR_EVENT" >> ${s.dir}/events.log\nsleep 1\n`, { mode: 0o755 });
+    writeFileSync(`${s.dir}/events.d/20-fail`, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    appendFileSync(s.conf, `events_dir = ${s.dir}/events.d\n`);
+  }
   s.ip = (...args) => execFileSync('ip', ['-n', s.ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
   // floor: `/bin/true` through the same `ip netns exec … env -i`, the harness's own cost.
   s.times = { floor: [], bound: [], renew: [], renew_again: [], release: [], ifup: [] };
@@ -102,6 +118,7 @@ try {
       for (let i = 0; i < 200 && !existsSync(`${s.run}/run/hook/daemon.pid`); i++) execFileSync('sleep', ['0.05']);
     }
   }
+  const started = Date.now();
   const script = ['/sbin/dhclient-script'];
   const hook = ['/bin/sh', '/etc/network/if-up.d/multihomed-routing'];
   for (let i = 0; i < rounds + WARMUP; i++) {
@@ -118,6 +135,7 @@ try {
         s.ip('address', 'add', '10.1.0.2/24', 'dev', 'eth0');
         s.ip('route', 'replace', 'default', 'via', '10.1.0.1', 'dev', 'eth0'); // what ifupdown adds before post-up
         u = time(s, hook, { ...ifupEnv, MODE: 'start', PHASE: 'post-up' });
+        if (settle) execFileSync('sleep', [settle]);
         time(s, ['/bin/sh', '/etc/network/if-up.d/multihomed-routing'], { ...ifupEnv, MODE: 'stop', PHASE: 'post-down' });
         s.ip('address', 'flush', 'dev', 'eth0');
       }
@@ -140,6 +158,16 @@ try {
     out[s.name] = o;
   }
   out.targets = { bound_ratio: 1.15, renew_ratio: 1.15, ifup_ms: 10 };
+  const [plain, scripted] = ['handover', 'events'].map((n) => sides.find((s) => s.name === n));
+  if (plain && scripted) {
+    const paired = (step, f) => round(median(scripted.times[step].map((t, k) => f(t, plain.times[step][k]))), 2);
+    out.events_vs_handover = {
+      bound_ratio: paired('bound', (a, b) => a / b), renew_ratio: paired('renew', (a, b) => a / b), release_ratio: paired('release', (a, b) => a / b),
+      ifup_ms: paired('ifup', (a, b) => a - b), script_runs_started: readFileSync(`${scripted.dir}/events.log`, 'utf8').split('\n').length - 1,
+    };
+    // Each run of the sleeping script holds the runner 1 s: its share of the measured rounds' wall time.
+    out.events_vs_handover.script_busy_share = round(out.events_vs_handover.script_runs_started / ((Date.now() - started) / 1000), 2);
+  }
   console.log(JSON.stringify(out));
 } finally {
   for (const s of sides) await tearDown(s.proc, s.ns, [s.dir, s.run, s.etc]);
