@@ -67,7 +67,11 @@ function dns(p: Probe): Promise<ProbeResult> {
     const sock = createSocket(p.family === 4 ? 'udp4' : 'udp6');
     const id = randomInt(0, 0x10000);
     let started = 0;
+    let settled = false;
+    // Once: a late send error or a second answer must not close the socket again (close() throws when it is not running).
     const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       sock.close();
       resolve(r);
