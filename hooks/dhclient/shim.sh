@@ -91,6 +91,8 @@ else
 	# become `timeout … cat slot.K`, which copies the reply. The daemon reads
 	# the event from /proc/PID/environ. A reply without `done` (refused, daemon
 	# killed), none in 10 s, or no free slot: the executable runs alone below.
+	# The FIFO is opened read-write (`1<>`): that never blocks, where a plain
+	# open would wait forever for a daemon that died after the pid check.
 	if [ -z "$mhr_via" ] && [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
 		[ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] && command -v timeout >/dev/null 2>&1; then
 		mhr_out=$(
@@ -98,7 +100,7 @@ else
 			for mhr_slot in "$mhr_handover"/slot.*; do
 				if [ -p "$mhr_slot" ] && true 2>/dev/null >"$mhr_handover/claim.${mhr_slot##*.}"; then
 					read -r mhr_pid _ </proc/self/stat &&
-						echo "dhclient-hook $mhr_pid ${mhr_slot##*.}" >"$mhr_handover/hook.fifo" &&
+						echo "dhclient-hook $mhr_pid ${mhr_slot##*.}" 1<>"$mhr_handover/hook.fifo" &&
 						exec timeout -k 1 10 cat "$mhr_slot"
 					exit 1
 				fi

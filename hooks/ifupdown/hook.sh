@@ -9,6 +9,8 @@
 # `done` (refused, daemon killed), none in 10 s, or no free slot: the
 # executable does the work alone, started without the variables the runtime
 # reads before our code. Always exit 0: ifup must not fail because of us.
+# The FIFO is opened read-write (`1<>`): that never blocks, where a plain open
+# would wait forever for a daemon that died after the pid check.
 
 mhr_handover='@HANDOVER@'
 if [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
@@ -18,7 +20,7 @@ if [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_hando
 		for mhr_slot in "$mhr_handover"/slot.*; do
 			if [ -p "$mhr_slot" ] && true 2>/dev/null >"$mhr_handover/claim.${mhr_slot##*.}"; then
 				read -r mhr_pid _ </proc/self/stat &&
-					echo "ifupdown $mhr_pid ${mhr_slot##*.}" >"$mhr_handover/hook.fifo" &&
+					echo "ifupdown $mhr_pid ${mhr_slot##*.}" 1<>"$mhr_handover/hook.fifo" &&
 					exec timeout -k 1 10 cat "$mhr_slot"
 				exit 1
 			fi

@@ -251,6 +251,28 @@ describe('a renewal that changes nothing, again', () => {
   }, 120_000);
 });
 
+describe('a daemon that died without cleaning up', () => {
+  it('its FIFO left behind and its pid now another live process\'s: the hook neither blocks nor hangs, it works alone after the bounded wait', async () => {
+    const pidFile = bed.host.path(`${HOOK_DIR}/daemon.pid`);
+    daemon.kill('SIGKILL');
+    await daemon.exited;
+    const other = bed.host.spawn(['sleep', '120'], { logName: 'other' }); // the dead daemon's pid, reused
+    try {
+      writeFileSync(pidFile, `${other.pid}\n`);
+      expect(existsSync(bed.host.path(`${HOOK_DIR}/hook.fifo`))).toBe(true);
+      const r = await script(EVENTS.BOUND);
+      expect(r).toMatchObject({ status: 0, exitHook: 'reason=<unset> exit_status=0' });
+      expect(r.ms).toBeLessThan(60_000); // 10 s for the answer that cannot come, then the executable alone (its allocator retries)
+      expect((await state()).addresses).toEqual([`${A}/24`]);
+      await script(EVENTS.RELEASE);
+    } finally {
+      other.kill('SIGKILL');
+      rmSync(pidFile, { force: true }); // startDaemon waits for the new daemon's
+      await startDaemon();
+    }
+  }, 120_000);
+});
+
 describe('no free slot', () => {
   it('every slot claimed (requests that never reached a daemon): the hook works alone at once, over the socket', async () => {
     const servedBefore = served();
