@@ -49,6 +49,11 @@ else
 	# No `set --`: the positional parameters belong to dhclient-script.
 	mhr_via=
 	mhr_unanswered=
+	# A daemon runs: its daemon.pid names a live process (both paths below need one).
+	mhr_daemon=
+	if read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" && [ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ]; then
+		mhr_daemon=1
+	fi
 	# A renewal that changes nothing, as the hook judged the last one of this
 	# interface (lib/dhcp/renewal.ts; docs/dhcp.md, "Renewals that change
 	# nothing"): outcome=pass without starting any process. Trusted only from
@@ -63,8 +68,7 @@ else
 	case $mhr_config in ''|@*@) mhr_family= ;; esac
 	mhr_renewal=$mhr_handover/renewal.$interface.$mhr_family
 	mhr_run=${mhr_handover%/hook}
-	if [ -n "$mhr_family" ] && [ -f "$mhr_renewal" ] &&
-		read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" && [ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] &&
+	if [ -n "$mhr_family" ] && [ -n "$mhr_daemon" ] && [ -f "$mhr_renewal" ] &&
 		[ -d "$mhr_run/entries" ] && [ ! "$mhr_run/entries" -nt "$mhr_renewal" ] && [ ! "$mhr_config" -nt "$mhr_renewal" ] &&
 		{ read -r mhr_want && read -r mhr_pidfile; } <"$mhr_renewal" && [ ! "$mhr_pidfile" -nt "$mhr_renewal" ]; then
 		mhr_lease() { # new_ or old_: the watched options as BYTES:VALUE; each (leaseLine)
@@ -93,8 +97,7 @@ else
 	# killed), none in 10 s, or no free slot: the executable runs alone below.
 	# The FIFO is opened read-write (`1<>`): that never blocks, where a plain
 	# open would wait forever for a daemon that died after the pid check.
-	if [ -z "$mhr_via" ] && [ -p "$mhr_handover/hook.fifo" ] && read -r mhr_dpid 2>/dev/null <"$mhr_handover/daemon.pid" &&
-		[ -n "${mhr_dpid##*[!0-9]*}" ] && [ -d "/proc/$mhr_dpid" ] && command -v timeout >/dev/null 2>&1; then
+	if [ -z "$mhr_via" ] && [ -n "$mhr_daemon" ] && [ -p "$mhr_handover/hook.fifo" ] && command -v timeout >/dev/null 2>&1; then
 		mhr_out=$(
 			set -C
 			for mhr_slot in "$mhr_handover"/slot.*; do
@@ -163,7 +166,7 @@ done") mhr_via=daemon ;;
 		done
 		unset reason
 	elif [ "$mhr_outcome" = unusable ]; then
-		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
+		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_daemon mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
 		unset -f mhr_log
 		if command -v exit_with_hooks >/dev/null 2>&1; then
 			exit_with_hooks 2
@@ -171,5 +174,5 @@ done") mhr_via=daemon ;;
 		return 2
 	fi
 fi
-unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
+unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_daemon mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
 unset -f mhr_log

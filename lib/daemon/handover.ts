@@ -57,10 +57,10 @@ export interface HandoverOptions {
   configCurrent(): boolean;
 }
 
-export const HANDOVER_FIFO = 'hook.fifo';
-export const HANDOVER_PID = 'daemon.pid';
+const HANDOVER_FIFO = 'hook.fifo';
+const HANDOVER_PID = 'daemon.pid';
 /** Hooks served at once; one more finds no free slot and works alone. */
-export const HANDOVER_SLOTS = 32;
+const HANDOVER_SLOTS = 32;
 /** How long the daemon waits for a hook's `cat` to open its slot. */
 const READER_WAIT_MS = 2_000;
 const MAX_ENVIRON_BYTES = 256 * 1024;
