@@ -120,7 +120,8 @@ try {
   }
   const started = Date.now();
   const script = ['/sbin/dhclient-script'];
-  const hook = ['/bin/sh', '/etc/network/if-up.d/multihomed-routing'];
+  // Executed, as run-parts does: its #! line picks the shell.
+  const hook = ['/etc/network/if-up.d/multihomed-routing'];
   for (let i = 0; i < rounds + WARMUP; i++) {
     const order = sides.map((_, k) => sides[(i + k) % sides.length]);
     for (const s of order) {
@@ -136,7 +137,7 @@ try {
         s.ip('route', 'replace', 'default', 'via', '10.1.0.1', 'dev', 'eth0'); // what ifupdown adds before post-up
         u = time(s, hook, { ...ifupEnv, MODE: 'start', PHASE: 'post-up' });
         if (settle) execFileSync('sleep', [settle]);
-        time(s, ['/bin/sh', '/etc/network/if-up.d/multihomed-routing'], { ...ifupEnv, MODE: 'stop', PHASE: 'post-down' });
+        time(s, hook, { ...ifupEnv, MODE: 'stop', PHASE: 'post-down' });
         s.ip('address', 'flush', 'dev', 'eth0');
       }
       if (i >= WARMUP) s.times.floor.push(f), s.times.bound.push(b), s.times.renew.push(r), s.times.renew_again.push(r2), s.times.release.push(d), s.times.ifup.push(u);

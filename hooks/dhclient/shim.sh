@@ -90,29 +90,52 @@ else
 	fi
 	# A running daemon takes the event without a runtime start (docs/dhcp.md,
 	# "Hand-over"). In a subshell: claim a free slot K of the daemon's
-	# (creating claim.K with noclobber fails when it exists), write `KIND PID K`
-	# to its FIFO (PID: the subshell's own, /proc/self read by the shell) and
-	# become `timeout … cat slot.K`, which copies the reply. The daemon reads
-	# the event from /proc/PID/environ. A reply without `done` (refused, daemon
-	# killed), none in 10 s, or no free slot: the executable runs alone below.
-	# The FIFO is opened read-write (`1<>`): that never blocks, where a plain
-	# open would wait forever for a daemon that died after the pid check.
-	if [ -z "$mhr_via" ] && [ -n "$mhr_daemon" ] && [ -p "$mhr_handover/hook.fifo" ] && command -v timeout >/dev/null 2>&1; then
+	# (creating claim.K with noclobber fails when it exists), open it
+	# read-write on fd 3 (never blocks), write `KIND PID K` to the daemon's
+	# FIFO (PID: the subshell's own, /proc/self read by the shell; the FIFO
+	# read-write too, a plain open would wait forever for a daemon that died
+	# after the pid check), and become bash, which reads the reply: its
+	# `read -t` waits with a bound and no process of its own, which dash
+	# cannot. The daemon works while bash starts, then reads the event from
+	# /proc/PID/environ once PID runs bash. A reply without `done` (refused),
+	# a daemon gone, none in 10 s, or no free slot: the executable runs alone
+	# below. mhr_reply_wait is the if-up.d hook's (hooks/ifupdown/hook.sh; a
+	# unit test holds them equal).
+	if [ -z "$mhr_via" ] && [ -n "$mhr_daemon" ] && [ -p "$mhr_handover/hook.fifo" ] && [ -x /bin/bash ]; then
+		mhr_wait='
+		mhr_reply_wait() { # FD DAEMON_PID: 0 answered (mhr_reply), 124 taken and unanswered for 10 s, 1 no answer
+			local LC_ALL=C mhr_len mhr_rc mhr_i=0
+			mhr_reply=
+			# The daemon writes the length in bytes, a line break and the reply (no NUL) in one write below the pipe buffer:
+			# with the length read, the reply is all there (no -t for it, which costs two system calls a byte; LC_ALL=C: -N counts bytes).
+			# The slot is open read-write, so it never ends: the daemon pid is checked every quarter second, for 10 s.
+			while ((mhr_i++ < 40)); do
+				IFS= read -r -t 0.25 -u "$1" mhr_len
+				mhr_rc=$?
+				if ((mhr_rc == 0)); then
+					[[ $mhr_len =~ ^[0-9]{1,5}$ ]] && IFS= read -r -N "$mhr_len" -u "$1" mhr_reply
+					return
+				fi
+				((mhr_rc > 128)) && [ -d "/proc/$2" ] || return 1
+			done
+			return 124
+		}
+		mhr_reply_wait 3 "$1" && printf %s "$mhr_reply"'
 		mhr_out=$(
 			set -C
 			for mhr_slot in "$mhr_handover"/slot.*; do
 				if [ -p "$mhr_slot" ] && true 2>/dev/null >"$mhr_handover/claim.${mhr_slot##*.}"; then
-					read -r mhr_pid _ </proc/self/stat &&
+					read -r mhr_pid _ </proc/self/stat && exec 3<>"$mhr_slot" &&
 						echo "dhclient-hook $mhr_pid ${mhr_slot##*.}" 1<>"$mhr_handover/hook.fifo" &&
-						exec timeout -k 1 10 cat "$mhr_slot"
+						exec /bin/bash -p -c "$mhr_wait" mhr "$mhr_dpid"
 					exit 1
 				fi
 			done
 			exit 1)
-		# 124/137: timeout ended a wait the daemon took and never answered (stopped, wedged).
-		case $? in 124|137) mhr_unanswered=1 ;; esac
+		# 124: the daemon took the event and never answered (stopped, wedged).
+		case $? in 124) mhr_unanswered=1 ;; esac
 		case $mhr_out in
-			done|*"
+			*"
 done") mhr_via=daemon ;;
 		esac
 	fi
@@ -166,7 +189,7 @@ done") mhr_via=daemon ;;
 		done
 		unset reason
 	elif [ "$mhr_outcome" = unusable ]; then
-		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_daemon mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
+		unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_daemon mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v mhr_wait
 		unset -f mhr_log
 		if command -v exit_with_hooks >/dev/null 2>&1; then
 			exit_with_hooks 2
@@ -174,5 +197,5 @@ done") mhr_via=daemon ;;
 		return 2
 	fi
 fi
-unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_daemon mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v
+unset mhr_exe mhr_config mhr_out mhr_status mhr_line mhr_outcome mhr_resolv mhr_calls mhr_call mhr_timeout mhr_handover mhr_via mhr_dpid mhr_daemon mhr_unanswered mhr_rest mhr_family mhr_keys mhr_renewal mhr_run mhr_want mhr_pidfile mhr_new mhr_l mhr_k mhr_v mhr_wait
 unset -f mhr_log

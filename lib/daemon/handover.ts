@@ -1,31 +1,33 @@
 // The hook hand-over: how a hook's shell gives its event to the running
 // daemon without starting a runtime (~65 ms a DHCP event). The daemon makes
-// the FIFOs DIR/hook.fifo and DIR/slot.0 … slot.N-1 once, at start. The shim
-// (or the if-up.d hook), in a subshell of PID P:
-//   claims a free slot K by creating DIR/claim.K (noclobber: O_EXCL, a shell
-//   builtin, no process), writes `KIND P K` to hook.fifo, and execs
-//   `timeout -k 1 10 cat DIR/slot.K` (still PID P), whose output it reads.
-// Two process starts in all (timeout, cat): each costs ~3 ms on a small VM,
-// which is why slots are made ahead and nothing is parsed by a shell `read`
-// (dash reads a pipe one byte per system call). The daemon here:
-//   1. waits until P runs timeout (a PID gone first: the hook gave up),
-//   2. checks P is `timeout … cat DIR/slot.K`, under the hook's shell, both
-//      root's (lib/proc/hook-process.ts),
+// the FIFOs DIR/hook.fifo and DIR/slot.0 … slot.N-1 once, at start. A hook
+// claims a free slot K by creating DIR/claim.K (noclobber: O_EXCL, no
+// process), opens slot.K read-write on fd 3 (never blocks), writes `KIND P K`
+// to hook.fifo, and reads the reply in bash (P): bash's `read -t` waits with
+// a bound and no process of its own, where dash needs timeout(1) and cat (two
+// starts, ~3 ms each on a small VM). The if-up.d hook is bash itself; the
+// dhclient shim (sourced by dash) writes its request from a subshell that
+// then execs bash, so the daemon works while bash starts. The daemon here:
+//   1. waits until P runs bash (a PID gone first: the hook gave up),
+//   2. checks P is a root bash holding slot.K open, the hook itself or under
+//      dhclient-script (lib/proc/hook-process.ts),
 //   3. reads the event from /proc/P/environ (the variables the hook's shell
-//      exported at that moment, never serialized by a shell), runs the very
-//      command the executable would (the same typed parsers) with the jobs
-//      going through the event service's queue (lib/dispatch/service.ts),
-//      while the hook's cat starts,
-//   4. opens slot.K for writing once cat waits on it, writes back the
-//      command's stdout lines, its log lines (`log …`, the hook puts them on
-//      stderr), `status=N` and `done` (refused: nothing, cat sees end of
-//      file), then removes claim.K: the daemon, which reads the request,
-//      frees the slot.
-// A reply without `done` (refused, daemon killed mid-event) or none within
-// the time-out makes the hook run the executable alone, as without a daemon.
-// Only root can write: DIR is root's and 0700, like the socket's. A claim
-// whose request never reached the daemon stays until the daemon restarts;
-// with every slot claimed, hooks work alone at once.
+//      exported when it started bash, never serialized by a shell), runs the
+//      very command the executable would (the same typed parsers) with the
+//      jobs going through the event service's queue
+//      (lib/dispatch/service.ts),
+//   4. writes to slot.K, in one write: the reply's length in bytes, a line
+//      break, then the command's stdout lines, its log lines (`log …`, the
+//      hook puts them on stderr), `status=N` and `done`; refused: the length
+//      0. Then it removes claim.K: the daemon, which reads the request, frees
+//      the slot.
+// The hook holds the slot read-write, so it never sees end of file: it checks
+// every quarter second that the daemon lives. A reply without `done`
+// (refused), a daemon gone, or none within 10 s makes the hook run the
+// executable alone, as without a daemon. Only root can write: DIR is root's
+// and 0700, like the socket's. A claim whose request never reached the
+// daemon stays until the daemon restarts; with every slot claimed, hooks
+// work alone at once.
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -35,7 +37,7 @@ import type { Config } from '../config/schema.js';
 import type { Job, Outcome } from '../dispatch/job.js';
 import { run } from '../exec/run.js';
 import { createLogger, type Logger, type Syslog } from '../log/log.js';
-import { checkHookProcess, readEnviron, readProc, type HookKind } from '../proc/hook-process.js';
+import { checkHookProcess, readEnviron, readProc, type HookKind, type ProcInfo } from '../proc/hook-process.js';
 import { trace } from '../trace/trace.js';
 import { prepareSocketDir } from './socket.js';
 import type { Service } from './service.js';
@@ -61,58 +63,68 @@ const HANDOVER_FIFO = 'hook.fifo';
 const HANDOVER_PID = 'daemon.pid';
 /** Hooks served at once; one more finds no free slot and works alone. */
 const HANDOVER_SLOTS = 32;
-/** How long the daemon waits for a hook's `cat` to open its slot. */
-const READER_WAIT_MS = 2_000;
+/** How long the daemon waits for a hook's subshell to become bash. */
+const EXEC_WAIT_MS = 2_000;
 const MAX_ENVIRON_BYTES = 256 * 1024;
-/** Below the pipe buffer (64 KiB): the reply is one non-blocking write. */
+/** Below the pipe buffer (64 KiB): the reply is one non-blocking write, its length line included. */
 const MAX_REPLY_BYTES = 32 * 1024;
+/** The length line: at most 5 digits (the hooks read no more) and a line break. */
+const LENGTH_LINE_BYTES = 6;
 const REQUEST = /^(dhclient-hook|ifupdown) ([1-9][0-9]{0,9}) ([0-9]{1,2})$/;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The slot opened for writing once its reader waits on it; undefined when none does (in time). */
-async function openReply(path: string): Promise<number | undefined> {
-  const deadline = Date.now() + READER_WAIT_MS;
-  for (;;) {
-    try {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-      const st = fstatSync(fd);
-      if (st.isFIFO() && st.uid === 0) return fd;
-      closeSync(fd);
-      return undefined;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENXIO' || Date.now() > deadline) return undefined;
-      await sleep(1); // the hook's timeout and cat start after its request: ~3 ms each
-    }
-  }
-}
-
 /**
- * True once `pid` runs timeout(1): the hook's subshell execs it right after
- * writing its request. False when it is gone first. The kernel links the new
- * exe before it lays out the new argv and environment: both are waited for.
+ * The process once `pid` runs bash (the dhclient shim's subshell execs it
+ * right after its request; the if-up.d hook is bash already), or whatever it
+ * runs after EXEC_WAIT_MS (the check refuses it); undefined when it is gone
+ * first. The kernel links the new exe before it lays out the new argv and
+ * environment: both are waited for.
  */
-async function execsTimeout(pid: number): Promise<boolean> {
-  const deadline = Date.now() + READER_WAIT_MS;
+async function runningBash(pid: number): Promise<ProcInfo | undefined> {
+  const deadline = Date.now() + EXEC_WAIT_MS;
   for (;;) {
     const p = readProc(pid);
-    if (!p) return false;
-    if ((basename(p.exe) === 'timeout' && basename(p.argv[0] ?? '') === 'timeout') || Date.now() > deadline) return true; // anything else: refused by the check
+    if (!p || (basename(p.exe) === 'bash' && basename(p.argv[0] ?? '') === 'bash') || Date.now() > deadline) return p;
     await sleep(1);
   }
 }
 
-/** The reply text: stdout lines, log lines, status, `done`; within MAX_REPLY_BYTES (log lines go first). */
+/** The slot opened for writing, or undefined when no reader holds it (the hook gave up) or it is not our FIFO. */
+function openReply(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return undefined; // ENXIO: nobody reads it
+  }
+  const st = fstatSync(fd);
+  if (st.isFIFO() && st.uid === 0) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/**
+ * The reply: its length in bytes and a line break, then log lines, stdout lines, status, `done`;
+ * within MAX_REPLY_BYTES (log lines go first). Without NUL bytes: bash's `read` drops them, and the
+ * length would not add up.
+ */
 export function encodeHandoverReply(out: string, logLines: readonly string[], status: number): string {
-  const tail = [...out.split('\n').filter(Boolean), `status=${status}`, 'done'].map((l) => `${l}\n`).join('');
+  const tail = [...out.replaceAll('\0', ' ').split('\n').filter(Boolean), `status=${status}`, 'done'].map((l) => `${l}\n`).join('');
   let logs = '';
   for (const l of logLines) {
-    const line = `log ${l.replace(/[\r\n]/g, ' ')}\n`;
-    if (Buffer.byteLength(logs + line + tail) > MAX_REPLY_BYTES) break;
+    const line = `log ${l.replace(/[\0\r\n]/g, ' ')}\n`;
+    if (Buffer.byteLength(logs + line + tail) > MAX_REPLY_BYTES - LENGTH_LINE_BYTES) break;
     logs += line;
   }
-  return logs + tail;
+  return withLength(logs + tail);
+}
+
+/** What a refused hand-over gets: an empty reply (no `done`), and its hook works alone at once. */
+export const REFUSED_REPLY = withLength('');
+
+function withLength(body: string): string {
+  return `${Buffer.byteLength(body)}\n${body}`;
 }
 
 export async function startHandover(o: HandoverOptions): Promise<Service> {
@@ -130,11 +142,12 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   /** The reply to a request, or undefined when there is none to give (refused, gone, failed): the hook then works alone. */
   async function answer(kind: HookKind, pid: number, slot: string): Promise<string | undefined> {
     const hook = o.hooks[kind];
-    if (!(await execsTimeout(pid))) {
+    const waiter = await runningBash(pid);
+    if (!waiter) {
       log.debug('hand-over dropped: the hook gave up or was never there', { pid });
       return undefined;
     }
-    const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, pid, slot) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
+    const refused = !hook ? `no ${kind} hand-over` : checkHookProcess(kind, waiter, slot) ?? (o.configCurrent() ? undefined : 'the config file changed since the daemon read it (systemctl reload multihomed-routing)');
     if (refused || !hook) {
       log.warn('refused a hand-over; the hook works alone', { kind, pid, reason: refused });
       return undefined;
@@ -160,21 +173,19 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
     }
   }
 
-  // The work runs while the hook's timeout starts its cat (~3 ms); the reply waits for cat on the slot.
   async function serve(kind: HookKind, pid: number, slot: string): Promise<void> {
     trace('hand-over request read');
     const reply = await answer(kind, pid, slot);
-    const fd = await openReply(slot);
-    trace('hand-over slot open');
+    const fd = openReply(slot);
     if (fd === undefined) {
-      if (reply !== undefined) log.warn('hand-over answer dropped: no reader waits on its slot (the hook was killed)', { kind, pid });
+      if (reply !== undefined) log.warn('hand-over answer dropped: no reader waits on its slot (the hook gave up or was killed)', { kind, pid });
       return;
     }
     try {
-      if (reply !== undefined) writeSync(fd, reply);
+      writeSync(fd, reply ?? REFUSED_REPLY); // refused: the hook works alone at once
       trace('hand-over answered');
     } finally {
-      closeSync(fd); // without an answer: the hook's cat sees end of file, and the hook works alone at once
+      closeSync(fd);
     }
   }
 

@@ -1,12 +1,12 @@
 // A process as /proc shows it, and the check that a PID handed to the daemon
 // over its hand-over FIFO (lib/daemon/handover.ts) is a hook waiting for its
-// answer: coreutils `timeout` running `cat DIR/slot.K` (the slot the request
-// names), started by the hook's shell (dhclient-script; the if-up.d /
-// if-post-down.d hook), both root's. Only root can write the FIFO; the check
-// keeps a stale, reused or mistaken PID from making the daemon apply another
-// process's environment.
+// answer: a root bash holding DIR/slot.K open (the slot the request names),
+// that is the if-up.d / if-post-down.d hook itself, or whose parent is a root
+// shell running dhclient-script (the shim's `bash -c`). Only root can write
+// the FIFO; the check keeps a stale, reused or mistaken PID from making the
+// daemon apply another process's environment.
 
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export interface ProcInfo {
@@ -45,6 +45,23 @@ export function readProc(pid: number, proc = '/proc'): ProcInfo | undefined {
   }
 }
 
+/** What the process's file descriptors point to (a gone process: none). */
+export function readOpenFiles(pid: number, proc = '/proc'): string[] {
+  const files: string[] = [];
+  try {
+    for (const fd of readdirSync(`${proc}/${pid}/fd`)) {
+      try {
+        files.push(readlinkSync(`${proc}/${pid}/fd/${fd}`));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // gone
+  }
+  return files;
+}
+
 /** The process's environment as it was started with; an entry without `=` is dropped. */
 export function readEnviron(pid: number, maxBytes: number, proc = '/proc'): Record<string, string> {
   const raw = readFileSync(`${proc}/${pid}/environ`);
@@ -63,25 +80,26 @@ const isShell = (p: ProcInfo) => SHELLS.has(basename(p.exe));
 const isIfupdownHook = (arg: string) => basename(arg) === 'multihomed-routing' && ['if-up.d', 'if-post-down.d'].includes(basename(dirname(arg)));
 
 /**
- * Why [waiter, its parent] is not a hook of `kind` waiting on `slot` for the
- * daemon, or undefined when it is. Pure: tests hand it made-up processes.
+ * Why `waiter` (with its open files, and its parent) is not a hook of `kind`
+ * waiting on `slot` for the daemon, or undefined when it is. Pure: tests hand
+ * it made-up processes.
  */
-export function refuseHookChain(kind: HookKind, slot: string, chain: readonly (ProcInfo | undefined)[]): string | undefined {
-  const [waiter, hook] = chain;
+export function refuseHookChain(kind: HookKind, slot: string, waiter: ProcInfo | undefined, files: readonly string[], parent: ProcInfo | undefined): string | undefined {
   if (!waiter) return 'the process is gone';
-  const [cat, path] = waiter.argv.slice(-2);
-  if (!isRoot(waiter) || basename(waiter.exe) !== 'timeout' || basename(cat ?? '') !== 'cat' || path !== slot) {
-    return `process ${waiter.pid} is not the hook's timeout(1) waiting on ${slot} (${waiter.exe})`;
+  if (!isRoot(waiter) || basename(waiter.exe) !== 'bash' || !files.includes(slot)) {
+    return `process ${waiter.pid} is not a hook's bash waiting on ${slot} (${waiter.exe})`;
   }
-  if (!hook || !isRoot(hook) || !isShell(hook)) return `the hook of process ${waiter.pid} is gone or not a root shell`;
-  const args = hook.argv.slice(1);
-  const ok = kind === 'dhclient-hook' ? args.some((a) => basename(a) === 'dhclient-script') : args.some(isIfupdownHook);
-  return ok ? undefined : `process ${hook.pid} (${hook.argv.slice(0, 2).join(' ')}) is not a ${kind === 'dhclient-hook' ? 'dhclient-script' : 'if-up.d/if-post-down.d hook'}`;
+  if (kind === 'ifupdown') {
+    // The if-up.d / if-post-down.d hook waits itself.
+    return waiter.argv.slice(1).some(isIfupdownHook) ? undefined : `process ${waiter.pid} (${waiter.argv.slice(0, 3).join(' ')}) is not a if-up.d/if-post-down.d hook`;
+  }
+  // The shim, sourced by dhclient-script, waits in a `bash -c` of its own.
+  if (!parent || !isRoot(parent) || !isShell(parent)) return `the parent of process ${waiter.pid} is gone or not a root shell`;
+  return parent.argv.slice(1).some((a) => basename(a) === 'dhclient-script') ? undefined : `process ${parent.pid} (${parent.argv.slice(0, 2).join(' ')}) is not a dhclient-script`;
 }
 
-/** Reads the waiter and its parent, then checks them (refuseHookChain). */
-export function checkHookProcess(kind: HookKind, pid: number, slot: string, proc = '/proc'): string | undefined {
-  const waiter = readProc(pid, proc);
-  const hook = waiter && readProc(waiter.ppid, proc);
-  return refuseHookChain(kind, slot, [waiter, hook]);
+/** Reads the waiter's open files and its parent, then checks them (refuseHookChain). */
+export function checkHookProcess(kind: HookKind, waiter: ProcInfo, slot: string, proc = '/proc'): string | undefined {
+  const parent = kind === 'dhclient-hook' ? readProc(waiter.ppid, proc) : undefined;
+  return refuseHookChain(kind, slot, waiter, readOpenFiles(waiter.pid, proc), parent);
 }

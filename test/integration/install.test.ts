@@ -76,9 +76,9 @@ describe('install.sh', () => {
     // The ifupdown hook: the daemon's hand-over first, else the executable (hooks/ifupdown/hook.sh).
     for (const hook of [IFUP, IFDOWN]) {
       const text = fs.readFileSync(real(hook), 'utf8');
-      expect(text).toMatch(new RegExp(`^#!/bin/sh\n(#.*\n)*\nmhr_handover='/run/multihomed-routing/hook'\n`));
+      expect(text).toMatch(new RegExp(`^#!/bin/bash -p\n(#.*\n)*\nmhr_handover='/run/multihomed-routing/hook'\n`));
       expect(text).toMatch(new RegExp(`\nunset NODE_OPTIONS [A-Z0-9_ ]+\nexec ${BIN} --config ${CONF} ifupdown\n$`));
-      await execa('sh', ['-n', real(hook)]);
+      await execa('bash', ['-n', real(hook)]);
     }
     // The dhclient shim: sourced by dhclient-script, the placeholders replaced by the installed paths.
     const shim = fs.readFileSync(path.join(ROOT, 'hooks/dhclient/shim.sh'), 'utf8');

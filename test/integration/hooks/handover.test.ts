@@ -5,8 +5,9 @@
 // hook took before (the shim without the hand-over). A daemon stopped
 // (SIGSTOP) or killed in the middle of a hand-over costs bounded time and the
 // host ends as it does without a daemon. With every reply slot claimed a hook
-// works alone at once. And who may hand over: only root, only the hook's
-// `timeout … cat slot.K` under a hook; a PID that is gone is refused.
+// works alone at once. And who may hand over: only root, only a hook's bash
+// holding slot.K (the if-up.d hook itself, the shim's under dhclient-script);
+// a PID that is gone is refused.
 
 import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,7 +119,6 @@ describe('handed over to the daemon', () => {
     expect(served()).toBe(0);
     await bed.host.writeEtc('dhcp/dhclient-enter-hooks.d/multihomed-routing', shim);
     const after = await cycle();
-    console.log(daemonLog().split("\n").filter((l) => /hand-over|refused/.test(l)).join("\n"));
     expect(served()).toBe(4); // the RENEW after the BOUND took the shim's shortcut (below), with the same outcome
     expect(after).toEqual(before);
     // What that is: BOUND and RENEW handled by us (reason unset for the exit hooks), the address in a table of ours, gone after RELEASE and EXPIRE.
@@ -294,8 +294,14 @@ describe('who may hand over', () => {
   const B = '192.168.1.61';
   const bound = Object.entries({ reason: 'BOUND', interface: 'eth0', ...lease('new_', B) }).map(([k, v]) => `${k}=${v}`);
   const nothingOfB = async () => expect((await bed.host.rules(4)).filter((r) => r.src === B)).toEqual([]);
-  /** A hand-over made by hand on slot K: claim, request naming `pid` (a shell expression), then `wait` on the slot. */
-  const byHand = (k: number, pid: string, wait: string) => `set -C; : > ${HOOK_DIR}/claim.${k} && echo "dhclient-hook ${pid} ${k}" > ${HOOK_DIR}/hook.fifo && ${wait} ${HOOK_DIR}/slot.${k}`;
+  /**
+   * A hand-over made by hand on slot K: claim, the slot held read-write on fd 3, a request of `kind` naming `pid`
+   * (a shell expression), then `wait` (which reads fd 3).
+   */
+  const byHand = (k: number, pid: string, wait: string, kind = 'dhclient-hook') =>
+    `set -C; : > ${HOOK_DIR}/claim.${k} && exec 3<>${HOOK_DIR}/slot.${k} && echo "${kind} ${pid} ${k}" 1<>${HOOK_DIR}/hook.fifo && ${wait}`;
+  /** bash reading one line of the reply on fd 3, for at most 5 s. */
+  const bashReads = `read -r -t 5 -u 3 x; echo "$x"`;
 
   it('not an unprivileged user: the directory, its FIFOs and slots are root\'s', async () => {
     const asNobody = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
@@ -308,20 +314,27 @@ describe('who may hand over', () => {
     expect(claims()).toEqual([]);
   });
 
-  it('not a process that is not the hook\'s timeout under a hook: refused, nothing applied, the slot freed', async () => {
+  it('not a process that is not the hook\'s bash, under dhclient-script or the if-up.d hook itself: refused, nothing applied, the slot freed', async () => {
     const mark = daemonLog().length;
-    // Root, by hand: the waiter is cat, not timeout.
-    const bare = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', byHand(10, '$$', 'exec cat')], { reject: false, timeoutMs: 20_000 });
-    // timeout … cat on the slot, but its parent is no dhclient-script.
-    const notScript = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', `x=$(read -r p _ </proc/self/stat; ${byHand(11, '$p', 'exec timeout -k 1 10 cat')}); echo "$x"`], { reject: false, timeoutMs: 20_000 });
-    // timeout … cat on another slot than the one the request names.
-    const otherSlot = await bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', byHand(12, '$$', `exec timeout -k 1 10 cat ${HOOK_DIR}/slot.13 #`)], { reject: false, timeoutMs: 20_000 });
-    for (const r of [bare, notScript]) expect(r.stdout).not.toMatch(/done|outcome=/);
-    expect(otherSlot.exitCode).toBe(124); // nobody writes slot.13: its reader waits until timeout
+    const asRoot = (script: string) => bed.host.exec(['env', '-i', 'PATH=/usr/bin:/bin', ...bound, 'sh', '-c', script], { reject: false, timeoutMs: 20_000 });
+    const inBash = (script: string) => `bash -c '${script}'`;
+    const refusals = [
+      // Root, by hand: the waiter is sh's timeout(1), not bash (refused once the daemon stopped waiting for bash).
+      await asRoot(byHand(10, '$$', 'exec timeout 5 head -n 1 <&3')),
+      // bash holding the slot, but its parent is no dhclient-script.
+      await asRoot(inBash(byHand(11, '$$', bashReads))),
+      // bash that is no if-up.d / if-post-down.d hook.
+      await asRoot(inBash(byHand(14, '$$', bashReads, 'ifupdown'))),
+    ];
+    // bash holding another slot than the one its request names: the refusal goes to that slot, nobody reads it.
+    const otherSlot = await asRoot(inBash(`set -C; : > ${HOOK_DIR}/claim.12 && exec 3<>${HOOK_DIR}/slot.13 && echo "dhclient-hook $$ 12" 1<>${HOOK_DIR}/hook.fifo && ${bashReads}`));
+    for (const r of refusals) expect(r.stdout.trim()).toBe('0'); // the empty reply: no `done`, the hook works alone at once
+    expect(otherSlot.stdout.trim()).toBe(''); // its read timed out
     const log = daemonLog().slice(mark);
-    expect(log).toMatch(/refused a hand-over.*not the hook's timeout\(1\) waiting on \S*slot\.10/);
+    expect(log).toMatch(/refused a hand-over.*not a hook's bash waiting on \S*slot\.10/);
     expect(log).toMatch(/refused a hand-over.*is not a dhclient-script/);
-    expect(log).toMatch(/refused a hand-over.*waiting on \S*slot\.12/); // its request named slot.12, its timeout waits on slot.13
+    expect(log).toMatch(/refused a hand-over.*is not a if-up.d\/if-post-down.d hook/);
+    expect(log).toMatch(/refused a hand-over.*waiting on \S*slot\.12/); // its request named slot.12, it holds slot.13
     await nothingOfB();
     await waitFor('the claims freed', () => claims().length === 0 || undefined, 5_000, 20);
   }, 60_000);
@@ -330,9 +343,8 @@ describe('who may hand over', () => {
     const pid = 4_194_000;
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     const mark = daemonLog().length;
-    const r = await bed.host.exec(['sh', '-c', byHand(14, String(pid), 'timeout 10 cat')], { reject: false });
-    expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe('');
+    const r = await bed.host.exec(['bash', '-c', byHand(15, String(pid), bashReads)], { reject: false });
+    expect(r.stdout.trim()).toBe('0'); // the empty reply to whoever holds the slot: it works alone at once
     expect(daemonLog().slice(mark)).toMatch(/hand-over dropped: the hook gave up or was never there.*pid=4194000/);
   });
 });

@@ -29,11 +29,18 @@ describe('the variables the runtime reads before our code', () => {
     expect(installed('ifupdown-hook').trimEnd().split('\n').slice(-2)).toEqual([`unset ${runtimeEnv.join(' ')}`, expect.stringMatching(/^exec \S+ --config \S+ ifupdown$/)]);
   });
 
-  it('the dhclient shim and the ifupdown hook hand over with the same slot claim (the daemon checks the waiter\'s argv)', () => {
-    // The block from `mhr_out=$(` to its `exit 1)`, indentation and the hook's kind aside.
-    const handover = (text: string) => /mhr_out=\$\(\n[\s\S]*?\n\s*exit 1\)/.exec(text)?.[0].replace(/^\t+/gm, '').replace(/(dhclient-hook|ifupdown) \$mhr_pid/, 'KIND $mhr_pid');
-    expect(handover(installed('ifupdown-hook'))).toContain('exec timeout -k 1 10 cat "$mhr_slot"');
-    expect(handover(installed('ifupdown-hook'))).toBe(handover(installed('dhclient-hook')));
+  it('the dhclient shim and the ifupdown hook read the reply with the same function, in bash', () => {
+    // From `mhr_reply_wait() {` to its closing brace, indentation aside.
+    const wait = (text: string) => /^\s*mhr_reply_wait\(\) \{[\s\S]*?\n\s*\}$/m.exec(text)?.[0].replace(/^\t+/gm, '');
+    const hook = installed('ifupdown-hook');
+    const shim = installed('dhclient-hook');
+    expect(hook.split('\n')[0]).toBe('#!/bin/bash -p');
+    expect(wait(hook)).toContain('read -r -t 0.25 -u "$1" mhr_len');
+    expect(wait(hook)).toBe(wait(shim));
+    // Both claim a slot and hold it on fd 3 while the reply is read (the daemon checks the reader holds it).
+    expect(hook).toContain('exec 3<>"$mhr_slot"');
+    expect(shim).toContain('exec 3<>"$mhr_slot"');
+    expect(shim).toContain('exec /bin/bash -p -c "$mhr_wait" mhr "$mhr_dpid"');
   });
 
   it('the udev rule starts it through env -u for each', () => {

@@ -1,41 +1,47 @@
-// Which processes the daemon accepts a hand-over from: timeout(1) waiting on
-// the slot the request names (`timeout -k 1 10 cat DIR/slot.K`), under the
-// hook's root shell (dhclient-script, or the if-up.d / if-post-down.d hook).
-// Made-up /proc values; readProc against this very test process.
+// Which processes the daemon accepts a hand-over from: a root bash holding
+// open the slot the request names, that is the if-up.d / if-post-down.d hook
+// itself, or the dhclient shim's `bash -c` under a root dhclient-script.
+// Made-up /proc values; readProc and readOpenFiles against this very process.
 
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEnviron, readProc, refuseHookChain, type ProcInfo } from '../../../lib/proc/hook-process.js';
+import { readEnviron, readOpenFiles, readProc, refuseHookChain, type ProcInfo } from '../../../lib/proc/hook-process.js';
 
 const SLOT = '/run/multihomed-routing/hook/slot.3';
+const FILES = ['/dev/null', 'pipe:[123]', SLOT];
 const proc = (pid: number, exe: string, argv: string[], uid = 0, ppid = pid - 1): ProcInfo => ({ pid, ppid, uids: [uid, uid, uid, uid], exe, argv });
-const waiter = (over: Partial<ProcInfo> = {}) => ({ ...proc(29, '/usr/bin/timeout', ['timeout', '-k', '1', '10', 'cat', SLOT]), ...over });
+const shimWaiter = (over: Partial<ProcInfo> = {}) => ({ ...proc(29, '/usr/bin/bash', ['/bin/bash', '-p', '-c', 'mhr_handover_wait() {…}', 'mhr', '/run/multihomed-routing/hook']), ...over });
 const script = proc(28, '/usr/bin/dash', ['/bin/sh', '/sbin/dhclient-script']);
-const ifup = proc(28, '/usr/bin/dash', ['/bin/sh', '/etc/network/if-up.d/multihomed-routing']);
+const ifup = (over: Partial<ProcInfo> = {}) => ({ ...proc(29, '/usr/bin/bash', ['/bin/bash', '-p', '/etc/network/if-up.d/multihomed-routing']), ...over });
 
 describe('refuseHookChain', () => {
-  it('accepts dhclient-script → timeout … cat SLOT, and the if-up.d / if-post-down.d hook the same way', () => {
-    expect(refuseHookChain('dhclient-hook', SLOT, [waiter(), script])).toBeUndefined();
-    expect(refuseHookChain('dhclient-hook', SLOT, [waiter(), proc(28, '/bin/bash', ['bash', '/tmp/x/dhclient-script'])])).toBeUndefined();
-    expect(refuseHookChain('ifupdown', SLOT, [waiter(), ifup])).toBeUndefined();
-    expect(refuseHookChain('ifupdown', SLOT, [waiter(), proc(28, '/bin/dash', ['/bin/sh', '/etc/network/if-post-down.d/multihomed-routing'])])).toBeUndefined();
+  it('accepts the shim\'s bash under dhclient-script, and the if-up.d / if-post-down.d hook itself, each holding SLOT', () => {
+    expect(refuseHookChain('dhclient-hook', SLOT, shimWaiter(), FILES, script)).toBeUndefined();
+    expect(refuseHookChain('dhclient-hook', SLOT, shimWaiter(), FILES, proc(28, '/bin/bash', ['bash', '/tmp/x/dhclient-script']))).toBeUndefined();
+    expect(refuseHookChain('ifupdown', SLOT, ifup(), FILES, undefined)).toBeUndefined();
+    expect(refuseHookChain('ifupdown', SLOT, ifup({ argv: ['/bin/bash', '-p', '/etc/network/if-post-down.d/multihomed-routing'] }), FILES, undefined)).toBeUndefined();
   });
 
-  it.each<[string, (ProcInfo | undefined)[], RegExp]>([
-    ['a process that is gone', [undefined, undefined], /gone/],
-    ['a waiter that is not root', [waiter({ uids: [0, 0, 65534, 0] }), script], /not the hook's timeout/],
-    ['not timeout', [waiter({ exe: '/usr/bin/dash' }), script], /not the hook's timeout/],
-    ['timeout running something else', [waiter({ argv: ['timeout', '10', 'sh', SLOT] }), script], /not the hook's timeout/],
-    ['timeout waiting on another slot', [waiter({ argv: ['timeout', '-k', '1', '10', 'cat', `${SLOT}1`] }), script], /timeout\(1\) waiting on \/run\/multihomed-routing\/hook\/slot\.3 /],
-    ['the hook gone', [waiter(), undefined], /gone or not a root shell/],
-    ['the hook not root', [waiter(), proc(28, '/usr/bin/dash', ['/bin/sh', '/sbin/dhclient-script'], 1000)], /gone or not a root shell/],
-    ['another script', [waiter(), proc(28, '/usr/bin/dash', ['/bin/sh', '/usr/local/bin/evil'])], /is not a dhclient-script/],
-    ['a file named dhclient-script-x', [waiter(), proc(28, '/usr/bin/dash', ['/bin/sh', '/tmp/dhclient-script-x'])], /is not a dhclient-script/],
-  ])('refuses %s', (_name, chain, why) => expect(refuseHookChain('dhclient-hook', SLOT, chain)).toMatch(why));
+  it.each<[string, ProcInfo | undefined, string[], ProcInfo | undefined, RegExp]>([
+    ['a process that is gone', undefined, [], undefined, /gone/],
+    ['a waiter that is not root', shimWaiter({ uids: [0, 0, 65534, 0] }), FILES, script, /not a hook's bash/],
+    ['not bash', shimWaiter({ exe: '/usr/bin/dash' }), FILES, script, /not a hook's bash/],
+    ['bash not holding the slot', shimWaiter(), ['/dev/null'], script, /not a hook's bash waiting on \/run\/multihomed-routing\/hook\/slot\.3 /],
+    ['bash holding another slot', shimWaiter(), [`${SLOT}1`, '/run/multihomed-routing/hook/slot.4'], script, /waiting on \/run\/multihomed-routing\/hook\/slot\.3 /],
+    ['the parent gone', shimWaiter(), FILES, undefined, /gone or not a root shell/],
+    ['the parent not root', shimWaiter(), FILES, proc(28, '/usr/bin/dash', ['/bin/sh', '/sbin/dhclient-script'], 1000), /gone or not a root shell/],
+    ['the parent not a shell', shimWaiter(), FILES, proc(28, '/usr/bin/python3', ['python3', '/sbin/dhclient-script']), /gone or not a root shell/],
+    ['another script', shimWaiter(), FILES, proc(28, '/usr/bin/dash', ['/bin/sh', '/usr/local/bin/evil']), /is not a dhclient-script/],
+    ['a file named dhclient-script-x', shimWaiter(), FILES, proc(28, '/usr/bin/dash', ['/bin/sh', '/tmp/dhclient-script-x']), /is not a dhclient-script/],
+  ])('refuses %s', (_name, waiter, files, parent, why) => expect(refuseHookChain('dhclient-hook', SLOT, waiter, files, parent)).toMatch(why));
 
   it('a dhclient-script does not pass for the ifupdown hook, nor the other way round', () => {
-    expect(refuseHookChain('ifupdown', SLOT, [waiter(), script])).toMatch(/not a if-up.d\/if-post-down.d hook/);
-    expect(refuseHookChain('dhclient-hook', SLOT, [waiter(), ifup])).toMatch(/not a dhclient-script/);
-    expect(refuseHookChain('ifupdown', SLOT, [waiter(), proc(28, '/usr/bin/dash', ['/bin/sh', '/tmp/if-up.d/other'])])).toMatch(/not a if-up/);
+    // The shim's bash is no if-up.d hook, whatever its parent.
+    expect(refuseHookChain('ifupdown', SLOT, shimWaiter(), FILES, ifup())).toMatch(/not a if-up.d\/if-post-down.d hook/);
+    expect(refuseHookChain('dhclient-hook', SLOT, ifup(), FILES, ifup({ pid: 28 }))).toMatch(/not a dhclient-script/);
+    expect(refuseHookChain('ifupdown', SLOT, ifup({ argv: ['/bin/bash', '-p', '/tmp/if-up.d/other'] }), FILES, undefined)).toMatch(/not a if-up/);
   });
 });
 
@@ -47,7 +53,22 @@ describe('/proc', () => {
     expect(me.argv[0]).toBe(process.argv0);
   });
 
-  it('a PID that does not exist reads as gone', () => expect(readProc(2 ** 22 + 1)).toBeUndefined());
+  it('a PID that does not exist reads as gone', () => {
+    expect(readProc(2 ** 22 + 1)).toBeUndefined();
+    expect(readOpenFiles(2 ** 22 + 1)).toEqual([]);
+  });
+
+  it('the files this process holds open, by path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mhr-open-files-'));
+    const fd = openSync(join(dir, 'slot.3'), 'w');
+    try {
+      expect(readOpenFiles(process.pid)).toContain(join(dir, 'slot.3'));
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+    expect(readOpenFiles(process.pid)).not.toContain(join(dir, 'slot.3'));
+  });
 
   it('the environment as the process started with it, and a size limit', () => {
     expect(readEnviron(process.pid, 1 << 20).PATH).toBe(process.env.PATH);
