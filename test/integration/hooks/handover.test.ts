@@ -86,7 +86,7 @@ const claims = () => readdirSync(bed.host.path(HOOK_DIR)).filter((f) => f.starts
 const SLOTS = Array.from({ length: 32 }, (_, k) => `slot.${k}`);
 
 /** Runs `during` once the hook has claimed a reply slot (the event is then on its way to the daemon). */
-async function whenHandingOver(during: () => void, run: () => Promise<Awaited<ReturnType<typeof script>>>) {
+async function whenHandingOver<T>(during: () => void, run: () => Promise<T>): Promise<T> {
   let done = false;
   const watch = (async () => {
     while (!done) {
@@ -172,31 +172,81 @@ describe('handed over to the daemon', () => {
 });
 
 describe('the if-up.d / if-post-down.d hook handed over', () => {
-  it('a static address up and down: the same state as the executable gives, through the hand-over', async () => {
-    const C = '192.168.1.70';
-    const hook = (await bed.host.exec([`${ROOT}/install.sh`, '--print', 'ifupdown-hook', '--prefix', bed.dir])).stdout;
+  const C = '192.168.1.70';
+  let hook: string;
+  /** The hook as ifupdown runs it for C (run-parts executes it); its status, time and the state after. */
+  const ifupdown = async (phase: 'post-up' | 'post-down') => {
+    const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${C}/24`, IF_GATEWAY: '192.168.1.1', MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
+    const dir = phase === 'post-up' ? 'if-up.d' : 'if-post-down.d';
+    if (phase === 'post-up') await bed.host.exec(['ip', 'address', 'add', `${C}/24`, 'dev', 'eth0']); // what ifupdown does before post-up
+    const t0 = Date.now();
+    const r = await bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false, timeoutMs: 120_000 });
+    const ms = Date.now() - t0;
+    if (phase === 'post-down') await bed.host.exec(['ip', 'address', 'flush', 'dev', 'eth0']);
+    return { status: r.exitCode, ms, state: await state() };
+  };
+  const install = async (text: string) => {
+    for (const dir of ['if-up.d', 'if-post-down.d']) await bed.host.writeEtc(`network/${dir}/multihomed-routing`, text, 0o755);
+  };
+  const withoutTime = ({ status, state }: Awaited<ReturnType<typeof ifupdown>>) => ({ status, state });
+
+  beforeAll(async () => {
+    hook = (await bed.host.exec([`${ROOT}/install.sh`, '--print', 'ifupdown-hook', '--prefix', bed.dir])).stdout;
     expect(hook).toContain(`mhr_handover='${HOOK_DIR}'`);
-    const ifupdown = async (phase: 'post-up' | 'post-down') => {
-      const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${C}/24`, IF_GATEWAY: '192.168.1.1', MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
-      const dir = phase === 'post-up' ? 'if-up.d' : 'if-post-down.d';
-      if (phase === 'post-up') await bed.host.exec(['ip', 'address', 'add', `${C}/24`, 'dev', 'eth0']); // what ifupdown does before post-up
-      const r = await bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false });
-      if (phase === 'post-down') await bed.host.exec(['ip', 'address', 'flush', 'dev', 'eth0']);
-      return { status: r.exitCode, state: await state() };
-    };
-    const install = async (text: string) => {
-      for (const dir of ['if-up.d', 'if-post-down.d']) await bed.host.writeEtc(`network/${dir}/multihomed-routing`, text, 0o755);
-    };
+  });
+
+  it('a static address up and down: the same state as the executable gives, through the hand-over', async () => {
     await install(hook.replace(`mhr_handover='${HOOK_DIR}'`, "mhr_handover='/nonexistent'"));
-    const before = [await ifupdown('post-up'), await ifupdown('post-down')];
+    const before = [await ifupdown('post-up'), await ifupdown('post-down')].map(withoutTime);
     const servedBefore = served();
     await install(hook);
-    const after = [await ifupdown('post-up'), await ifupdown('post-down')];
+    const after = [await ifupdown('post-up'), await ifupdown('post-down')].map(withoutTime);
     expect(served()).toBe(servedBefore + 2);
     expect(after).toEqual(before);
     expect(after[0]!.state.rules.some((r) => r.includes(`"src":"${C}"`))).toBe(true);
     expect(after[1]!.state).toMatchObject({ addresses: [], rules: [] });
   }, 120_000);
+
+  it('the daemon stopped (SIGSTOP) or killed while the hook waits: bounded time, then the host as without a daemon', async () => {
+    await install(hook);
+    const handed = await ifupdown('post-up');
+    await ifupdown('post-down');
+    // The reference: no daemon at all (the executable alone: the allocator retried, then the main table).
+    await stopDaemon();
+    const alone = await ifupdown('post-up');
+    await ifupdown('post-down');
+    await startDaemon();
+    // Stopped once idle: the hook waits its 10 s, then the executable works alone at once (no socket wait).
+    await waitFor('the daemon idle', () => (daemonLog().includes('watcher pass') && !existsSync(bed.host.path('/run/multihomed-routing/routing.lock'))) || undefined, 20_000, 50);
+    daemon.kill('SIGSTOP');
+    let stopped;
+    try {
+      stopped = await ifupdown('post-up');
+    } finally {
+      daemon.kill('SIGCONT');
+    }
+    expect(stopped.ms).toBeGreaterThan(10_000);
+    expect(stopped.ms).toBeLessThan(alone.ms + 15_000);
+    expect(withoutTime(stopped)).toEqual(withoutTime(alone));
+    await ifupdown('post-down');
+    // Killed once the hook has claimed its slot: the hook sees the daemon gone within a quarter second, not after 10 s.
+    let killedIt = false;
+    try {
+      const killed = await whenHandingOver(() => ((killedIt = true), daemon.kill('SIGKILL')), () => ifupdown('post-up'));
+      expect(killedIt).toBe(true);
+      expect(killed.status).toBe(0);
+      expect(killed.ms).toBeLessThan(alone.ms + 5_000);
+      expect([alone.state, handed.state]).toContainEqual(killed.state);
+    } finally {
+      if (killedIt) {
+        await daemon.exited;
+        rmSync(bed.host.path(`${HOOK_DIR}/daemon.pid`), { force: true }); // startDaemon waits for the new daemon's
+        await startDaemon(); // over what the dead one left
+      }
+    }
+    await ifupdown('post-down');
+    expect((await state()).rules.filter((r) => r.includes(`"src":"${C}"`))).toEqual([]);
+  }, 240_000);
 });
 
 describe('a renewal that changes nothing, again', () => {
