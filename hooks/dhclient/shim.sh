@@ -104,16 +104,17 @@ else
 	if [ -z "$mhr_via" ] && [ -n "$mhr_daemon" ] && [ -p "$mhr_handover/hook.fifo" ] && [ -x /bin/bash ]; then
 		mhr_wait='
 		mhr_reply_wait() { # FD DAEMON_PID: 0 answered (mhr_reply), 124 taken and unanswered for 10 s, 1 no answer
-			local LC_ALL=C mhr_len mhr_rc mhr_i=0
+			local LC_ALL=C mhr_for mhr_len mhr_rc mhr_i=0
 			mhr_reply=
-			# The daemon writes the length in bytes, a line break and the reply (no NUL) in one write below the pipe buffer:
-			# with the length read, the reply is all there (no -t for it, which costs two system calls a byte; LC_ALL=C: -N counts bytes).
+			# The daemon writes the PID it answers, the length in bytes, a line break and the reply (no NUL), in one write below
+			# the pipe buffer; a reply for another PID is not ours (the slot was claimed again): no answer.
+			# With the length read, the reply is all there (no -t for it, which costs two system calls a byte; LC_ALL=C: -N counts bytes).
 			# The slot is open read-write, so it never ends: the daemon pid is checked every quarter second, for 10 s.
 			while ((mhr_i++ < 40)); do
-				IFS= read -r -t 0.25 -u "$1" mhr_len
+				IFS=" " read -r -t 0.25 -u "$1" mhr_for mhr_len
 				mhr_rc=$?
 				if ((mhr_rc == 0)); then
-					[[ $mhr_len =~ ^[0-9]{1,5}$ ]] && IFS= read -r -N "$mhr_len" -u "$1" mhr_reply
+					[[ $mhr_for == "$$" && $mhr_len =~ ^[0-9]{1,5}$ ]] && IFS= read -r -N "$mhr_len" -u "$1" mhr_reply
 					return
 				fi
 				((mhr_rc > 128)) && [ -d "/proc/$2" ] || return 1

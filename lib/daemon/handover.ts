@@ -16,18 +16,23 @@
 //      very command the executable would (the same typed parsers) with the
 //      jobs going through the event service's queue
 //      (lib/dispatch/service.ts),
-//   4. writes to slot.K, in one write: the reply's length in bytes, a line
-//      break, then the command's stdout lines, its log lines (`log …`, the
-//      hook puts them on stderr), `status=N` and `done`; refused: the length
-//      0. Then it removes claim.K: the daemon, which reads the request, frees
-//      the slot.
-// The hook holds the slot read-write, so it never sees end of file: it checks
-// every quarter second that the daemon lives. A reply without `done`
-// (refused), a daemon gone, or none within 10 s makes the hook run the
-// executable alone, as without a daemon. Only root can write: DIR is root's
-// and 0700, like the socket's. A claim whose request never reached the
-// daemon stays until the daemon restarts; with every slot claimed, hooks
-// work alone at once.
+//   4. writes to slot.K, in one write, while P still holds it: the
+//      requester's PID and the reply's length in bytes on a line, then the
+//      command's stdout lines, its log lines (`log …`, the hook puts them on
+//      stderr), `status=N` and `done`; refused: the length 0,
+//   5. removes claim.K once P no longer holds slot.K (it read its reply, gave
+//      up or is gone): the daemon, which reads the request, frees the slot.
+// One reader per slot: the hook holds the slot read-write (its open never
+// blocks), so a slot claimed again while its last reader still read would
+// share the reply between two hooks. Hence the claim outlives the reader,
+// the reply goes only to a requester that holds its slot, and the hook takes
+// only a reply that names it.
+// The hook never sees end of file on its slot: it checks every quarter
+// second that the daemon lives. A reply without `done` (refused), a daemon
+// gone, or none within 10 s makes the hook run the executable alone, as
+// without a daemon. Only root can write: DIR is root's and 0700, like the
+// socket's. A claim whose request never reached the daemon stays until the
+// daemon restarts; with every slot claimed, hooks work alone at once.
 
 import { closeSync, constants, fstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -37,7 +42,7 @@ import type { Config } from '../config/schema.js';
 import type { Job, Outcome } from '../dispatch/job.js';
 import { run } from '../exec/run.js';
 import { createLogger, type Logger, type Syslog } from '../log/log.js';
-import { checkHookProcess, readEnviron, readProc, type HookKind, type ProcInfo } from '../proc/hook-process.js';
+import { checkHookProcess, readEnviron, readOpenFiles, readProc, type HookKind, type ProcInfo } from '../proc/hook-process.js';
 import { trace } from '../trace/trace.js';
 import { prepareSocketDir } from './socket.js';
 import type { Service } from './service.js';
@@ -66,10 +71,10 @@ const HANDOVER_SLOTS = 32;
 /** How long the daemon waits for a hook's subshell to become bash. */
 const EXEC_WAIT_MS = 2_000;
 const MAX_ENVIRON_BYTES = 256 * 1024;
-/** Below the pipe buffer (64 KiB): the reply is one non-blocking write, its length line included. */
+/** Below the pipe buffer (64 KiB): the reply is one non-blocking write, its header line included. */
 const MAX_REPLY_BYTES = 32 * 1024;
-/** The length line: at most 5 digits (the hooks read no more) and a line break. */
-const LENGTH_LINE_BYTES = 6;
+/** The header line: a PID (10 digits at most), a space, a length (5 digits at most, the hooks read no more), a line break. */
+const HEADER_BYTES = 17;
 const REQUEST = /^(dhclient-hook|ifupdown) ([1-9][0-9]{0,9}) ([0-9]{1,2})$/;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,26 +110,26 @@ function openReply(path: string): number | undefined {
 }
 
 /**
- * The reply: its length in bytes and a line break, then log lines, stdout lines, status, `done`;
+ * The reply to `pid`: its PID and length in bytes on a line, then log lines, stdout lines, status, `done`;
  * within MAX_REPLY_BYTES (log lines go first). Without NUL bytes: bash's `read` drops them, and the
  * length would not add up.
  */
-export function encodeHandoverReply(out: string, logLines: readonly string[], status: number): string {
+export function encodeHandoverReply(pid: number, out: string, logLines: readonly string[], status: number): string {
   const tail = [...out.replaceAll('\0', ' ').split('\n').filter(Boolean), `status=${status}`, 'done'].map((l) => `${l}\n`).join('');
   let logs = '';
   for (const l of logLines) {
     const line = `log ${l.replace(/[\0\r\n]/g, ' ')}\n`;
-    if (Buffer.byteLength(logs + line + tail) > MAX_REPLY_BYTES - LENGTH_LINE_BYTES) break;
+    if (Buffer.byteLength(logs + line + tail) > MAX_REPLY_BYTES - HEADER_BYTES) break;
     logs += line;
   }
-  return withLength(logs + tail);
+  return addressed(pid, logs + tail);
 }
 
 /** What a refused hand-over gets: an empty reply (no `done`), and its hook works alone at once. */
-export const REFUSED_REPLY = withLength('');
+export const refusedReply = (pid: number): string => addressed(pid, '');
 
-function withLength(body: string): string {
-  return `${Buffer.byteLength(body)}\n${body}`;
+function addressed(pid: number, body: string): string {
+  return `${pid} ${Buffer.byteLength(body)}\n${body}`;
 }
 
 export async function startHandover(o: HandoverOptions): Promise<Service> {
@@ -138,6 +143,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   const input = new Socket({ fd: openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
   const inFlight = new Map<number, Promise<void>>();
   let buffered = '';
+  let closing = false; // claims still held are removed at the next start
 
   /** The reply to a request, or undefined when there is none to give (refused, gone, failed): the hook then works alone. */
   async function answer(kind: HookKind, pid: number, slot: string): Promise<string | undefined> {
@@ -166,7 +172,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       // A job that waited in the queue past the hook's time-out is dropped: the hook then works alone.
       const status = await hook(ctx, (job) => o.dispatch(job, jobLog, () => readProc(pid) !== undefined));
       log.debug('hand-over served', { kind, pid, status });
-      return encodeHandoverReply(out, lines, status);
+      return encodeHandoverReply(pid, out, lines, status);
     } catch (err) {
       log.warn(`hand-over failed; the hook works alone: ${(err as Error).message}`, { kind, pid });
       return undefined;
@@ -176,17 +182,24 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   async function serve(kind: HookKind, pid: number, slot: string): Promise<void> {
     trace('hand-over request read');
     const reply = await answer(kind, pid, slot);
-    const fd = openReply(slot);
+    // Only to the requester, while it holds its slot: never to a hook that claimed the slot since.
+    const fd = readOpenFiles(pid).includes(slot) ? openReply(slot) : undefined;
     if (fd === undefined) {
-      if (reply !== undefined) log.warn('hand-over answer dropped: no reader waits on its slot (the hook gave up or was killed)', { kind, pid });
+      if (reply !== undefined) log.warn('hand-over answer dropped: the hook no longer waits on its slot (it gave up or was killed)', { kind, pid });
       return;
     }
     try {
-      writeSync(fd, reply ?? REFUSED_REPLY); // refused: the hook works alone at once
+      writeSync(fd, reply ?? refusedReply(pid)); // refused: the hook works alone at once
       trace('hand-over answered');
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Frees slot K once `pid` no longer holds it (it read its reply, gave up, or is gone): one reader per slot. */
+  async function release(pid: number, slot: string, k: number): Promise<void> {
+    for (let i = 0; !closing && readOpenFiles(pid).includes(slot); i++) await sleep(i < 100 ? 1 : 100);
+    rmSync(join(dir, `claim.${k}`), { force: true });
   }
 
   input.setEncoding('utf8');
@@ -202,11 +215,12 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
         log.warn(m ? `refused a hand-over: slot ${k} is unknown or busy` : 'refused a malformed hand-over line', { bytes: line.length });
         continue;
       }
-      // The claim goes once the request is done with, whatever its outcome: the slot is free again.
-      const served = serve(m[1] as HookKind, Number(m[2]), slotPath(k)).finally(() => {
-        rmSync(join(dir, `claim.${k}`), { force: true });
-        inFlight.delete(k);
-      });
+      // The claim goes once the request is done with, whatever its outcome, and its hook let go of the slot.
+      const pid = Number(m[2]);
+      const served = serve(m[1] as HookKind, pid, slotPath(k))
+        .catch((err: Error) => log.warn(`hand-over reply not written: ${err.message}`, { pid }))
+        .then(() => release(pid, slotPath(k), k))
+        .finally(() => inFlight.delete(k));
       inFlight.set(k, served);
     }
     if (buffered.length > 64) buffered = ''; // no request is that long: drop the garbage, keep reading
@@ -223,6 +237,7 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       // New hooks first go the executable's way; those already handed over are answered.
       for (const name of [HANDOVER_PID, HANDOVER_FIFO]) rmSync(join(dir, name), { force: true });
       input.destroy();
+      closing = true;
       await Promise.allSettled([...inFlight.values()]);
     },
   };

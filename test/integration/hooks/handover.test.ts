@@ -207,6 +207,35 @@ describe('the if-up.d / if-post-down.d hook handed over', () => {
     expect(after[1]!.state).toMatchObject({ addresses: [], rules: [] });
   }, 120_000);
 
+  it('many at once, each slot claimed again as soon as it is free: every hook gets its own reply, never another\'s', async () => {
+    await install(hook);
+    const addresses = Array.from({ length: 12 }, (_, i) => `192.168.1.${80 + i}`);
+    for (const a of addresses) await bed.host.exec(['ip', 'address', 'add', `${a}/24`, 'dev', 'eth0']);
+    const servedBefore = served();
+    const run = (a: string, phase: 'post-up' | 'post-down') => {
+      const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${a}/24`, MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
+      const dir = phase === 'post-up' ? 'if-up.d' : 'if-post-down.d';
+      return bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false, timeoutMs: 60_000 });
+    };
+    try {
+      const ups = await Promise.all(addresses.map((a) => run(a, 'post-up')));
+      for (const [i, r] of ups.entries()) {
+        expect(r.exitCode).toBe(0);
+        // Its own reply's log lines, and none of another hook's.
+        expect(r.stderr).toMatch(new RegExp(`routing updated .*address=${addresses[i]!.replaceAll('.', '\\.')}/24`));
+        for (const other of addresses) if (other !== addresses[i]) expect(r.stderr).not.toContain(`address=${other}/`);
+      }
+      expect(served()).toBe(servedBefore + addresses.length); // all handed over, none worked alone
+      const rules = (await bed.host.rules(4)).map((r) => r.src);
+      for (const a of addresses) expect(rules).toContain(a);
+    } finally {
+      await Promise.all(addresses.map((a) => run(a, 'post-down')));
+      await bed.host.exec(['ip', 'address', 'flush', 'dev', 'eth0']);
+    }
+    expect((await bed.host.rules(4)).filter((r) => addresses.includes(r.src ?? ''))).toEqual([]);
+    await waitFor('every slot free', () => claims().length === 0 || undefined, 5_000, 20);
+  }, 120_000);
+
   it('the daemon stopped (SIGSTOP) or killed while the hook waits: bounded time, then the host as without a daemon', async () => {
     await install(hook);
     const handed = await ifupdown('post-up');
@@ -378,7 +407,7 @@ describe('who may hand over', () => {
     ];
     // bash holding another slot than the one its request names: the refusal goes to that slot, nobody reads it.
     const otherSlot = await asRoot(inBash(`set -C; : > ${HOOK_DIR}/claim.12 && exec 3<>${HOOK_DIR}/slot.13 && echo "dhclient-hook $$ 12" 1<>${HOOK_DIR}/hook.fifo && ${bashReads}`));
-    for (const r of refusals) expect(r.stdout.trim()).toBe('0'); // the empty reply: no `done`, the hook works alone at once
+    for (const r of refusals) expect(r.stdout.trim()).toMatch(/^[1-9]\d* 0$/); // the empty reply, to its PID: no `done`, the hook works alone at once
     expect(otherSlot.stdout.trim()).toBe(''); // its read timed out
     const log = daemonLog().slice(mark);
     expect(log).toMatch(/refused a hand-over.*not a hook's bash waiting on \S*slot\.10/);
@@ -394,7 +423,7 @@ describe('who may hand over', () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     const mark = daemonLog().length;
     const r = await bed.host.exec(['bash', '-c', byHand(15, String(pid), bashReads)], { reject: false });
-    expect(r.stdout.trim()).toBe('0'); // the empty reply to whoever holds the slot: it works alone at once
+    expect(r.stdout.trim()).toBe(''); // nothing to whoever holds the slot: it is not the requester (its read timed out)
     expect(daemonLog().slice(mark)).toMatch(/hand-over dropped: the hook gave up or was never there.*pid=4194000/);
   });
 });

@@ -2,16 +2,16 @@
 // hooks/ifupdown/hook.sh and hooks/dhclient/shim.sh) in the real bash, in a
 // UTF-8 locale, with this test playing the daemon and writing what the
 // daemon encodes (encodeHandoverReply): the reply comes back byte for byte
-// whatever its log lines quote, a refusal is an empty reply, a header that is
-// no length is no answer, and a daemon gone ends the wait at once rather
-// than after 10 s.
+// whatever its log lines quote, a refusal is an empty reply, a reply to
+// another PID or a header that is no length is no answer, and a daemon gone
+// ends the wait at once rather than after 10 s.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeHandoverReply, REFUSED_REPLY } from '../../../lib/daemon/handover.js';
+import { encodeHandoverReply, refusedReply } from '../../../lib/daemon/handover.js';
 
 const hook = readFileSync(new URL('../../../hooks/ifupdown/hook.sh', import.meta.url), 'utf8');
 const waitFunction = /^mhr_reply_wait\(\) \{[\s\S]*?\n\}$/m.exec(hook)![0];
@@ -38,7 +38,7 @@ async function waiter(daemonPid = process.pid) {
     });
   });
   await new Promise<void>((resolve) => child.stdout.setEncoding('utf8').on('data', (d: string) => ((out += d), out.startsWith('opened\n') && resolve())));
-  return { done };
+  return { done, pid: child.pid! };
 }
 
 /** What the daemon does: one write on the slot opened without blocking. */
@@ -50,8 +50,8 @@ function answer(text: string) {
 
 describe('mhr_reply_wait', () => {
   it('reads the reply byte for byte, whatever its log lines quote', async () => {
-    const { done } = await waiter();
-    const reply = encodeHandoverReply('outcome=handled\n', ['hostname "ünïcödé → x" from the lease', 'a\0b', 'x'.repeat(3000)], 0);
+    const { done, pid } = await waiter();
+    const reply = encodeHandoverReply(pid, 'outcome=handled\n', ['hostname "ünïcödé → x" from the lease', 'a\0b', 'x'.repeat(3000)], 0);
     answer(reply);
     const r = await done;
     expect(r.rc).toBe(0);
@@ -61,14 +61,20 @@ describe('mhr_reply_wait', () => {
   });
 
   it('a refusal: an empty reply (no `done`), at once', async () => {
-    const { done } = await waiter();
-    answer(REFUSED_REPLY);
+    const { done, pid } = await waiter();
+    answer(refusedReply(pid));
     expect(await done).toMatchObject({ rc: 0, reply: '' });
+  });
+
+  it('a reply to another PID: no answer, nothing of it taken', async () => {
+    const { done, pid } = await waiter();
+    answer(encodeHandoverReply(pid + 1, 'outcome=handled\n', [], 0));
+    expect(await done).toMatchObject({ rc: 1, reply: '' });
   });
 
   it('a first line that is no length: no answer', async () => {
     const { done } = await waiter();
-    answer('status=0\ndone\n');
+    answer('status=0\ndone\n'); // no header at all
     expect(await done).toMatchObject({ rc: 1, reply: '' });
   });
 

@@ -35,7 +35,7 @@ describe('the variables the runtime reads before our code', () => {
     const hook = installed('ifupdown-hook');
     const shim = installed('dhclient-hook');
     expect(hook.split('\n')[0]).toBe('#!/bin/bash -p');
-    expect(wait(hook)).toContain('read -r -t 0.25 -u "$1" mhr_len');
+    expect(wait(hook)).toContain('read -r -t 0.25 -u "$1" mhr_for mhr_len');
     expect(wait(hook)).toBe(wait(shim));
     // Both claim a slot and hold it on fd 3 while the reply is read (the daemon checks the reader holds it).
     expect(hook).toContain('exec 3<>"$mhr_slot"');
