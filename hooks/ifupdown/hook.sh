@@ -34,9 +34,10 @@ mhr_reply_wait() { # FD DAEMON_PID: 0 answered (mhr_reply), 124 taken and unansw
 	return 124
 }
 
-# A free slot K is claimed by creating claim.K with noclobber (O_EXCL); the
-# slot is opened read-write on fd 3 (never blocks; the daemon finds it among
-# this process's files), the request `ifupdown PID K` written to the FIFO,
+# A free slot K is claimed by creating claim.K with noclobber (O_EXCL; the
+# daemon removes it once this process let go of the slot); the slot is
+# opened read-write on fd 3 (never blocks; the daemon finds it among this
+# process's files), the request `ifupdown PID K` written to the FIFO,
 # read-write too (a plain open would wait forever for a daemon that died
 # after the pid check).
 mhr_status=1
