@@ -174,13 +174,17 @@ describe('handed over to the daemon', () => {
 describe('the if-up.d / if-post-down.d hook handed over', () => {
   const C = '192.168.1.70';
   let hook: string;
-  /** The hook as ifupdown runs it for C (run-parts executes it); its status, time and the state after. */
-  const ifupdown = async (phase: 'post-up' | 'post-down') => {
-    const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${C}/24`, IF_GATEWAY: '192.168.1.1', MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
+  /** The hook as ifupdown runs it (run-parts executes it) for one static address on eth0. */
+  const runHook = (address: string, phase: 'post-up' | 'post-down') => {
+    const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${address}/24`, IF_GATEWAY: '192.168.1.1', MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
     const dir = phase === 'post-up' ? 'if-up.d' : 'if-post-down.d';
+    return bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false, timeoutMs: 120_000 });
+  };
+  /** The hook for C, the address put on and flushed as ifupdown does; its status, time and the state after. */
+  const ifupdown = async (phase: 'post-up' | 'post-down') => {
     if (phase === 'post-up') await bed.host.exec(['ip', 'address', 'add', `${C}/24`, 'dev', 'eth0']); // what ifupdown does before post-up
     const t0 = Date.now();
-    const r = await bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false, timeoutMs: 120_000 });
+    const r = await runHook(C, phase);
     const ms = Date.now() - t0;
     if (phase === 'post-down') await bed.host.exec(['ip', 'address', 'flush', 'dev', 'eth0']);
     return { status: r.exitCode, ms, state: await state() };
@@ -212,13 +216,8 @@ describe('the if-up.d / if-post-down.d hook handed over', () => {
     const addresses = Array.from({ length: 12 }, (_, i) => `192.168.1.${80 + i}`);
     for (const a of addresses) await bed.host.exec(['ip', 'address', 'add', `${a}/24`, 'dev', 'eth0']);
     const servedBefore = served();
-    const run = (a: string, phase: 'post-up' | 'post-down') => {
-      const vars = { IFACE: 'eth0', LOGICAL: 'eth0', ADDRFAM: 'inet', METHOD: 'static', IF_ADDRESS: `${a}/24`, MODE: phase === 'post-up' ? 'start' : 'stop', PHASE: phase };
-      const dir = phase === 'post-up' ? 'if-up.d' : 'if-post-down.d';
-      return bed.host.exec(['env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `/etc/network/${dir}/multihomed-routing`], { reject: false, timeoutMs: 60_000 });
-    };
     try {
-      const ups = await Promise.all(addresses.map((a) => run(a, 'post-up')));
+      const ups = await Promise.all(addresses.map((a) => runHook(a, 'post-up')));
       for (const [i, r] of ups.entries()) {
         expect(r.exitCode).toBe(0);
         // Its own reply's log lines, and none of another hook's.
@@ -229,7 +228,7 @@ describe('the if-up.d / if-post-down.d hook handed over', () => {
       const rules = (await bed.host.rules(4)).map((r) => r.src);
       for (const a of addresses) expect(rules).toContain(a);
     } finally {
-      await Promise.all(addresses.map((a) => run(a, 'post-down')));
+      await Promise.all(addresses.map((a) => runHook(a, 'post-down')));
       await bed.host.exec(['ip', 'address', 'flush', 'dev', 'eth0']);
     }
     expect((await bed.host.rules(4)).filter((r) => addresses.includes(r.src ?? ''))).toEqual([]);
