@@ -54,6 +54,12 @@ export interface AddressUp {
    * `status` shows it (kept in the address's record, lib/state/records.ts).
    */
   adopted?: string;
+  /**
+   * With `adopted`: the gateways and routes are those of the address's own
+   * main-table fallback (a hook had no table lease), not main's routers, so
+   * the entry does not follow main's (lib/watch/adopt.ts).
+   */
+  fromFallback?: boolean;
 }
 
 export interface AddressDown {

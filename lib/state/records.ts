@@ -27,6 +27,8 @@ export interface Snapshot {
   slaac: boolean;
   /** Why the watcher adopted the address (no hook reported it). */
   adopted?: string;
+  /** Adopted from a hook's main-table fallback: keeps its gateways (AddressUp.fromFallback). */
+  fromFallback?: boolean;
 }
 
 const dir = (runDir: string) => join(runDir, 'entries');
@@ -46,6 +48,7 @@ function recordText(e: AddressUp, table: number): string {
     keepMain: e.source === 'NetworkManager',
     slaac: e.source === 'kernel' && !e.adopted,
     ...(e.adopted ? { adopted: e.adopted } : {}),
+    ...(e.adopted && e.fromFallback ? { fromFallback: true } : {}),
   };
   return `${JSON.stringify(s)}\n`;
 }
@@ -102,7 +105,8 @@ export function readRecords(runDir: string): { records: Snapshot[]; bad: string[
     if (!m) continue;
     try {
       const v = JSON.parse(readFileSync(join(dir(runDir), name), 'utf8')) as Snapshot;
-      if (!isStr(v.ifname) || !isStr(v.address) || v.table !== Number(m[2]) || v.family !== Number(m[1]) || !Array.isArray(v.gateways) || !v.gateways.every(isStr) || !Array.isArray(v.routes)) {
+      if (!isStr(v.ifname) || !isStr(v.address) || v.table !== Number(m[2]) || v.family !== Number(m[1]) || !Array.isArray(v.gateways) || !v.gateways.every(isStr) || !Array.isArray(v.routes) ||
+        (v.adopted !== undefined && !isStr(v.adopted)) || (v.fromFallback !== undefined && v.fromFallback !== true)) {
         throw new Error('not a record');
       }
       records.push(v);

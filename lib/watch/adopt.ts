@@ -3,7 +3,11 @@
 // `ip addr add` by hand, links already up when the daemon starts — gets its
 // table like any other, as an address-up from source `kernel` (main is left
 // as it is) with the default routes the kernel has in main for its interface
-// as gateways (any protocol; for IPv6 that includes the RA's routers).
+// as gateways (any protocol but ours; for IPv6 that includes the RA's
+// routers). An address a hook left on the main-table fallback (degraded: no
+// table lease) keeps the gateways and routes of that fallback, which are the
+// hook's own: they go when the table replaces the fallback, so following
+// main would take them away.
 //
 // A new address waits `adopt_grace_ms` first: a hook may be about to report
 // it (ifup runs its post-up hooks after adding the address; NetworkManager's
@@ -21,12 +25,12 @@
 
 import type { Config } from '../config/schema.js';
 import { isLinkLocal, type Family, type IpAddress } from '../net/address.js';
-import type { AddressUp } from '../plan/event.js';
+import type { AddressUp, ExtraRoute } from '../plan/event.js';
 import type { Entry } from '../plan/index.js';
 import type { Snapshot } from '../state/records.js';
 import { isIgnored } from '../plan/ignore.js';
 import { isSlaacAddress } from '../plan/ra.js';
-import { TABLE_MAIN, type KernelState, type Link, type LinkAddress } from '../state/types.js';
+import { TABLE_MAIN, type KernelState, type Link, type LinkAddress, type Route } from '../state/types.js';
 
 export interface AdoptMemory {
   /** Lease key → when the address was first seen without an entry (ms). */
@@ -37,7 +41,7 @@ export interface AdoptMemory {
 
 export interface AdoptInput {
   state: KernelState;
-  config: Pick<Config, 'ignoreInterfaces' | 'adoptGraceMs'>;
+  config: Pick<Config, 'ignoreInterfaces' | 'adoptGraceMs' | 'protocol'>;
   /** Entries of ours by key (family|ifname|address), and keys an earlier step already acts on. */
   entries: ReadonlyMap<string, Entry>;
   handled: ReadonlySet<string>;
@@ -85,16 +89,40 @@ export function linkAdoptable(link: Link, config: Pick<Config, 'ignoreInterfaces
   return link.up && link.carrier && HOOK_IFNAME.test(link.ifname) && !isIgnored(config as Config, link.ifname);
 }
 
-/**
- * The default routers of `ifname` in main (any protocol, unexpired), best
- * first (metric, then address), each once.
- */
-export function kernelGateways(state: KernelState, ifname: string, family: Family): IpAddress[] {
-  const defaults = state.routes
-    .filter((r) => r.family === family && r.table === TABLE_MAIN && r.type === 1 && r.dst.length === 0 && r.dev === ifname && r.gateway && (r.expires === undefined || r.expires > 0))
-    .sort((a, b) => a.metric - b.metric || a.gateway!.text.localeCompare(b.gateway!.text));
+/** Default routes' routers, best first (metric, then address), each once. */
+function routersOf(defaults: readonly Route[]): IpAddress[] {
   const seen = new Set<string>();
-  return defaults.flatMap((r) => (seen.has(r.gateway!.text) ? [] : (seen.add(r.gateway!.text), [r.gateway!])));
+  return [...defaults]
+    .sort((a, b) => a.metric - b.metric || a.gateway!.text.localeCompare(b.gateway!.text))
+    .flatMap((r) => (seen.has(r.gateway!.text) ? [] : (seen.add(r.gateway!.text), [r.gateway!])));
+}
+
+const isDefaultVia = (r: Route) => r.type === 1 && r.dst.length === 0 && !!r.gateway;
+
+/**
+ * The default routers of `ifname` in main (any protocol but ours, which are
+ * fallbacks of degraded addresses; unexpired), best first.
+ */
+export function kernelGateways(state: KernelState, ifname: string, family: Family, protocol: number): IpAddress[] {
+  return routersOf(state.routes.filter((r) =>
+    r.family === family && r.table === TABLE_MAIN && r.dev === ifname && r.protocol !== protocol && isDefaultVia(r) && (r.expires === undefined || r.expires > 0)));
+}
+
+/**
+ * What a hook without a table lease put in main for address A (its
+ * fallback: our protocol, source A; lib/plan/specs.ts desiredRoutes): its
+ * gateway and its other routes (not the on-link prefix route; metrics are
+ * the fallback's, so left to the table's default). Undefined: no fallback.
+ */
+function fallbackOf(state: KernelState, link: Link, a: LinkAddress, protocol: number): { gateways: IpAddress[]; routes: ExtraRoute[] } | undefined {
+  const A = a.address.address;
+  const ours = state.routes.filter((r) => r.family === A.family && r.table === TABLE_MAIN && r.dev === link.ifname && r.protocol === protocol && r.prefsrc?.text === A.text);
+  if (!ours.length) return undefined;
+  const onlinkPrefix = (r: Route) => !r.gateway && r.dst.length === a.address.prefix.length && r.dst.network.text === a.address.prefix.network.text;
+  const routes = ours
+    .filter((r) => r.type === 1 && r.dst.length > 0 && !onlinkPrefix(r))
+    .map((r): ExtraRoute => ({ destination: r.dst, ...(r.gateway ? { gateway: r.gateway } : {}) }));
+  return { gateways: routersOf(ours.filter(isDefaultVia)), routes };
 }
 
 /** One pass of adoption decisions. */
@@ -126,12 +154,17 @@ export function planAdoptions(input: AdoptInput): AdoptResult {
         first === -Infinity
           ? 'present when the daemon started, without a table: taken over'
           : `no hook reported it within ${config.adoptGraceMs} ms: adopted`;
-      const gateways = kernelGateways(state, link.ifname, A.family);
+      const fallback = fallbackOf(state, link, a, config.protocol);
+      const gateways = fallback?.gateways ?? kernelGateways(state, link.ifname, A.family, config.protocol);
       // A host address without a router (ppp0's /32, `default dev tun0`): its table would hold no route.
       if (!gateways.length && isHost(a)) continue;
+      const from = fallback ? "its hook's fallback in main" : 'main';
       adoptions.push({
-        event: { kind: 'address-up', source: 'kernel', ifname: link.ifname, address: a.address, gateways, routes: [], manageAddress: false, adopted: why },
-        why: `${why} (gateways from main: ${gateways.map((g) => g.text).join(' ') || 'none'})`,
+        event: {
+          kind: 'address-up', source: 'kernel', ifname: link.ifname, address: a.address, gateways, routes: fallback?.routes ?? [], manageAddress: false, adopted: why,
+          ...(fallback ? { fromFallback: true } : {}),
+        },
+        why: `${why} (gateways from ${from}: ${gateways.map((g) => g.text).join(' ') || 'none'})`,
       });
     }
   }
@@ -145,7 +178,8 @@ const isHost = (a: LinkAddress) => a.address.prefix.length >= (a.address.address
  * Adopted entries whose table's default routers are no longer main's for
  * their interface (NetworkManager or networkd changed the gateway): the
  * same address-up again, with main's routers (the kernel is the truth; a
- * hook's entries follow the hook's events instead).
+ * hook's entries follow the hook's events instead, and so do those taken
+ * over from a hook's fallback).
  */
 function refreshes(input: AdoptInput): Adoption[] {
   const out: Adoption[] = [];
@@ -155,9 +189,9 @@ function refreshes(input: AdoptInput): Adoption[] {
     const e = input.entries.get(key);
     const link = input.state.links.find((l) => l.ifname === r.ifname);
     const a = link?.addresses.find((x) => x.address.address.text === A);
-    if (!r.adopted || !e || e.table !== r.table || input.handled.has(key) || !link || !a || !linkAdoptable(link, input.config)) continue;
+    if (!r.adopted || r.fromFallback || !e || e.table !== r.table || input.handled.has(key) || !link || !a || !linkAdoptable(link, input.config)) continue;
     const have = e.routes.filter((x) => x.dst.length === 0 && x.gateway).sort((x, y) => x.metric - y.metric).map((x) => x.gateway!.text);
-    const gateways = kernelGateways(input.state, r.ifname, r.family);
+    const gateways = kernelGateways(input.state, r.ifname, r.family, input.config.protocol);
     const want = gateways.map((g) => g.text);
     if ((isHost(a) && !want.length) || (have.length === want.length && have.every((g, i) => g === want[i]))) continue;
     out.push({

@@ -139,6 +139,7 @@ export function eventOfSnapshot(s: Snapshot, gateways?: IpAddress[]): AddressUp 
     routes,
     manageAddress: false,
     ...(s.adopted ? { adopted: s.adopted } : {}),
+    ...(s.adopted && s.fromFallback ? { fromFallback: true } : {}),
   };
 }
 

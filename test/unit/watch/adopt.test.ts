@@ -78,7 +78,7 @@ describe('adoption', () => {
     const s = state({ links: [eth1], routes: ['default via fe80::1 dev eth1 proto 9 metric 1024', 'default via fe80::2 dev eth1 proto 9 metric 1024'] });
     expect(adopted(pass(s, empty(), 0, true))).toEqual(['eth1 2001:db8:1::77 via fe80::1,fe80::2', 'eth1 2001:db8:1::9 via fe80::1,fe80::2']);
     s.routes[1]!.expires = 0; // an expired RA route no longer counts
-    expect(kernelGateways(s, 'eth1', 6).map((g) => g.text)).toEqual(['fe80::1']);
+    expect(kernelGateways(s, 'eth1', 6, config.protocol).map((g) => g.text)).toEqual(['fe80::1']);
   });
 
   it('an address whose entry went while it stayed (a hook took it down) is left alone until it goes and comes back', () => {
@@ -114,6 +114,32 @@ describe('adoption', () => {
       ["main's default routers of eth1 changed (10.1.0.9)", 'address-present', ['10.1.0.9'], 'taken over'],
     ]);
     expect(run(s('default via 10.1.0.9 dev eth1 proto 16 metric 600'))).toEqual([]); // the hook's: its events decide
+  });
+
+  it('a degraded address (a hook without a table lease) is taken over with its fallback\'s gateway and routes, and keeps them once the fallback is gone', () => {
+    // What the ifupdown hook working alone left (lib/plan/specs.ts, fallback): metric = ifindex, our protocol, source A; no record.
+    const fallback = ['10.1.0.0/24 dev eth1 proto 201 scope 253 src 10.1.0.7 metric 3', 'default via 10.1.0.1 dev eth1 proto 201 src 10.1.0.7 metric 3', '10.77.0.0/16 via 10.1.0.5 dev eth1 proto 201 src 10.1.0.7 metric 3'];
+    const other = 'default via 10.1.0.254 dev eth1 proto 3 metric 100'; // main's own router of eth1, not the hook's
+    const degraded = state({ links: [link(3, 'eth1', '10.1.0.7/24')], routes: [...fallback, other], rules: ['10000 from 10.1.0.7 lookup main proto 201'] });
+    const r = pass(degraded, empty(), 0, true);
+    expect(adopted(r)).toEqual(['eth1 10.1.0.7 via 10.1.0.1']);
+    const e = r.actions[0]!.kind === 'event' ? r.actions[0]!.event : undefined;
+    expect(e?.kind === 'address-up' && [e.fromFallback, e.routes.map((x) => `${x.destination.network.text}/${x.destination.length} via ${x.gateway?.text}`)]).toEqual([true, ['10.77.0.0/16 via 10.1.0.5']]);
+    expect(r.actions[0]!.kind === 'event' && r.actions[0]!.why).toMatch(/gateways from its hook's fallback in main: 10\.1\.0\.1\)$/);
+    // An address that merely shares the interface: main's routers, never a fallback of ours.
+    expect(kernelGateways(degraded, 'eth1', 4, config.protocol).map((g) => g.text)).toEqual(['10.1.0.254']);
+
+    // Its table built, the fallback gone: main's routers of eth1 (10.1.0.254, or none) are not the entry's to follow.
+    const table = ['10.1.0.0/24 dev eth1 table 10001 proto 201 scope 253 src 10.1.0.7', 'default via 10.1.0.1 dev eth1 table 10001 proto 201 src 10.1.0.7'];
+    const rules = ['10000 from 10.1.0.7 lookup 10001 proto 201', '15000 oif eth1 lookup 10001 proto 201', '20000 to 10.1.0.0/24 lookup 10001 proto 201', '31000 lookup 10001 proto 201', '30000 lookup main suppress_prefixlength 0 proto 201'];
+    const record = { ifname: 'eth1', family: 4 as const, address: '10.1.0.7/24', table: 10001, gateways: ['10.1.0.1'], routes: [], keepMain: false, slaac: false, adopted: 'taken over' };
+    for (const main of [[], [other]]) {
+      const s = state({ links: [link(3, 'eth1', '10.1.0.7/24')], routes: [...table, ...main], rules });
+      const run = (fromFallback: boolean) =>
+        reconcile({ state: s, leases: [], config, memory: empty(), records: [{ ...record, ...(fromFallback ? { fromFallback } : {}) }], now: NOW, manageSlaac: true, adopt: { nowMs: 0, takeOver: false } }).actions.filter((a) => a.kind === 'event').map((a) => a.why);
+      expect(run(true)).toEqual([]);
+      expect(run(false)).toEqual([`main's default routers of eth1 changed (${main.length ? '10.1.0.254' : 'none'})`]); // an ordinary adoption follows main
+    }
   });
 
   it('adoption off (no adopt input): nothing waits, nothing is adopted', () => {
