@@ -52,14 +52,24 @@ export async function setUpRoutingHost(bed: TestBed, interfaces: string, extraCo
   await host.writeEtc('network/if-up.d/resolved', '#!/bin/sh\nexit 0\n', 0o755);
   await host.writeEtc('network/interfaces', `auto lo\niface lo inet loopback\n\n${interfaces}`);
   const r: RoutingHost = {
+    // Returns once the daemon started every service and its watcher's first pass (the take-over) is done: the socket
+    // listens before the watcher starts, and an address added meanwhile would be taken over rather than reported by its hook.
+    // Returns once every service runs and the watcher's first pass (the take-over) is done: the socket listens before the
+    // watcher starts, and an address added in between would be taken over instead of reported by its hook.
     async startDaemon() {
-      r.daemon = host.spawn([EXE, 'daemon'], { logName: 'daemon' });
-      const sock = host.path('/run/multihomed-routing/allocator/allocator.sock');
-      for (let i = 0; i < 100 && !fs.existsSync(sock); i++) await new Promise((res) => setTimeout(res, 50));
-      if (!fs.existsSync(sock)) {
-        const logs = bed.resources().dirs.map((d) => path.join(d, 'daemon.out')).filter((f) => fs.existsSync(f));
+      const d = (r.daemon = host.spawn([EXE, 'daemon'], { logName: 'daemon' })); // nsenter execs: the daemon's own pid
+      const view = host.path('/run/multihomed-routing/daemon-view.json');
+      const viewPid = () => { try { return (JSON.parse(fs.readFileSync(view, 'utf8')) as { pid?: number }).pid; } catch { return undefined; } };
+      const started = new RegExp(`daemon started pid=${d.pid} services="([^"]*)"`);
+      let ready = false;
+      for (let i = 0; i < 200 && !ready; i++) {
+        const services = started.exec(fs.readFileSync(d.logFile, 'utf8'))?.[1]?.split(',');
+        ready = !!services && (!services.includes('watcher') || viewPid() === d.pid);
+        if (!ready) await new Promise((res) => setTimeout(res, 50));
+      }
+      if (!ready) {
         const ls = await host.exec(['ls', '-la', '/run', '/run/multihomed-routing'], { reject: false });
-        throw new Error(`allocator daemon did not start: ${JSON.stringify(bed.resources())}\n${ls.stdout}${ls.stderr}\n${logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n')}`);
+        throw new Error(`daemon did not start, or its first pass did not end, within 10 s: ${JSON.stringify(bed.resources())}\n${ls.stdout}${ls.stderr}\n${fs.readFileSync(d.logFile, 'utf8')}`);
       }
     },
     async stopDaemon() {
