@@ -12,7 +12,9 @@
 //   ifupdown pays over running no hook. Hand-over vs socket vs alone.
 // Each side has a network namespace, config, run_dir and daemon of its own;
 // a round runs every side once, in a rotating order, so the machine's load
-// hits all alike. Ratios are of the p50s and the median of per-round ratios.
+// hits all alike; every run starts after 200 ms of quiet, so no daemon's
+// work after a reply falls into another run. Ratios are of the p50s and the
+// median of per-round ratios.
 // Without a daemon an event waits ~8 s for the allocator (its client's
 // retries, then the main table): that side runs in the first ALONE_ROUNDS only.
 // `--base DIR`: one more side, the hand-over of another checkout (its hooks
@@ -37,6 +39,8 @@ const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 40);
 const base = option('--base');
 const WARMUP = 3;
 const ALONE_ROUNDS = 5;
+const QUIET_MS = 200;
+const quiet = new Int32Array(new SharedArrayBuffer(4));
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const RUNTIME_ENV = /^RUNTIME_ENV='([^']*)'$/m.exec(readFileSync(path.join(root, 'install.sh'), 'utf8'))[1];
@@ -85,8 +89,14 @@ function render(s, template) {
   return text;
 }
 
-/** One clean-environment run in the side's namespace; its wall time (`expect`: a line its stderr must hold). */
+/**
+ * One clean-environment run in the side's namespace; its wall time (`expect`: a line its stderr must hold).
+ * It starts after QUIET_MS: a daemon's work after its reply (the watcher's pass after 150 ms of quiet, the
+ * event scripts, the metrics file) would otherwise fall into the next run, of this side or another one,
+ * where a real hook's events come seconds apart.
+ */
 function time(s, argv, vars, expect) {
+  Atomics.wait(quiet, 0, 0, QUIET_MS);
   const env = Object.entries({ PATH, ...vars }).map(([k, v]) => `${k}=${v}`);
   const t0 = process.hrtime.bigint();
   const r = spawnSync('ip', ['netns', 'exec', s.ns, 'env', '-i', ...env, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
