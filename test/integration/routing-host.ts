@@ -52,8 +52,6 @@ export async function setUpRoutingHost(bed: TestBed, interfaces: string, extraCo
   await host.writeEtc('network/if-up.d/resolved', '#!/bin/sh\nexit 0\n', 0o755);
   await host.writeEtc('network/interfaces', `auto lo\niface lo inet loopback\n\n${interfaces}`);
   const r: RoutingHost = {
-    // Returns once the daemon started every service and its watcher's first pass (the take-over) is done: the socket
-    // listens before the watcher starts, and an address added meanwhile would be taken over rather than reported by its hook.
     // Returns once every service runs and the watcher's first pass (the take-over) is done: the socket listens before the
     // watcher starts, and an address added in between would be taken over instead of reported by its hook.
     async startDaemon() {
