@@ -61,7 +61,7 @@ export function hookTarget(text: string): string | undefined {
   for (const line of text.split('\n')) {
     if (/^\s*#/.test(line)) continue;
     // The udev rule starts it through `env -u NAME…` (install.sh's RUNTIME_ENV): the target follows.
-    // `exec {fd}<>…` (the hand-over's slot) opens a file: an executable is a quoted or absolute path.
+    // `exec 3<>…` (the hand-over's slot) opens a file: an executable is a quoted or absolute path.
     const m = /^\s*(?:mhr_exe=|exec\s+(?=['"/]))(.*)$/.exec(line) ?? /\bRUN\+="\s*(?:\S*\/env(?:\s+-u\s+\S+)*\s+)?(.*)$/.exec(line);
     const word = m && /^(?:'([^']*)'|"([^"]*)"|([^\s'"]+))/.exec(m[1]!);
     if (word) return (word[1] ?? word[2] ?? word[3]) || undefined;

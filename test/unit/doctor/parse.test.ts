@@ -69,7 +69,7 @@ describe('hookTarget', () => {
     ['ifupdown hook from install.sh', installed('ifupdown-hook'), exe],
     ['udev rule from install.sh', installed('udev-rule'), exe],
     ['ifupdown hook by hand', '#!/bin/sh\nexec /usr/local/sbin/gone/multihomed-routing ifupdown\n', '/usr/local/sbin/gone/multihomed-routing'],
-    ['a file opened by exec first', '#!/bin/bash\nexec {fd}<>/run/x/slot.1\nexec 3<&-\nexec \'/opt/x/multihomed-routing\' ifupdown\n', '/opt/x/multihomed-routing'],
+    ['a file opened by exec first', '#!/bin/bash\nexec 3<>/run/x/slot.1\nexec 3<&-\nexec \'/opt/x/multihomed-routing\' ifupdown\n', '/opt/x/multihomed-routing'],
     ['udev rule by hand', 'SUBSYSTEM=="net", ACTION=="remove", RUN+="/usr/sbin/multihomed-routing udev-remove"\n', '/usr/sbin/multihomed-routing'],
     ['only comments', '# exec /usr/local/sbin/multihomed-routing\n# RUN+="/usr/sbin/multihomed-routing"\n', undefined],
   ])('%s', (_name, text, expected) => expect(hookTarget(text)).toBe(expected));
