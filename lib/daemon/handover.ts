@@ -12,7 +12,8 @@
 //   2. checks P is a root bash holding slot.K open, the hook itself or under
 //      dhclient-script (lib/proc/hook-process.ts),
 //   3. reads the event from /proc/P/environ (the variables the hook's shell
-//      exported when it started bash, never serialized by a shell), runs the
+//      exported when it started bash, never serialized by a shell) once it
+//      is whole (bash hides one entry at a time while it starts), runs the
 //      very command the executable would (the same typed parsers) with the
 //      jobs going through the event service's queue
 //      (lib/dispatch/service.ts),
@@ -42,7 +43,7 @@ import type { Config } from '../config/schema.js';
 import type { Job, Outcome } from '../dispatch/job.js';
 import { run } from '../exec/run.js';
 import { createLogger, type Logger, type Syslog } from '../log/log.js';
-import { checkHookProcess, readEnviron, readOpenFiles, readProc, type HookKind, type ProcInfo } from '../proc/hook-process.js';
+import { checkHookProcess, readOpenFiles, readProc, wholeEnviron, type HookKind, type ProcInfo } from '../proc/hook-process.js';
 import { trace } from '../trace/trace.js';
 import { prepareSocketDir } from './socket.js';
 import type { Service } from './service.js';
@@ -68,7 +69,7 @@ const HANDOVER_FIFO = 'hook.fifo';
 const HANDOVER_PID = 'daemon.pid';
 /** Hooks served at once; one more finds no free slot and works alone. */
 const HANDOVER_SLOTS = 32;
-/** How long the daemon waits for a hook's subshell to become bash. */
+/** How long the daemon waits for a hook's subshell to become bash, and for its environment to be whole. */
 const EXEC_WAIT_MS = 2_000;
 const MAX_ENVIRON_BYTES = 256 * 1024;
 /** Below the pipe buffer (64 KiB): the reply is one non-blocking write, its header line included. */
@@ -82,12 +83,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The process once `pid` runs bash (the dhclient shim's subshell execs it
  * right after its request; the if-up.d hook is bash already), or whatever it
- * runs after EXEC_WAIT_MS (the check refuses it); undefined when it is gone
- * first. The kernel links the new exe before it lays out the new argv and
- * environment: both are waited for.
+ * runs at `deadline` (the check refuses it); undefined when it is gone
+ * first. The kernel links the new exe before it lays out the new argv,
+ * which is waited for here (the environment: wholeEnviron).
  */
-async function runningBash(pid: number): Promise<ProcInfo | undefined> {
-  const deadline = Date.now() + EXEC_WAIT_MS;
+async function runningBash(pid: number, deadline: number): Promise<ProcInfo | undefined> {
   for (;;) {
     const p = readProc(pid);
     if (!p || (basename(p.exe) === 'bash' && basename(p.argv[0] ?? '') === 'bash') || Date.now() > deadline) return p;
@@ -148,7 +148,8 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
   /** The reply to a request, or undefined when there is none to give (refused, gone, failed): the hook then works alone. */
   async function answer(kind: HookKind, pid: number, slot: string): Promise<string | undefined> {
     const hook = o.hooks[kind];
-    const waiter = await runningBash(pid);
+    const deadline = Date.now() + EXEC_WAIT_MS;
+    const waiter = await runningBash(pid, deadline);
     if (!waiter) {
       log.debug('hand-over dropped: the hook gave up or was never there', { pid });
       return undefined;
@@ -159,7 +160,12 @@ export async function startHandover(o: HandoverOptions): Promise<Service> {
       return undefined;
     }
     try {
-      const env = readEnviron(pid, MAX_ENVIRON_BYTES);
+      // Read while bash may still be importing it (the shim's request comes before its exec).
+      const env = await wholeEnviron(pid, MAX_ENVIRON_BYTES, deadline);
+      if (!env) {
+        log.warn('refused a hand-over; the hook works alone', { kind, pid, reason: `the environment of process ${pid} was not whole within ${EXEC_WAIT_MS} ms (an entry without =)` });
+        return undefined;
+      }
       trace('hand-over checked and read');
       const lines: string[] = [];
       let out = '';

@@ -62,16 +62,38 @@ export function readOpenFiles(pid: number, proc = '/proc'): string[] {
   return files;
 }
 
-/** The process's environment as it was started with; an entry without `=` is dropped. */
-export function readEnviron(pid: number, maxBytes: number, proc = '/proc'): Record<string, string> {
+/**
+ * The process's environment as it was started with, or undefined while it is
+ * not whole: empty, or with an entry that has no `=`. bash, as it imports its
+ * environment at start, writes a NUL over each entry's `=` for a moment (its
+ * variables.c, initialize_shell_variables), so a read then shows that entry
+ * as a name and a value apart, and the variable would be lost (seen with the
+ * dhclient shim's bash, read while it starts: a BOUND without
+ * new_ip_address, 1 in ~600 on a loaded VM). A shell's exec passes only
+ * NAME=VALUE entries; one with an empty name is dropped.
+ */
+export function readEnviron(pid: number, maxBytes: number, proc = '/proc'): Record<string, string> | undefined {
   const raw = readFileSync(`${proc}/${pid}/environ`);
   if (raw.length > maxBytes) throw new Error(`environment of ${raw.length} bytes, more than ${maxBytes}`);
   const env: Record<string, string> = Object.create(null);
+  let entries = 0;
   for (const entry of raw.toString('utf8').split('\0')) {
+    if (entry === '') continue;
     const eq = entry.indexOf('=');
+    if (eq < 0) return undefined;
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+    entries++;
   }
-  return env;
+  return entries ? env : undefined;
+}
+
+/** The environment once whole (readEnviron), read again every ms until `deadline` (ms since the epoch); undefined after it. */
+export async function wholeEnviron(pid: number, maxBytes: number, deadline: number, proc = '/proc'): Promise<Record<string, string> | undefined> {
+  for (;;) {
+    const env = readEnviron(pid, maxBytes, proc);
+    if (env || Date.now() > deadline) return env;
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
 const isRoot = (p: ProcInfo) => p.uids.length > 0 && p.uids.every((u) => u === 0);

@@ -1,13 +1,15 @@
 // Which processes the daemon accepts a hand-over from: a root bash holding
 // open the slot the request names, that is the if-up.d / if-post-down.d hook
 // itself, or the dhclient shim's `bash -c` under a root dhclient-script.
-// Made-up /proc values; readProc and readOpenFiles against this very process.
+// Made-up /proc values; readProc and readOpenFiles against this very process;
+// readEnviron also against a real bash while it imports its environment.
 
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEnviron, readOpenFiles, readProc, refuseHookChain, type ProcInfo } from '../../../lib/proc/hook-process.js';
+import { readEnviron, readOpenFiles, readProc, refuseHookChain, wholeEnviron, type ProcInfo } from '../../../lib/proc/hook-process.js';
 
 const SLOT = '/run/multihomed-routing/hook/slot.3';
 const FILES = ['/dev/null', 'pipe:[123]', SLOT];
@@ -71,7 +73,75 @@ describe('/proc', () => {
   });
 
   it('the environment as the process started with it, and a size limit', () => {
-    expect(readEnviron(process.pid, 1 << 20).PATH).toBe(process.env.PATH);
+    expect(readEnviron(process.pid, 1 << 20)?.PATH).toBe(process.env.PATH);
     expect(() => readEnviron(process.pid, 10)).toThrow(/more than 10/);
   });
+});
+
+describe('readEnviron and wholeEnviron: never an environment with a variable missing', () => {
+  /** A made-up /proc with one process whose environ holds `text`. */
+  function fakeProc(text: string) {
+    const root = mkdtempSync(join(tmpdir(), 'mhr-environ-'));
+    mkdirSync(join(root, '42'));
+    const write = (t: string) => writeFileSync(join(root, '42', 'environ'), t);
+    write(text);
+    return { root, write, [Symbol.dispose]: () => rmSync(root, { recursive: true, force: true }) };
+  }
+  const WHOLE = 'reason=BOUND\0interface=eth0\0new_ip_address=10.1.0.2\0';
+  // What bash shows while it imports new_ip_address: a NUL over its `=`.
+  const IMPORTING = 'reason=BOUND\0interface=eth0\0new_ip_address\x0010.1.0.2\0';
+
+  it('NAME=VALUE entries; an entry with an empty name is dropped; none at all, or one without `=`, is not whole', () => {
+    using p = fakeProc(`${WHOLE}=odd\0`);
+    expect(readEnviron(42, 1 << 20, p.root)).toEqual({ reason: 'BOUND', interface: 'eth0', new_ip_address: '10.1.0.2' });
+    p.write(IMPORTING);
+    expect(readEnviron(42, 1 << 20, p.root)).toBeUndefined();
+    p.write('');
+    expect(readEnviron(42, 1 << 20, p.root)).toBeUndefined();
+  });
+
+  it('wholeEnviron reads again until the environment is whole, and gives up at its deadline', async () => {
+    using p = fakeProc(IMPORTING);
+    setTimeout(() => p.write(WHOLE), 20);
+    expect(await wholeEnviron(42, 1 << 20, Date.now() + 2_000, p.root)).toEqual({ reason: 'BOUND', interface: 'eth0', new_ip_address: '10.1.0.2' });
+    p.write(IMPORTING);
+    const started = Date.now();
+    expect(await wholeEnviron(42, 1 << 20, started + 50, p.root)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a real bash importing 30,000 variables: reads in the middle are not whole, every accepted one has them all', async () => {
+    const env: Record<string, string> = { PATH: '/usr/bin:/bin' };
+    for (let i = 0; i < 30_000; i++) env[`v${i}`] = `value ${i}`;
+    const count = Object.keys(env).length;
+    const start = () => spawn('/bin/bash', ['-p', '-c', 'read -r _'], { env, stdio: ['pipe', 'ignore', 'ignore'] });
+    let notWhole = 0;
+    let accepted = 0;
+    // bash hides one entry at a time while it starts; a few starts catch it doing so.
+    for (let run = 0; run < 10 && notWhole === 0; run++) {
+      const bash = start();
+      try {
+        for (const started = Date.now(); Date.now() - started < 300; ) {
+          const e = readEnviron(bash.pid!, 8 << 20);
+          if (!e) notWhole++;
+          else if (e.v0 !== undefined) {
+            accepted++;
+            expect(Object.keys(e).length).toBe(count);
+            expect(e.v29999).toBe('value 29999');
+          }
+        }
+      } finally {
+        bash.stdin.end('\n');
+      }
+    }
+    expect(notWhole).toBeGreaterThan(0);
+    expect(accepted).toBeGreaterThan(0);
+    const bash = start();
+    try {
+      const e = await wholeEnviron(bash.pid!, 8 << 20, Date.now() + 5_000);
+      expect(e && Object.keys(e).length).toBe(count);
+    } finally {
+      bash.stdin.end('\n');
+    }
+  }, 60_000);
 });
