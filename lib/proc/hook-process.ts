@@ -76,15 +76,13 @@ export function readEnviron(pid: number, maxBytes: number, proc = '/proc'): Reco
   const raw = readFileSync(`${proc}/${pid}/environ`);
   if (raw.length > maxBytes) throw new Error(`environment of ${raw.length} bytes, more than ${maxBytes}`);
   const env: Record<string, string> = Object.create(null);
-  let entries = 0;
   for (const entry of raw.toString('utf8').split('\0')) {
     if (entry === '') continue;
     const eq = entry.indexOf('=');
     if (eq < 0) return undefined;
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-    entries++;
   }
-  return entries ? env : undefined;
+  return Object.keys(env).length ? env : undefined;
 }
 
 /** The environment once whole (readEnviron), read again every ms until `deadline` (ms since the epoch); undefined after it. */
